@@ -1,0 +1,219 @@
+"""Content digests (``algorithm:hex``), streaming hashing and verification.
+
+Validation follows go-digest 1.0.0, which the Go registry uses: the registered algorithms
+are sha256 (canonical), sha384 and sha512; the hex part must have exactly twice the hash
+size in characters and be lower case. A well-formed digest of another algorithm is
+*unsupported*; anything else is *invalid*.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from typing import BinaryIO, Final, Protocol
+
+import attrs
+from typing_extensions import Buffer
+
+from pydistribution.errors import (
+    DigestInvalidFormatError,
+    DigestInvalidLengthError,
+    DigestUnsupportedError,
+)
+
+__all__ = [
+    "CANONICAL_ALGORITHM",
+    "CHUNK_SIZE",
+    "Digest",
+    "Digester",
+    "SUPPORTED_ALGORITHMS",
+    "Verifier",
+    "digest_stream",
+]
+
+CANONICAL_ALGORITHM: Final = "sha256"
+SUPPORTED_ALGORITHMS: Final = {"sha256": 64, "sha384": 96, "sha512": 128}
+"""Each registered algorithm with the length of its hex encoding."""
+
+CHUNK_SIZE: Final = 1 << 20
+"""The read size used when hashing streams."""
+
+# go-digest's loose pattern: what "looks like a digest" even with an unknown algorithm.
+_LOOSE = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
+_LOWER_HEX = re.compile(r"[0-9a-f]+")
+
+
+class _Hash(Protocol):
+    def update(self, data: Buffer, /) -> None: ...
+    def hexdigest(self) -> str: ...
+    def copy(self) -> _Hash: ...
+
+
+def _validate(algorithm: str, hex_: str) -> None:
+    text = f"{algorithm}:{hex_}"
+    if not algorithm or not hex_:
+        raise DigestInvalidFormatError(text)
+    length = SUPPORTED_ALGORITHMS.get(algorithm)
+    if length is None:
+        if _LOOSE.fullmatch(text):
+            raise DigestUnsupportedError(text)
+        raise DigestInvalidFormatError(text)
+    if len(hex_) != length:
+        raise DigestInvalidLengthError(text)
+    if not _LOWER_HEX.fullmatch(hex_):
+        raise DigestInvalidFormatError(text)
+
+
+@attrs.frozen(order=True)
+class Digest:
+    """A validated content digest such as ``sha256:e3b0c442...``.
+
+    An invalid digest cannot be constructed: the constructor and :meth:`parse` raise
+    ``DigestInvalidFormatError``, ``DigestInvalidLengthError`` or
+    ``DigestUnsupportedError``.
+    """
+
+    algorithm: str
+    hex: str
+
+    def __attrs_post_init__(self) -> None:
+        _validate(self.algorithm, self.hex)
+
+    @classmethod
+    def parse(cls, text: str) -> Digest:
+        """Parse ``algorithm:hex``.
+
+        Raises:
+            DigestInvalidFormatError: no ``:``, an empty side, or non-lower-case hex.
+            DigestInvalidLengthError: the hex part has the wrong length.
+            DigestUnsupportedError: the algorithm is well-formed but not registered.
+        """
+        if not isinstance(text, str):
+            raise DigestInvalidFormatError(repr(text))
+        algorithm, sep, hex_ = text.partition(":")
+        if not sep:
+            raise DigestInvalidFormatError(text)
+        return cls(algorithm, hex_)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, algorithm: str = CANONICAL_ALGORITHM) -> Digest:
+        """The digest of ``data``."""
+        digester = Digester(algorithm)
+        digester.update(data)
+        return digester.digest()
+
+    @classmethod
+    def from_chunks(cls, chunks: Iterable[bytes], algorithm: str = CANONICAL_ALGORITHM) -> Digest:
+        """The digest of the concatenation of ``chunks``, hashed as they come."""
+        digester = Digester(algorithm)
+        for chunk in chunks:
+            digester.update(chunk)
+        return digester.digest()
+
+    @property
+    def encoded(self) -> str:
+        """The part after the colon (Go: ``Encoded()``)."""
+        return self.hex
+
+    def __str__(self) -> str:
+        return f"{self.algorithm}:{self.hex}"
+
+    def short(self, length: int = 12) -> str:
+        """The first ``length`` hex characters, for people."""
+        return self.hex[:length]
+
+
+class Digester:
+    """Incremental hashing that yields a :class:`Digest`.
+
+    Raises:
+        DigestUnsupportedError: ``algorithm`` is not registered.
+    """
+
+    __slots__ = ("_algorithm", "_hash", "_size")
+
+    def __init__(self, algorithm: str = CANONICAL_ALGORITHM) -> None:
+        if algorithm not in SUPPORTED_ALGORITHMS:
+            raise DigestUnsupportedError(f"{algorithm}:")
+        self._algorithm = algorithm
+        self._hash: _Hash = hashlib.new(algorithm)
+        self._size = 0
+
+    @property
+    def algorithm(self) -> str:
+        """The algorithm this digester computes."""
+        return self._algorithm
+
+    @property
+    def size(self) -> int:
+        """How many bytes have been hashed."""
+        return self._size
+
+    def update(self, data: Buffer) -> None:
+        """Hash more bytes."""
+        view = memoryview(data)
+        self._hash.update(view)
+        self._size += view.nbytes
+
+    def digest(self) -> Digest:
+        """The digest of everything hashed so far; hashing may continue afterwards."""
+        return Digest(self._algorithm, self._hash.hexdigest())
+
+    def copy(self) -> Digester:
+        """An independent digester with the same state."""
+        twin = Digester.__new__(Digester)
+        twin._algorithm = self._algorithm
+        twin._hash = self._hash.copy()
+        twin._size = self._size
+        return twin
+
+
+class Verifier:
+    """Checks that a stream of bytes matches an expected digest (Go: ``digest.Verifier``)."""
+
+    __slots__ = ("_digester", "_expected")
+
+    def __init__(self, expected: Digest) -> None:
+        self._expected = expected
+        self._digester = Digester(expected.algorithm)
+
+    @property
+    def expected(self) -> Digest:
+        """The digest the content must have."""
+        return self._expected
+
+    @property
+    def size(self) -> int:
+        """How many bytes have been fed in."""
+        return self._digester.size
+
+    def update(self, data: Buffer) -> None:
+        """Feed more content."""
+        self._digester.update(data)
+
+    def verified(self) -> bool:
+        """Whether everything fed in so far hashes to the expected digest."""
+        return self._digester.digest() == self._expected
+
+
+def digest_stream(
+    stream: BinaryIO, algorithm: str = CANONICAL_ALGORITHM, *, chunk_size: int = CHUNK_SIZE
+) -> tuple[Digest, int]:
+    """Hash a binary stream to its end in constant memory; return ``(digest, size)``."""
+    digester = Digester(algorithm)
+    buffer = bytearray(chunk_size)
+    view = memoryview(buffer)
+    readinto = getattr(stream, "readinto", None)
+    while True:
+        if readinto is not None:
+            n = readinto(view)
+            if not n:
+                break
+            digester.update(view[:n])
+        else:
+            chunk = stream.read(chunk_size)
+            if not chunk:
+                break
+            digester.update(chunk)
+    return digester.digest(), digester.size
