@@ -1,0 +1,72 @@
+"""The typed protocols every place images live implements.
+
+Names are the Go interface names of distribution/distribution; methods are the Go verbs in
+snake_case. Implementations do not inherit from these; they prove conformance with a typed
+no-op under ``TYPE_CHECKING`` (see the style guide).
+"""
+
+from __future__ import annotations
+
+from pydistribution.protocols._blobs import (
+    BlobDeleter,
+    BlobDescriptorService,
+    BlobEnumerator,
+    BlobIngester,
+    BlobProvider,
+    BlobServer,
+    BlobStatter,
+    BlobStore,
+    BlobWriter,
+    Describable,
+    Mounted,
+    ServedBlob,
+)
+from pydistribution.protocols._manifests import (
+    Manifest,
+    ManifestBuilder,
+    ManifestEnumerator,
+    ManifestService,
+)
+from pydistribution.protocols._namespace import (
+    GLOBAL_SCOPE,
+    GlobalScope,
+    Namespace,
+    Repository,
+    RepositoryEnumerator,
+    RepositoryRemover,
+    Scope,
+)
+from pydistribution.protocols._tags import TagService
+
+__all__ = [
+    "GLOBAL_SCOPE",
+    "BlobDeleter",
+    "BlobDescriptorService",
+    "BlobEnumerator",
+    "BlobIngester",
+    "BlobProvider",
+    "BlobServer",
+    "BlobStatter",
+    "BlobStore",
+    "BlobWriter",
+    "Describable",
+    "GlobalScope",
+    "Manifest",
+    "ManifestBuilder",
+    "ManifestEnumerator",
+    "ManifestService",
+    "Mounted",
+    "Namespace",
+    "Repository",
+    "RepositoryEnumerator",
+    "RepositoryRemover",
+    "Scope",
+    "ServedBlob",
+    "TagService",
+]
+
+for _name in __all__:
+    _obj = globals()[_name]
+    if hasattr(_obj, "__module__") and isinstance(_obj, type):
+        _obj.__module__ = __name__
+del _name, _obj

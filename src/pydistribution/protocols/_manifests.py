@@ -1,0 +1,110 @@
+"""Protocols of manifests: the parsed value, builders, and the manifest service."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+from pydistribution.descriptor import Descriptor
+from pydistribution.digest import Digest
+from pydistribution.mediatypes import MediaType
+from pydistribution.protocols._blobs import Describable
+
+__all__ = ["Manifest", "ManifestBuilder", "ManifestEnumerator", "ManifestService"]
+
+
+class Manifest(Describable, Protocol):
+    """A parsed manifest that keeps the exact bytes it was parsed from."""
+
+    @property
+    def media_type(self) -> MediaType:
+        """The manifest's media type (what it is stored and served as)."""
+        ...
+
+    @property
+    def digest(self) -> Digest:
+        """The sha256 digest of :meth:`payload`, never of a re-serialisation."""
+        ...
+
+    def payload(self) -> bytes:
+        """The exact bytes this manifest was parsed from or built as."""
+        ...
+
+    def references(self) -> Sequence[Descriptor]:
+        """Config then layers (base first), or the children of an index, in order."""
+        ...
+
+    @property
+    def subject(self) -> Descriptor | None:
+        """The manifest this one refers to (OCI 1.1 ``subject``), if any."""
+        ...
+
+    @property
+    def artifact_type(self) -> MediaType | None:
+        """The artifact type a referrers listing shows (OCI 1.1), if any.
+
+        For an OCI image manifest this is ``artifactType`` or else the config's media
+        type; for schemas without artifacts it is ``None``.
+        """
+        ...
+
+
+class ManifestBuilder(Protocol):
+    """Builds a manifest from references appended in order."""
+
+    def references(self) -> Sequence[Descriptor]:
+        """The references appended so far, in order."""
+        ...
+
+    def append_reference(self, reference: Describable) -> None:
+        """Add a layer (image manifests) or a child manifest (indexes)."""
+        ...
+
+    def build(self) -> Manifest:
+        """The manifest, serialised canonically (same inputs give the same digest)."""
+        ...
+
+
+class ManifestService(Protocol):
+    """Stores and retrieves the manifests of one repository."""
+
+    def exists(self, digest: Digest) -> bool:
+        """Whether manifest ``digest`` is visible in the repository."""
+        ...
+
+    def get(self, digest: Digest, *, media_types: Sequence[str] | None = None) -> Manifest:
+        """The manifest ``digest``.
+
+        ``media_types`` lists what the caller accepts; ``None`` accepts everything.
+
+        Raises:
+            ManifestUnknownRevisionError: no such manifest in the repository.
+        """
+        ...
+
+    def put(self, manifest: Manifest, *, tag: str | None = None) -> Digest:
+        """Verify and store ``manifest`` (exact bytes), optionally tagging it.
+
+        Raises:
+            ManifestVerificationError: a referenced blob or child is missing (causes name
+                each digest) or the manifest is otherwise invalid.
+            TagInvalidFormatError: ``tag`` is malformed.
+        """
+        ...
+
+    def delete(self, digest: Digest) -> None:
+        """Remove manifest ``digest`` and the tags pointing at it.
+
+        Raises:
+            ManifestUnknownRevisionError: no such manifest in the repository.
+            UnsupportedError: deletion is disabled.
+        """
+        ...
+
+
+class ManifestEnumerator(Protocol):
+    """Lists the manifests of a repository."""
+
+    def enumerate(self) -> Iterator[Digest]:
+        """Every manifest digest in the repository, each once."""
+        ...
