@@ -1,0 +1,7 @@
+"""``python -m pydistribution.cli``."""
+
+from __future__ import annotations
+
+from pydistribution.cli import main
+
+main()

@@ -1,0 +1,61 @@
+"""The click group every command attaches to, and the error handling they share."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import ParamSpec, TypeVar
+
+import click
+
+from pydistribution import __version__
+from pydistribution.errors import DistributionError
+
+__all__ = ["cli", "echo_json", "reports_errors"]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="pydistribution")
+def cli() -> None:
+    """Work on OCI / Docker registry storage, image layouts and manifests."""
+
+
+@contextmanager
+def _errors_to_stderr() -> Iterator[None]:
+    try:
+        yield
+    except (DistributionError, OSError) as exc:
+        # People get one line, scripts a non-zero exit; never a traceback.
+        click.echo(f"pydistribution: error: {exc}", err=True)
+        raise SystemExit(1) from None
+
+
+def reports_errors(command: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Decorate a command so library errors end it with a message and exit status 1."""
+
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with _errors_to_stderr():
+            return command(*args, **kwargs)
+
+    run.__name__ = command.__name__
+    run.__doc__ = command.__doc__
+    return run
+
+
+def echo_json(value: object) -> None:
+    """Print ``value`` as indented JSON on standard output."""
+    json.dump(value, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+def _register_commands() -> None:
+    # Each command lives in its own module; importing it attaches it to the group.
+    from pydistribution.cli import digest, reference  # noqa: F401
+
+
+_register_commands()
