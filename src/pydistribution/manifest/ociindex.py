@@ -1,0 +1,159 @@
+"""OCI image index (``application/vnd.oci.image.index.v1+json``).
+
+An index lists child manifests, usually one per platform; BuildKit adds attestation
+manifests (platform ``unknown/unknown``). Since image-spec 1.1 an index may also carry an
+``artifactType`` and a ``subject``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import attrs
+
+from pydistribution.descriptor import Descriptor
+from pydistribution.digest import Digest
+from pydistribution.errors import ManifestInvalidError
+from pydistribution.manifest import _parse
+from pydistribution.manifest._builder import marshal_indent, oci_descriptor, sorted_map
+from pydistribution.mediatypes import OCI_IMAGE_INDEX, MediaType
+
+if TYPE_CHECKING:
+    from pydistribution.protocols import Describable, Manifest, ManifestBuilder
+
+__all__ = ["OCIIndex", "OCIIndexBuilder"]
+
+
+@attrs.frozen
+class OCIIndex:
+    """An OCI image index, parsed from the exact bytes it keeps.
+
+    ``OCIIndex(payload)`` validates untrusted bytes. ``mediaType`` may be absent but, if
+    present, must be the OCI index type; ``config`` and ``layers`` fields are refused (a
+    document cannot be both an index and a manifest). Two indexes are equal when their
+    bytes are.
+
+    Raises:
+        ManifestInvalidError: the payload is not a JSON object, its ``mediaType`` is
+            another type, or it carries ``config`` or ``layers``.
+        ManifestVerificationError: ``schemaVersion`` is not 2, or ``manifests``,
+            ``subject``, ``artifactType`` or ``annotations`` are missing or malformed;
+            ``causes`` names each field.
+    """
+
+    _payload: bytes = attrs.field(converter=_parse.payload_bytes, repr=False)
+    digest: Digest = attrs.field(init=False, eq=False)
+    """The sha256 digest of the payload."""
+    manifests: tuple[Descriptor, ...] = attrs.field(init=False, eq=False, repr=False)
+    """The child manifests, in order."""
+    subject: Descriptor | None = attrs.field(init=False, eq=False, repr=False)
+    """The manifest this index refers to (``subject``), if any."""
+    artifact_type: MediaType | None = attrs.field(init=False, eq=False, repr=False)
+    """The ``artifactType`` field, ``None`` when absent or empty."""
+    annotations: Mapping[str, str] = attrs.field(init=False, eq=False, repr=False)
+    """The index's ``annotations`` (empty when absent)."""
+
+    def __attrs_post_init__(self) -> None:
+        document = _parse.decode_document(self._payload)
+        _parse.check_media_type(document, OCI_IMAGE_INDEX, required=False)
+        if document.get("config") is not None or document.get("layers") is not None:
+            # distribution refuses this too ("expected index but found manifest").
+            raise ManifestInvalidError("expected index but found manifest (config or layers)")
+        problems = _parse.Problems()
+        _parse.check_schema_version(document, problems)
+        artifact_type = _parse.optional_string(document, "artifactType", problems)
+        manifests = _parse.descriptor_list(document, "manifests", problems)
+        subject = _parse.descriptor_field(document, "subject", problems, required=False)
+        annotations = _parse.annotations_field(document, problems)
+        problems.raise_if_any()
+        object.__setattr__(self, "digest", Digest.from_bytes(self._payload))
+        object.__setattr__(self, "manifests", manifests)
+        object.__setattr__(self, "subject", subject)
+        object.__setattr__(
+            self, "artifact_type", MediaType(artifact_type) if artifact_type else None
+        )
+        object.__setattr__(self, "annotations", annotations)
+
+    @property
+    def media_type(self) -> MediaType:
+        """Always the OCI index type, even when the JSON omits ``mediaType`` (as Go)."""
+        return OCI_IMAGE_INDEX
+
+    def payload(self) -> bytes:
+        """The exact bytes this index was parsed from."""
+        return self._payload
+
+    def references(self) -> Sequence[Descriptor]:
+        """The child manifests, in order (``subject`` is not included)."""
+        return self.manifests
+
+    def describe(self) -> Descriptor:
+        """The descriptor of this index, with its annotations and artifact type.
+
+        Go's registry also copies the index's annotations into this descriptor.
+        """
+        return Descriptor(
+            media_type=OCI_IMAGE_INDEX,
+            digest=self.digest,
+            size=len(self._payload),
+            annotations=self.annotations,
+            artifact_type=self.artifact_type,
+        )
+
+
+class OCIIndexBuilder:
+    """Builds an OCI image index from child manifests appended in order.
+
+    Each child's descriptor should carry its ``platform``; a child without one (a nested
+    index, say) is written without one.
+    """
+
+    def __init__(
+        self,
+        *,
+        artifact_type: str | None = None,
+        subject: Descriptor | None = None,
+        annotations: Mapping[str, str] | None = None,
+    ) -> None:
+        self._artifact_type = artifact_type or None
+        self._subject = subject
+        self._annotations = dict(annotations or {})
+        self._manifests: list[Descriptor] = []
+
+    def references(self) -> Sequence[Descriptor]:
+        """The children appended so far, in order."""
+        return tuple(self._manifests)
+
+    def append_reference(self, reference: Describable) -> None:
+        """Append a child manifest (anything that describes itself)."""
+        self._manifests.append(reference.describe())
+
+    def build(self) -> OCIIndex:
+        """The index in the exact bytes Go writes for it.
+
+        Field order (image-spec 1.1 ``Index``): ``schemaVersion``, ``mediaType``,
+        ``artifactType``, ``manifests``, ``subject``, ``annotations``; the three optional
+        ones are left out when empty. Without them the bytes equal those of distribution
+        v3's ``ocischema.FromDescriptors``. Child platforms are image-spec 1.1 platforms,
+        which have no ``features`` field.
+
+        Raises:
+            ManifestVerificationError: a descriptor is unusable (for example it has an
+                empty media type).
+        """
+        document: dict[str, object] = {"schemaVersion": 2, "mediaType": OCI_IMAGE_INDEX}
+        if self._artifact_type:
+            document["artifactType"] = self._artifact_type
+        document["manifests"] = [oci_descriptor(child) for child in self._manifests]
+        if self._subject is not None:
+            document["subject"] = oci_descriptor(self._subject)
+        if self._annotations:
+            document["annotations"] = sorted_map(self._annotations)
+        return OCIIndex(marshal_indent(document))
+
+
+if TYPE_CHECKING:
+
+    def _conforms(manifest: OCIIndex, builder: OCIIndexBuilder) -> tuple[Manifest, ManifestBuilder]:
+        return manifest, builder
