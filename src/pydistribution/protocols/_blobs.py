@@ -91,11 +91,7 @@ class BlobDescriptorService(BlobStatter, Protocol):
         ...
 
     def clear(self, digest: Digest) -> None:
-        """Forget ``digest``.
-
-        Raises:
-            BlobUnknownError: nothing is known about ``digest``.
-        """
+        """Forget ``digest``; forgetting an unknown digest is not an error."""
         ...
 
 

@@ -1,0 +1,40 @@
+"""Registry storage: the Go registry's storage layout over a storage driver.
+
+:class:`Registry` is a ``Namespace`` whose repositories, blobs, uploads, manifests and tags
+are files in exactly the layout the Go reference registry reads and writes
+(``/docker/registry/v2/...``), on any :mod:`~pydistribution.storage.driver`. A Go
+registry and pydistribution can share one storage root.
+"""
+
+from __future__ import annotations
+
+from pydistribution.storage._blobstore import GlobalBlobStore
+from pydistribution.storage._linkedblobstore import LinkedBlobStore
+from pydistribution.storage._manifeststore import ManifestStore
+from pydistribution.storage._options import (
+    DEFAULT_MANIFEST_SIZE_LIMIT,
+    IndexValidation,
+    RegistryOptions,
+)
+from pydistribution.storage._registry import Registry, Repository
+from pydistribution.storage._tagstore import TagStore
+from pydistribution.storage._uploads import RegistryBlobWriter
+
+__all__ = [
+    "DEFAULT_MANIFEST_SIZE_LIMIT",
+    "GlobalBlobStore",
+    "IndexValidation",
+    "LinkedBlobStore",
+    "ManifestStore",
+    "Registry",
+    "RegistryBlobWriter",
+    "RegistryOptions",
+    "Repository",
+    "TagStore",
+]
+
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type):
+        _obj.__module__ = __name__
+del _name, _obj

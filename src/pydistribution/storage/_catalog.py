@@ -1,0 +1,104 @@
+"""Repository enumeration in the Go registry's walk order, with cheap pagination.
+
+The catalog order is the depth-first, marker-triggered walk of storage-layout document
+§10.2: children of each directory in bytewise order, a repository reported when its
+``_layers`` or ``_manifests`` entry is met. So a nested name whose next component starts
+with a digit comes before its parent (``x/0``, ``x``, ``x/z``, ``x-y``), exactly as the
+Go registry lists a filesystem root.
+
+Pagination is "strictly after ``last`` in that order", and a page does not walk the
+tree: subtrees that lie wholly before ``last`` are skipped without being listed, so one
+page costs about one listing per repository on it (§10.3: the Go registry walks
+everything each time and, until recently, dropped names across pages).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Final
+
+from pydistribution.errors import (
+    InvalidReferenceError,
+    PathNotFoundError,
+    RepositoryNameInvalidError,
+)
+from pydistribution.reference import validate_repository_name
+from pydistribution.storage import _paths
+
+if TYPE_CHECKING:
+    from pydistribution.storage.driver import StorageDriver
+
+__all__ = ["walk_repositories"]
+
+# Every marker sorts like "_" against name components, which never start with "_".
+_MARKER_KEY: Final = "_"
+
+
+def _sort_key(component: str) -> bytes:
+    return component.encode()
+
+
+def _cursor(last: str | None) -> tuple[str, ...] | None:
+    if last is None:
+        return None
+    return (*last.split("/"), _MARKER_KEY)
+
+
+def walk_repositories(driver: StorageDriver, *, last: str | None = None) -> Iterator[str]:
+    """Every valid repository name after ``last`` (exclusive), in catalog order.
+
+    Directories whose name fails the repository grammar are skipped (storage-layout
+    document §10.4); ``verify`` reports them.
+    """
+    cursor = _cursor(last)
+    yield from _walk(driver, _paths.REPOSITORIES_ROOT, (), cursor)
+
+
+def _walk(
+    driver: StorageDriver, path: str, prefix: tuple[str, ...], cursor: tuple[str, ...] | None
+) -> Iterator[str]:
+    try:
+        children = driver.list(path)
+    except PathNotFoundError:
+        return
+    names = sorted((child.rsplit("/", 1)[-1] for child in children), key=_sort_key)
+    depth = len(prefix)
+    reported = False
+    for name in names:
+        if name.startswith("_"):
+            if reported or name not in _paths.MARKERS or not prefix:
+                continue
+            reported = True
+            key = (*prefix, _MARKER_KEY)
+            if cursor is not None and _before_or_at(key, cursor):
+                continue
+            repository = "/".join(prefix)
+            if _valid(repository):
+                yield repository
+            continue
+        child_prefix = (*prefix, name)
+        if cursor is not None:
+            # Skip a subtree whose every name sorts before the cursor.
+            head = cursor[: depth + 1]
+            if _encode(child_prefix) < _encode(head):
+                continue
+            child_cursor = cursor if _encode(child_prefix) == _encode(head) else None
+        else:
+            child_cursor = None
+        yield from _walk(driver, f"{path}/{name}", child_prefix, child_cursor)
+
+
+def _encode(parts: tuple[str, ...]) -> tuple[bytes, ...]:
+    return tuple(part.encode() for part in parts)
+
+
+def _before_or_at(key: tuple[str, ...], cursor: tuple[str, ...]) -> bool:
+    return _encode(key) <= _encode(cursor)
+
+
+def _valid(name: str) -> bool:
+    try:
+        validate_repository_name(name)
+    except (RepositoryNameInvalidError, InvalidReferenceError):
+        return False
+    return True

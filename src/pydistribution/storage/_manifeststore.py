@@ -1,0 +1,275 @@
+"""The manifests of one repository: exact bytes in the global store, revision links.
+
+A manifest is stored byte for byte under its sha256 digest and made part of a repository
+by ``_manifests/revisions/<alg>/<hex>/link`` (storage-layout document §4.6, §8). ``put``
+verifies references first, the way the Go registry (v3) does, and writes content before
+links and links before tags.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+from pydistribution import mediatypes
+from pydistribution.descriptor import Descriptor
+from pydistribution.digest import Digest
+from pydistribution.errors import (
+    BlobUnknownError,
+    ManifestBlobUnknownError,
+    ManifestInvalidError,
+    ManifestTooLargeError,
+    ManifestUnknownRevisionError,
+    ManifestVerificationError,
+    PathNotFoundError,
+    UnsupportedError,
+)
+from pydistribution.manifest import unmarshal_manifest
+from pydistribution.protocols import Manifest
+from pydistribution.reference import validate_tag
+from pydistribution.storage import _paths
+from pydistribution.storage._linkedblobstore import LinkedBlobStore, link_paths
+from pydistribution.storage._links import read_link, write_link
+
+if TYPE_CHECKING:
+    from pydistribution.protocols import ManifestEnumerator, ManifestService
+    from pydistribution.storage._context import StorageContext
+    from pydistribution.storage._tagstore import TagStore
+
+__all__ = ["ManifestStore"]
+
+
+class ManifestStore:
+    """The ``ManifestService`` of one repository in registry storage."""
+
+    def __init__(
+        self, context: StorageContext, name: str, blobs: LinkedBlobStore, tags: TagStore
+    ) -> None:
+        self._context = context
+        self._name = name
+        self._blobs = blobs
+        self._tags = tags
+
+    def _target(self, digest: Digest) -> Digest | None:
+        return self._context.live_revision(self._name, digest)
+
+    def exists(self, digest: Digest) -> bool:
+        """Whether the revision link and the global blob of ``digest`` both exist."""
+        return self._target(digest) is not None
+
+    def stat(self, digest: Digest) -> Descriptor:
+        """The size of manifest ``digest`` (media type unknown without reading it).
+
+        Raises:
+            ManifestUnknownRevisionError: no such manifest in the repository.
+        """
+        target = self._target(digest)
+        if target is None:
+            raise ManifestUnknownRevisionError(self._name, digest)
+        return self._context.blobs.stat_uncached(target)
+
+    def payload(self, digest: Digest) -> bytes:
+        """The stored bytes of manifest ``digest``, unparsed.
+
+        Raises:
+            ManifestUnknownRevisionError: no such manifest in the repository.
+        """
+        target = self._target(digest)
+        if target is None:
+            raise ManifestUnknownRevisionError(self._name, digest)
+        limit = self._context.options.manifest_size_limit
+        try:
+            return self._context.blobs.get(target, limit=limit)
+        except BlobUnknownError:
+            raise ManifestUnknownRevisionError(self._name, digest) from None
+
+    def get(self, digest: Digest, *, media_types: Sequence[str] | None = None) -> Manifest:
+        """Manifest ``digest``, recognised from its stored bytes (§8.5).
+
+        Raises:
+            ManifestUnknownRevisionError: no such manifest in the repository, or its media
+                type is not among ``media_types``.
+            ManifestInvalidError: the stored bytes are not a manifest pydistribution reads.
+            SchemaV1UnsupportedError: the stored manifest is Docker schema 1.
+        """
+        payload = self.payload(digest)
+        limit = self._context.options.manifest_size_limit
+        manifest, _ = unmarshal_manifest(None, payload, max_size=limit)
+        if media_types is not None:
+            accepted = {mediatypes.media_type_base(m) for m in media_types}
+            if manifest.media_type not in accepted:
+                raise ManifestUnknownRevisionError(self._name, digest)
+        return manifest
+
+    def put(self, manifest: Manifest, *, tag: str | None = None) -> Digest:
+        """Verify ``manifest``, store its exact bytes, link it, and tag it if asked.
+
+        Raises:
+            TagInvalidFormatError: ``tag`` is malformed (checked before anything is written).
+            ManifestTooLargeError: the payload is over the size limit.
+            ManifestVerificationError: references are missing or layer URLs are refused;
+                ``causes`` lists every problem.
+        """
+        if tag is not None:
+            validate_tag(tag)
+        payload = manifest.payload()
+        limit = self._context.options.manifest_size_limit
+        if len(payload) > limit:
+            raise ManifestTooLargeError(len(payload), limit)
+        causes = self._verify(manifest)
+        if causes:
+            raise ManifestVerificationError(causes)
+        stored = self._context.blobs.put(payload)
+        write_link(
+            self._context.driver, _paths.revision_link(self._name, stored.digest), stored.digest
+        )
+        if tag is not None:
+            self._tags.tag(tag, stored)
+        return stored.digest
+
+    def delete(self, digest: Digest) -> None:
+        """Remove manifest ``digest`` from the repository and untag every tag on it.
+
+        The global bytes stay until garbage collection, as in Go.
+
+        Raises:
+            UnsupportedError: deletion is disabled.
+            ManifestUnknownRevisionError: no such manifest in the repository.
+        """
+        if not self._context.options.delete_enabled:
+            raise UnsupportedError("deletion is disabled")
+        if not self.exists(digest):
+            raise ManifestUnknownRevisionError(self._name, digest)
+        try:
+            self._context.driver.delete(_paths.revision_link(self._name, digest))
+        except PathNotFoundError:
+            raise ManifestUnknownRevisionError(self._name, digest) from None
+        self._tags.remove_pointing_at(digest)
+
+    def enumerate(self) -> Iterator[Digest]:
+        """Every manifest of the repository whose revision link and blob exist."""
+        for digest, path in link_paths(self._context.driver, _paths.revisions_dir(self._name)):
+            target = read_link(self._context.driver, path)
+            if target is not None and self._context.blobs.exists(target):
+                yield digest
+
+    def referrers(
+        self, subject: Digest, *, artifact_type: str | None = None
+    ) -> list[Descriptor]:
+        """The manifests whose ``subject`` is ``subject`` (OCI 1.1), sorted by digest.
+
+        Derived by scanning the repository's manifests: nothing is added to the layout,
+        so the Go registry reads the same root unchanged, and the answer is right even for
+        manifests the Go registry wrote or deleted. Unreadable manifests are skipped.
+        """
+        found: list[Descriptor] = []
+        for digest in self.enumerate():
+            try:
+                manifest = self.get(digest)
+            except (ManifestInvalidError, ManifestUnknownRevisionError, UnsupportedError):
+                continue
+            if manifest.subject is None or manifest.subject.digest != subject:
+                continue
+            if artifact_type is not None and manifest.artifact_type != artifact_type:
+                continue
+            found.append(
+                Descriptor(
+                    media_type=manifest.media_type,
+                    digest=digest,
+                    size=len(manifest.payload()),
+                    artifact_type=manifest.artifact_type,
+                    annotations=manifest.annotations,
+                )
+            )
+        return sorted(found, key=lambda d: str(d.digest))
+
+    # -- verification (storage-layout document §8.6, v3 rules) --------------------------
+
+    def _verify(self, manifest: Manifest) -> list[Exception]:
+        options = self._context.options
+        if not options.verify_references:
+            return []
+        if mediatypes.is_index(manifest.media_type):
+            return self._verify_index(manifest)
+        causes: list[Exception] = []
+        for reference in manifest.references():
+            causes.extend(self._verify_layer(reference))
+        return causes
+
+    def _verify_index(self, manifest: Manifest) -> list[Exception]:
+        options = self._context.options
+        if options.index_validation == "none":
+            return []
+        wanted = {(p.os, p.architecture) for p in options.index_platforms}
+        causes: list[Exception] = []
+        for child in manifest.references():
+            if options.index_validation == "list":
+                platform = child.platform
+                # A child without a platform does not match (Go crashes here).
+                if platform is None or (platform.os, platform.architecture) not in wanted:
+                    continue
+            if not self.exists(child.digest):
+                causes.append(ManifestBlobUnknownError(child.digest))
+        return causes
+
+    def _verify_layer(self, reference: Descriptor) -> list[Exception]:
+        causes = self._url_problems(reference)
+        foreign = mediatypes.is_foreign_layer(reference.media_type)
+        if foreign and reference.urls and not causes:
+            # Fetched from its URLs by clients: need not exist here.
+            return []
+        docker_foreign = reference.media_type == mediatypes.DOCKER_FOREIGN_LAYER
+        if docker_foreign and not reference.urls:
+            causes.append(ManifestInvalidError(f"missing URL on foreign layer {reference.digest}"))
+        if causes or not self._blob_linked(reference.digest):
+            causes.append(ManifestBlobUnknownError(reference.digest))
+        return causes
+
+    def _blob_linked(self, digest: Digest) -> bool:
+        try:
+            self._blobs.stat(digest)
+        except BlobUnknownError:
+            return False
+        return True
+
+    def _url_problems(self, reference: Descriptor) -> list[Exception]:
+        options = self._context.options
+        problems: list[Exception] = []
+        for url in reference.urls:
+            reason = _url_refusal(url, options.url_allow, options.url_deny)
+            if reason:
+                problems.append(
+                    ManifestInvalidError(f"invalid URL on layer {reference.digest}: {reason}")
+                )
+        return problems
+
+
+def _url_refusal(url: str, allow: tuple[str, ...], deny: tuple[str, ...]) -> str:
+    """Why ``url`` is refused, or ``""`` when it is acceptable."""
+    try:
+        parsed = urllib.parse.urlsplit(url)
+    except ValueError:
+        return f"{url!r} does not parse"
+    if parsed.scheme not in {"http", "https"}:
+        return f"{url!r} is not http or https"
+    if parsed.fragment:
+        return f"{url!r} has a fragment"
+    if not allow and not deny:
+        # Go's default allow pattern matches only the empty string: every URL is refused.
+        return f"{url!r} is not allowed (no URL is allowed by default)"
+    if allow and not re.search("|".join(f"(?:{p})" for p in allow), url):
+        return f"{url!r} is not allowed"
+    if deny and re.search("|".join(f"(?:{p})" for p in deny), url):
+        return f"{url!r} is denied"
+    return ""
+
+
+if TYPE_CHECKING:
+
+    def _fits_service(store: ManifestStore) -> ManifestService:
+        return store
+
+    def _fits_enumerator(store: ManifestStore) -> ManifestEnumerator:
+        return store

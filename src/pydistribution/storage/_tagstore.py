@@ -1,0 +1,172 @@
+"""The tags of one repository: ``_manifests/tags/<tag>/current/link`` plus a history index.
+
+Tagging writes the index entry first, then ``current/link`` (storage-layout document §4.7);
+untagging removes the tag's whole directory. Listing is bytewise sorted with ``last``
+exclusive and ``n`` a page size, never dropping or repeating a tag (§9.2).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydistribution import mediatypes
+from pydistribution.descriptor import Descriptor
+from pydistribution.digest import Digest
+from pydistribution.errors import (
+    BlobUnknownError,
+    InvalidReferenceError,
+    ManifestUnknownRevisionError,
+    PaginationNumberInvalidError,
+    PathNotFoundError,
+    RepositoryUnknownError,
+    TagUnknownError,
+    UnsupportedError,
+)
+from pydistribution.reference import validate_tag
+from pydistribution.storage import _paths
+from pydistribution.storage._links import read_link, write_link
+
+if TYPE_CHECKING:
+    from pydistribution.protocols import TagService
+    from pydistribution.storage._context import StorageContext
+
+__all__ = ["TagStore"]
+
+
+class TagStore:
+    """The ``TagService`` of one repository in registry storage."""
+
+    def __init__(self, context: StorageContext, name: str) -> None:
+        self._context = context
+        self._name = name
+
+    def get(self, tag: str) -> Descriptor:
+        """The manifest ``tag`` points at: its digest and size (media type left empty).
+
+        A tag whose manifest is gone counts as unknown, like any dangling link.
+
+        Raises:
+            TagInvalidFormatError: ``tag`` is malformed.
+            TagUnknownError: the tag does not exist or points at nothing.
+        """
+        validate_tag(tag)
+        target = read_link(self._context.driver, _paths.tag_current_link(self._name, tag))
+        if target is None:
+            raise TagUnknownError(tag)
+        blob = self._context.live_revision(self._name, target)
+        if blob is None:
+            raise TagUnknownError(tag)
+        try:
+            size = self._context.blobs.stat_uncached(blob).size
+        except BlobUnknownError:
+            raise TagUnknownError(tag) from None
+        return Descriptor(media_type=mediatypes.MediaType(""), digest=target, size=size)
+
+    def tag(self, tag: str, descriptor: Descriptor) -> None:
+        """Point ``tag`` at the manifest ``descriptor`` names; moves an existing tag.
+
+        Raises:
+            TagInvalidFormatError: ``tag`` is malformed.
+            ManifestUnknownRevisionError: the manifest is not in the repository.
+        """
+        validate_tag(tag)
+        digest = descriptor.digest
+        if self._context.live_revision(self._name, digest) is None:
+            raise ManifestUnknownRevisionError(self._name, digest)
+        driver = self._context.driver
+        write_link(driver, _paths.tag_index_link(self._name, tag, digest), digest)
+        write_link(driver, _paths.tag_current_link(self._name, tag), digest)
+
+    def untag(self, tag: str) -> None:
+        """Remove ``tag`` and its history; the manifest stays.
+
+        Raises:
+            TagInvalidFormatError: ``tag`` is malformed.
+            UnsupportedError: deletion is disabled.
+            TagUnknownError: the tag does not exist.
+        """
+        validate_tag(tag)
+        if not self._context.options.delete_enabled:
+            raise UnsupportedError("deletion is disabled")
+        if read_link(self._context.driver, _paths.tag_current_link(self._name, tag)) is None:
+            raise TagUnknownError(tag)
+        try:
+            self._context.driver.delete(_paths.tag_dir(self._name, tag))
+        except PathNotFoundError:
+            raise TagUnknownError(tag) from None
+
+    def all(self) -> list[str]:
+        """Every tag that has a current link, sorted bytewise.
+
+        Raises:
+            RepositoryUnknownError: the repository has no tag store.
+        """
+        driver = self._context.driver
+        try:
+            entries = driver.list(_paths.tags_dir(self._name))
+        except PathNotFoundError:
+            raise RepositoryUnknownError(self._name) from None
+        tags = []
+        for entry in entries:
+            tag = entry.rsplit("/", 1)[-1]
+            try:
+                validate_tag(tag)
+            except InvalidReferenceError:
+                continue
+            if _exists(self._context, _paths.tag_current_link(self._name, tag)):
+                tags.append(tag)
+        return sorted(tags, key=lambda t: t.encode())
+
+    def lookup(self, descriptor: Descriptor) -> list[str]:
+        """The tags whose current target is ``descriptor``'s digest, sorted."""
+        try:
+            tags = self.all()
+        except RepositoryUnknownError:
+            return []
+        driver = self._context.driver
+        return [
+            tag
+            for tag in tags
+            if read_link(driver, _paths.tag_current_link(self._name, tag)) == descriptor.digest
+        ]
+
+    def remove_pointing_at(self, digest: Digest) -> list[str]:
+        """Delete every tag whose current target is ``digest``; return their names."""
+        removed = []
+        pointer = Descriptor(media_type=mediatypes.OCTET_STREAM, digest=digest, size=0)
+        for tag in self.lookup(pointer):
+            try:
+                self._context.driver.delete(_paths.tag_dir(self._name, tag))
+            except PathNotFoundError:
+                continue
+            removed.append(tag)
+        return removed
+
+
+    def list(self, *, last: str | None = None, n: int | None = None) -> list[str]:
+        """One page of :meth:`all`: up to ``n`` tags sorting strictly after ``last``.
+
+        Raises:
+            RepositoryUnknownError: the repository has no tag store.
+            PaginationNumberInvalidError: ``n`` is negative.
+        """
+        if n is not None and n < 0:
+            raise PaginationNumberInvalidError(n)
+        tags = self.all()
+        if last is not None:
+            cursor = last.encode()
+            tags = [t for t in tags if t.encode() > cursor]
+        return tags if n is None else tags[:n]
+
+def _exists(context: StorageContext, path: str) -> bool:
+    try:
+        info = context.driver.stat(path)
+    except PathNotFoundError:
+        return False
+    return not info.is_dir
+
+
+if TYPE_CHECKING:
+
+    def _fits_service(store: TagStore) -> TagService:
+        return store
