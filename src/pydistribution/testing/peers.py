@@ -1,0 +1,773 @@
+"""Real peer programs for tests: the Go registry, Redis, skopeo and umoci, on 127.0.0.1 only.
+
+The project tests against real parts, not mocks. This module starts the Go reference
+registry (Debian's ``docker-registry``) and ``redis-server`` as child processes listening
+on a free loopback port, stops them by PID, and runs ``skopeo``, ``umoci`` and
+``docker-registry garbage-collect`` with a timeout. Nothing here listens on anything but
+127.0.0.1 or reaches the network: registry references given to skopeo must name a
+loopback host, and the children run without proxy settings or ``REGISTRY_*`` overrides.
+
+A missing program is reported by :func:`require_program`: under pytest the test is skipped
+with a reason, or fails when ``PYDISTRIBUTION_REQUIRE_PEERS=1`` is set (as CI does).
+Only the standard library is imported; pytest is imported when a program is missing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Final, TypeAlias
+
+from typing_extensions import Self
+
+__all__ = [
+    "ENV_REQUIRE_PEERS",
+    "LOOPBACK",
+    "GoRegistry",
+    "PeerError",
+    "RedisServer",
+    "RespValue",
+    "free_port",
+    "garbage_collect",
+    "require_program",
+    "run_skopeo",
+    "run_umoci",
+    "skopeo_copy",
+]
+
+ENV_REQUIRE_PEERS: Final = "PYDISTRIBUTION_REQUIRE_PEERS"
+"""When this environment variable is ``1``, a missing peer fails the test instead of skipping."""
+
+LOOPBACK: Final = "127.0.0.1"
+"""The only address a peer listens on or is contacted at."""
+
+_DEBIAN_PACKAGES: Final = {
+    "docker-registry": "docker-registry",
+    "redis-server": "redis-server",
+    "skopeo": "skopeo",
+    "umoci": "umoci",
+}
+_LOOPBACK_HOSTS: Final = frozenset({LOOPBACK, "localhost"})
+_ADDRESS_IN_USE = re.compile(r"address already in use", re.IGNORECASE)
+_START_ATTEMPTS: Final = 5
+_LOG_TAIL_LINES: Final = 40
+
+RespValue: TypeAlias = "bytes | int | list[RespValue] | None"
+"""A decoded Redis (RESP2) reply: a bulk or simple string, an integer, nil, or an array."""
+
+_Probe = Callable[[], None]
+"""A readiness check: raises ``OSError`` until the server answers as expected."""
+
+
+class PeerError(RuntimeError):
+    """A peer program could not be started, did not become ready, or exited with an error."""
+
+
+# -- finding programs -------------------------------------------------------------------
+
+
+def require_program(name: str) -> str:
+    """Return the path of program ``name``, or skip (or fail) the current test without it.
+
+    Under pytest a missing program skips the test with a reason naming the Debian package
+    to install; with ``PYDISTRIBUTION_REQUIRE_PEERS=1`` in the environment it fails the
+    test instead, so CI never passes by skipping. Outside pytest it raises.
+
+    Raises:
+        PeerError: the program is missing and pytest is not installed.
+    """
+    path = shutil.which(name)
+    if path is not None:
+        return path
+    package = _DEBIAN_PACKAGES.get(name)
+    reason = f"{name} is not installed" + (
+        f" (apt-get install {package})" if package else " (not found on PATH)"
+    )
+    try:
+        import pytest
+    except ImportError as exc:  # used outside a test run
+        raise PeerError(reason) from exc
+    if os.environ.get(ENV_REQUIRE_PEERS) == "1":
+        pytest.fail(f"{reason}, and {ENV_REQUIRE_PEERS}=1 requires every peer", pytrace=False)
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that was free a moment ago.
+
+    Another process may still take it before the caller binds it; the servers in this
+    module retry with a new port when that happens.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+def _peer_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a child: no proxies, no Go-registry configuration overrides."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        # REGISTRY_* variables override the Go registry's configuration file.
+        if not key.upper().endswith("_PROXY") and not key.startswith("REGISTRY_")
+    }
+    env.update(extra or {})
+    return env
+
+
+def _tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except FileNotFoundError:
+        return "(no log)"
+    return "\n".join(text.splitlines()[-lines:]) or "(empty log)"
+
+
+# -- a child server process -------------------------------------------------------------
+
+
+class _ServerProcess:
+    """One child server process whose output goes to a log file; stopped by its PID."""
+
+    def __init__(self, argv: Sequence[str], log_path: Path, env: Mapping[str, str]) -> None:
+        self.log_path = log_path
+        self._log: IO[bytes] = log_path.open("ab")
+        try:
+            self.process = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.DEVNULL,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                env=dict(env),
+            )
+        except BaseException:
+            self._log.close()
+            raise
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def returncode(self) -> int | None:
+        return self.process.poll()
+
+    def stop(self, timeout: float) -> None:
+        """Terminate the process (SIGTERM), and kill it if it outlives ``timeout``."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+    def kill(self) -> None:
+        """Kill the process (SIGKILL) and reap it."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self._log.close()
+
+    def log_tail(self) -> str:
+        self._log.flush()
+        return _tail(self.log_path)
+
+
+def _wait_ready(server: _ServerProcess, what: str, probe: _Probe, timeout: float) -> None:
+    """Poll ``probe`` until it succeeds; raise with the log tail if the server dies or hangs."""
+    deadline = time.monotonic() + timeout
+    last_error = "no attempt"
+    while True:
+        code = server.returncode()
+        if code is not None:
+            raise PeerError(f"{what} exited with status {code}:\n{server.log_tail()}")
+        try:
+            probe()
+        except OSError as exc:
+            last_error = f"{type(exc).__name__}: {exc}"
+        else:
+            return
+        if time.monotonic() > deadline:
+            server.stop(timeout=5)
+            raise PeerError(
+                f"{what} was not ready after {timeout:g} s ({last_error}):\n{server.log_tail()}"
+            )
+        time.sleep(0.02)
+
+
+class _HttpProbe:
+    def __init__(self, port: int, path: str) -> None:
+        self._port = port
+        self._path = path
+
+    def __call__(self) -> None:
+        import http.client
+
+        conn = http.client.HTTPConnection(LOOPBACK, self._port, timeout=2)
+        try:
+            conn.request("GET", self._path)
+            response = conn.getresponse()
+            response.read()
+        except http.client.HTTPException as exc:
+            raise OSError(str(exc)) from exc
+        finally:
+            conn.close()
+        if response.status != 200:
+            raise OSError(f"GET {self._path} answered {response.status}")
+
+
+class _RedisProbe:
+    def __init__(self, port: int) -> None:
+        self._port = port
+
+    def __call__(self) -> None:
+        reply = _redis_command(self._port, (b"PING",), timeout=2)
+        if reply != b"PONG":
+            raise OSError(f"PING answered {reply!r}")
+
+
+def _start_with_retries(
+    start: Callable[[int], tuple[_ServerProcess, _Probe]],
+    what: str,
+    port: int | None,
+    timeout: float,
+) -> tuple[_ServerProcess, int]:
+    """Start a server, retrying on a fresh port if a free port was taken meanwhile."""
+    attempts = 1 if port is not None else _START_ATTEMPTS
+    for attempt in range(attempts):
+        chosen = port if port is not None else free_port()
+        server, probe = start(chosen)
+        try:
+            _wait_ready(server, what, probe, timeout)
+        except PeerError as exc:
+            server.stop(timeout=5)
+            if attempt + 1 < attempts and _ADDRESS_IN_USE.search(str(exc)):
+                continue
+            raise
+        return server, chosen
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _WorkDir:
+    """A directory for a server's config and log: the caller's, or a temporary one."""
+
+    def __init__(self, path: str | os.PathLike[str] | None, prefix: str) -> None:
+        self.owned = path is None
+        self.path = Path(tempfile.mkdtemp(prefix=prefix) if path is None else path)
+        self.path.mkdir(parents=True, exist_ok=True)
+
+    def cleanup(self) -> None:
+        if self.owned:
+            shutil.rmtree(self.path, ignore_errors=True)
+
+
+# -- the Go registry --------------------------------------------------------------------
+
+
+class GoRegistry:
+    """The Go reference registry (``docker-registry serve``) on 127.0.0.1 over a directory.
+
+    Starting happens in the constructor: it writes a configuration file (filesystem storage
+    at ``root``, ``http.addr`` on a free loopback port, upload purging off, access log off,
+    errors to ``registry.log``), starts the registry and waits until ``GET /v2/`` answers.
+    Use it as a context manager, or call :meth:`stop`.
+
+    Args:
+        root: the filesystem driver's ``rootdirectory`` (created if missing).
+        delete_enabled: ``storage.delete.enabled``.
+        port: a fixed port; by default a free one (retried if taken meanwhile).
+        work_dir: where ``config.yml`` and ``registry.log`` go; by default a temporary
+            directory removed by :meth:`stop` (pass one to keep them, e.g. for
+            :func:`garbage_collect` after stopping).
+        log_level: the registry's ``log.level`` (``error``, ``warn``, ``info``, ``debug``).
+        catalog_max_entries: ``catalog.maxentries`` (the registry's default is 1000).
+        blob_descriptor_cache: ``storage.cache.blobdescriptor``: ``"inmemory"``, or a
+            ``redis://127.0.0.1:PORT/DB`` URL for the ``redis`` cache; default none.
+        program: the ``docker-registry`` executable; by default found on ``PATH`` with
+            :func:`require_program`.
+        start_timeout: seconds to wait for the registry to answer.
+
+    Raises:
+        PeerError: the registry exited or did not answer in time; the message includes the
+            tail of its log.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        delete_enabled: bool = True,
+        port: int | None = None,
+        work_dir: str | os.PathLike[str] | None = None,
+        log_level: str = "warn",
+        catalog_max_entries: int | None = None,
+        blob_descriptor_cache: str | None = None,
+        program: str | None = None,
+        start_timeout: float = 15.0,
+    ) -> None:
+        self.program = program or require_program("docker-registry")
+        self.root = Path(root).absolute()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._work = _WorkDir(work_dir, "pydistribution-go-registry-")
+        self.config_path = self._work.path / "config.yml"
+        self.log_path = self._work.path / "registry.log"
+        self.delete_enabled = delete_enabled
+        options = _RegistryOptions(
+            root=self.root,
+            delete_enabled=delete_enabled,
+            log_level=log_level,
+            catalog_max_entries=catalog_max_entries,
+            blob_descriptor_cache=blob_descriptor_cache,
+        )
+        starter = _RegistryStarter(self, options)
+        try:
+            self._server, self.port = _start_with_retries(
+                starter, "docker-registry", port, start_timeout
+            )
+        except BaseException:
+            self._work.cleanup()
+            raise
+
+    @property
+    def host(self) -> str:
+        """``127.0.0.1:PORT``, the registry host as skopeo and image references spell it."""
+        return f"{LOOPBACK}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT``, the base URL of the registry's HTTP API."""
+        return f"http://{self.host}"
+
+    @property
+    def pid(self) -> int:
+        """The process id of the registry."""
+        return self._server.pid
+
+    @property
+    def running(self) -> bool:
+        """Whether the registry process has not exited yet."""
+        return self._server.returncode() is None
+
+    def log(self) -> str:
+        """The tail of the registry's log."""
+        return self._server.log_tail()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Terminate the registry by PID, killing it after ``timeout`` seconds; idempotent."""
+        self._server.stop(timeout)
+        self._work.cleanup()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"GoRegistry(url={self.url!r}, root={str(self.root)!r})"
+
+
+class _RegistryOptions:
+    def __init__(
+        self,
+        *,
+        root: Path,
+        delete_enabled: bool,
+        log_level: str,
+        catalog_max_entries: int | None,
+        blob_descriptor_cache: str | None,
+    ) -> None:
+        self.root = root
+        self.delete_enabled = delete_enabled
+        self.log_level = log_level
+        self.catalog_max_entries = catalog_max_entries
+        self.blob_descriptor_cache = blob_descriptor_cache
+
+    def render(self, port: int) -> str:
+        """The registry's YAML configuration (JSON strings are valid YAML scalars)."""
+        q = json.dumps
+        lines = [
+            "version: 0.1",
+            "log:",
+            f"  level: {q(self.log_level)}",
+            "  formatter: text",
+            "  accesslog:",
+            "    disabled: true",
+            "storage:",
+            "  filesystem:",
+            f"    rootdirectory: {q(str(self.root))}",
+            "  delete:",
+            f"    enabled: {q(self.delete_enabled)}",
+            "  maintenance:",
+            "    uploadpurging:",
+            "      enabled: false",
+        ]
+        redis_lines: list[str] = []
+        cache = self.blob_descriptor_cache
+        if cache is not None:
+            if cache == "inmemory":
+                lines += ["  cache:", '    blobdescriptor: "inmemory"']
+            else:
+                host, db = _parse_redis_url(cache)
+                lines += ["  cache:", '    blobdescriptor: "redis"']
+                redis_lines = ["redis:", f"  addr: {q(host)}", f"  db: {db}"]
+        lines += [
+            "http:",
+            f"  addr: {q(f'{LOOPBACK}:{port}')}",
+            # A fixed secret: without one the registry logs a warning on every start.
+            '  secret: "pydistribution-test-secret"',
+            *redis_lines,
+        ]
+        if self.catalog_max_entries is not None:
+            lines += ["catalog:", f"  maxentries: {int(self.catalog_max_entries)}"]
+        return "\n".join(lines) + "\n"
+
+
+class _RegistryStarter:
+    def __init__(self, registry: GoRegistry, options: _RegistryOptions) -> None:
+        self._registry = registry
+        self._options = options
+
+    def __call__(self, port: int) -> tuple[_ServerProcess, _Probe]:
+        registry = self._registry
+        registry.config_path.write_text(self._options.render(port))
+        server = _ServerProcess(
+            [registry.program, "serve", str(registry.config_path)],
+            registry.log_path,
+            _peer_environment(),
+        )
+        return server, _HttpProbe(port, "/v2/")
+
+
+def _parse_redis_url(url: str) -> tuple[str, int]:
+    """``redis://127.0.0.1:6379/2`` -> (``127.0.0.1:6379``, 2); loopback hosts only."""
+    match = re.fullmatch(r"redis://([^/:]+):(\d+)(?:/(\d+))?", url)
+    if match is None:
+        raise ValueError(f"not a redis://HOST:PORT/DB URL: {url!r}")
+    host, port, db = match.groups()
+    if host not in _LOOPBACK_HOSTS:
+        raise ValueError(f"peers only talk to {LOOPBACK}, not {host!r}")
+    return f"{host}:{port}", int(db or 0)
+
+
+def garbage_collect(
+    config_path: str | os.PathLike[str],
+    *,
+    dry_run: bool = False,
+    delete_untagged: bool = False,
+    program: str | None = None,
+    timeout: float = 60.0,
+) -> str:
+    """Run ``docker-registry garbage-collect`` on a configuration and return its output.
+
+    Uses the 2.8 flags ``--dry-run`` and ``--delete-untagged``. The output (stdout and
+    stderr together) lists each repository, every manifest and blob it marks, a summary
+    line ``N blobs marked, M blobs and K manifests eligible for deletion`` and one
+    ``blob eligible for deletion: <digest>`` line per unreferenced blob. Run it only while
+    no registry serves the same root (the Go registry's own rule).
+
+    Raises:
+        PeerError: the command exited with a non-zero status (its output is in the message;
+            note that 2.8 fails on a root that has no ``repositories`` directory yet).
+    """
+    argv = [program or require_program("docker-registry"), "garbage-collect"]
+    if dry_run:
+        argv.append("--dry-run")
+    if delete_untagged:
+        argv.append("--delete-untagged")
+    argv.append(str(config_path))
+    return _run(argv, timeout=timeout, env=_peer_environment())
+
+
+# -- Redis ------------------------------------------------------------------------------
+
+
+class RedisServer:
+    """A throw-away ``redis-server`` on 127.0.0.1: no persistence, files in a temporary dir.
+
+    Starting happens in the constructor, which waits until the server answers ``PING``.
+    Use it as a context manager, or call :meth:`stop`; :meth:`kill` simulates an outage.
+
+    Args:
+        port: a fixed port; by default a free one (retried if taken meanwhile).
+        work_dir: the server's ``--dir`` and log location; by default a temporary
+            directory removed by :meth:`stop`.
+        program: the ``redis-server`` executable; by default found with
+            :func:`require_program`.
+        start_timeout: seconds to wait for ``PING`` to answer.
+
+    Raises:
+        PeerError: the server exited or did not answer in time (message includes its log).
+    """
+
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        work_dir: str | os.PathLike[str] | None = None,
+        program: str | None = None,
+        start_timeout: float = 10.0,
+    ) -> None:
+        self.program = program or require_program("redis-server")
+        self._work = _WorkDir(work_dir, "pydistribution-redis-")
+        self.log_path = self._work.path / "redis.log"
+        try:
+            self._server, self.port = _start_with_retries(
+                _RedisStarter(self), "redis-server", port, start_timeout
+            )
+        except BaseException:
+            self._work.cleanup()
+            raise
+
+    def _argv(self, port: int) -> list[str]:
+        return [
+            self.program,
+            "--port", str(port),
+            "--bind", LOOPBACK,
+            "--protected-mode", "yes",
+            "--save", "",
+            "--appendonly", "no",
+            "--dir", str(self._work.path),
+            "--daemonize", "no",
+            "--logfile", "",
+            "--loglevel", "warning",
+        ]  # fmt: skip
+
+    @property
+    def host(self) -> str:
+        """``127.0.0.1:PORT``."""
+        return f"{LOOPBACK}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """``redis://127.0.0.1:PORT/0``."""
+        return f"redis://{self.host}/0"
+
+    @property
+    def pid(self) -> int:
+        """The process id of the server."""
+        return self._server.pid
+
+    @property
+    def running(self) -> bool:
+        """Whether the server process has not exited yet."""
+        return self._server.returncode() is None
+
+    def ping(self, timeout: float = 2.0) -> bool:
+        """Whether the server answers ``PING`` with ``PONG`` now (``False`` if unreachable)."""
+        try:
+            return _redis_command(self.port, (b"PING",), timeout=timeout) == b"PONG"
+        except OSError:
+            return False
+
+    def command(self, *args: str | bytes, timeout: float = 5.0) -> RespValue:
+        """Send one command over a fresh connection and return the decoded reply.
+
+        Raises:
+            PeerError: the server answered with an error reply.
+            OSError: the server cannot be reached.
+        """
+        return _redis_command(
+            self.port, tuple(a.encode() if isinstance(a, str) else a for a in args), timeout
+        )
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Terminate the server by PID (SIGTERM), killing it after ``timeout``; idempotent."""
+        self._server.stop(timeout)
+        self._work.cleanup()
+
+    def kill(self) -> None:
+        """Kill the server by PID (SIGKILL) to simulate an outage; :meth:`stop` still cleans up."""
+        self._server.kill()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"RedisServer(url={self.url!r})"
+
+
+class _RedisStarter:
+    def __init__(self, redis: RedisServer) -> None:
+        self._redis = redis
+
+    def __call__(self, port: int) -> tuple[_ServerProcess, _Probe]:
+        redis = self._redis
+        server = _ServerProcess(redis._argv(port), redis.log_path, _peer_environment())
+        return server, _RedisProbe(port)
+
+
+def _redis_command(port: int, args: Sequence[bytes], timeout: float) -> RespValue:
+    """Send one RESP2 command to 127.0.0.1:``port`` and read one reply."""
+    request = b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+    with socket.create_connection((LOOPBACK, port), timeout=timeout) as sock:
+        sock.sendall(request)
+        with sock.makefile("rb") as stream:
+            return _read_resp(stream)
+
+
+def _read_resp(stream: IO[bytes]) -> RespValue:
+    line = stream.readline()
+    if not line.endswith(b"\r\n"):
+        raise ConnectionError(f"truncated Redis reply: {line!r}")
+    kind, body = line[:1], line[1:-2]
+    if kind == b"+":
+        return body
+    if kind == b"-":
+        raise PeerError(f"Redis answered an error: {body.decode(errors='replace')}")
+    if kind == b":":
+        return int(body)
+    if kind == b"$":
+        size = int(body)
+        if size < 0:
+            return None
+        data = stream.read(size + 2)
+        if len(data) != size + 2:
+            raise ConnectionError("truncated Redis bulk reply")
+        return data[:-2]
+    if kind == b"*":
+        count = int(body)
+        return None if count < 0 else [_read_resp(stream) for _ in range(count)]
+    raise ConnectionError(f"unexpected Redis reply: {line!r}")
+
+
+# -- command-line peers -----------------------------------------------------------------
+
+
+def _run(argv: Sequence[str], *, timeout: float, env: Mapping[str, str]) -> str:
+    """Run a command to completion; its output (stdout and stderr together) or PeerError."""
+    try:
+        result = subprocess.run(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=dict(env),
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        output = (exc.output or b"").decode(errors="replace")
+        raise PeerError(f"{_shown(argv)} timed out after {timeout:g} s:\n{output}") from exc
+    output = result.stdout.decode(errors="replace")
+    if result.returncode != 0:
+        raise PeerError(f"{_shown(argv)} exited with status {result.returncode}:\n{output}")
+    return output
+
+
+def _run_split(argv: Sequence[str], *, timeout: float, env: Mapping[str, str]) -> str:
+    """Run a command to completion; its stdout, or PeerError carrying stderr."""
+    try:
+        result = subprocess.run(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            env=dict(env),
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        stderr = (exc.stderr or b"").decode(errors="replace")
+        raise PeerError(f"{_shown(argv)} timed out after {timeout:g} s:\n{stderr}") from exc
+    if result.returncode != 0:
+        stderr = result.stderr.decode(errors="replace")
+        raise PeerError(f"{_shown(argv)} exited with status {result.returncode}:\n{stderr}")
+    return result.stdout.decode(errors="replace")
+
+
+def _shown(argv: Sequence[str]) -> str:
+    return " ".join(argv)
+
+
+def _check_loopback_references(args: Sequence[str]) -> None:
+    """Refuse ``docker://`` references that name any host but the loopback interface."""
+    for arg in args:
+        value = arg.split("=", 1)[1] if arg.startswith("--") and "=" in arg else arg
+        if value.startswith("docker://"):
+            host = value[len("docker://") :].split("/", 1)[0].rsplit(":", 1)[0]
+            if host not in _LOOPBACK_HOSTS:
+                raise ValueError(f"skopeo may only reach {LOOPBACK}, not {value!r}")
+
+
+@contextlib.contextmanager
+def _skopeo_environment() -> Iterator[tuple[str, dict[str, str]]]:
+    """A scratch directory and an environment that pins skopeo to local files."""
+    with tempfile.TemporaryDirectory(prefix="pydistribution-skopeo-") as scratch:
+        registries_conf = Path(scratch, "registries.conf")
+        # An empty registries.conf: no mirrors, no search registries, no aliases.
+        registries_conf.write_text("")
+        env = _peer_environment(
+            {
+                "CONTAINERS_REGISTRIES_CONF": str(registries_conf),
+                "REGISTRY_AUTH_FILE": str(Path(scratch, "auth.json")),
+            }
+        )
+        yield scratch, env
+
+
+def run_skopeo(*args: str, timeout: float = 120.0) -> str:
+    """Run ``skopeo --insecure-policy ARGS`` offline and return its standard output.
+
+    skopeo gets an empty ``registries.conf`` and auth file of its own, and every
+    ``docker://`` reference must name 127.0.0.1 (or localhost). For plain-HTTP registries
+    pass ``--src-tls-verify=false`` / ``--dest-tls-verify=false`` (or use
+    :func:`skopeo_copy`).
+
+    Raises:
+        ValueError: an argument names a registry that is not on the loopback interface.
+        PeerError: skopeo exited with an error or timed out (stderr is in the message).
+    """
+    _check_loopback_references(args)
+    program = require_program("skopeo")
+    with _skopeo_environment() as (scratch, env):
+        argv = [program, "--insecure-policy", "--tmpdir", scratch, *args]
+        return _run_split(argv, timeout=timeout, env=env)
+
+
+def skopeo_copy(source: str, destination: str, *options: str, timeout: float = 120.0) -> str:
+    """``skopeo copy`` with TLS verification off for each ``docker://`` side (plain HTTP).
+
+    Raises:
+        ValueError: a reference names a registry that is not on the loopback interface.
+        PeerError: skopeo exited with an error or timed out.
+    """
+    flags = []
+    if source.startswith("docker://"):
+        flags.append("--src-tls-verify=false")
+    if destination.startswith("docker://"):
+        flags.append("--dest-tls-verify=false")
+    return run_skopeo("copy", *flags, *options, source, destination, timeout=timeout)
+
+
+def run_umoci(*args: str, timeout: float = 60.0) -> str:
+    """Run ``umoci ARGS`` and return its standard output.
+
+    Raises:
+        PeerError: umoci exited with an error or timed out (stderr is in the message).
+    """
+    argv = [require_program("umoci"), *args]
+    return _run_split(argv, timeout=timeout, env=_peer_environment())
