@@ -1,0 +1,56 @@
+"""Storage drivers: the filesystem-like layer under registry storage (driver contract).
+
+:class:`StorageDriver` is what the storage layer and other callers use; every driver is
+exposed through :class:`CheckedDriver`, which validates paths once (:data:`PATH_PATTERN`),
+names every error after the driver and enforces the :class:`FileWriter` rules, so a
+driver author implements only :class:`RawDriver` and :class:`RawFileWriter`. The
+built-in drivers live in :mod:`~pydistribution.storage.driver.inmemory` and
+:mod:`~pydistribution.storage.driver.filesystem`; :mod:`~pydistribution.storage.driver.factory`
+builds any registered driver by name from configuration parameters. Importing this
+package imports no driver.
+"""
+
+from __future__ import annotations
+
+from pydistribution.storage.driver._checked import CheckedDriver
+from pydistribution.storage.driver._paths import PATH_PATTERN, is_valid_path
+from pydistribution.storage.driver._protocol import (
+    FileInfo,
+    FileWriter,
+    RawDriver,
+    RawFileWriter,
+    RawScanner,
+    StorageDriver,
+    WalkAction,
+    WalkFn,
+)
+from pydistribution.storage.driver._walk import Walker
+
+__all__ = [
+    "CheckedDriver",
+    "FileInfo",
+    "FileWriter",
+    "PATH_PATTERN",
+    "RawDriver",
+    "RawFileWriter",
+    "RawScanner",
+    "StorageDriver",
+    "WalkAction",
+    "WalkFn",
+    "Walker",
+    "is_valid_path",
+]
+
+for _cls in (
+    CheckedDriver,
+    FileInfo,
+    FileWriter,
+    RawDriver,
+    RawFileWriter,
+    RawScanner,
+    StorageDriver,
+    WalkAction,
+    Walker,
+):
+    _cls.__module__ = __name__
+del _cls

@@ -1,0 +1,345 @@
+"""The checked wrapper that turns a raw driver into a ``StorageDriver`` (contract §6.1).
+
+Go's ``base`` package, by composition: :class:`CheckedDriver` validates paths and offsets
+once at the boundary (contract §2.4, stricter than Go about ``.`` and ``..``), calls the
+raw driver, and makes every error one of the six driver kinds carrying the driver's
+name (contract §4). Its writers enforce the state machine and the size rule of contract
+§3.6, so a raw driver implements only the operations themselves.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from collections.abc import Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, BinaryIO, NoReturn, ParamSpec, TypeVar, final
+
+from typing_extensions import Buffer, Self
+
+from pydistribution.errors import (
+    DriverError,
+    DriverErrors,
+    InvalidOffsetError,
+    InvalidPathError,
+    PathNotFoundError,
+    StorageDriverError,
+    UnsupportedMethodError,
+)
+from pydistribution.storage.driver._paths import check_path
+from pydistribution.storage.driver._protocol import (
+    FileInfo,
+    FileWriter,
+    RawDriver,
+    RawFileWriter,
+    RawScanner,
+    StorageDriver,
+    WalkAction,
+    WalkFn,
+)
+from pydistribution.storage.driver._walk import Walker
+
+__all__ = ["CheckedDriver"]
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _renamed(exc: StorageDriverError, name: str) -> StorageDriverError:
+    """A copy of a typed driver error that carries ``name`` (Go: ``setDriverName``)."""
+    if isinstance(exc, PathNotFoundError):
+        return PathNotFoundError(name, exc.path)
+    if isinstance(exc, InvalidPathError):
+        return InvalidPathError(name, exc.path)
+    if isinstance(exc, InvalidOffsetError):
+        return InvalidOffsetError(name, exc.path, exc.offset)
+    if isinstance(exc, UnsupportedMethodError):
+        return UnsupportedMethodError(name, exc.method)
+    if isinstance(exc, DriverErrors):
+        return DriverErrors(name, exc.errors)
+    if isinstance(exc, DriverError):
+        return DriverError(name, exc.detail)
+    return DriverError(name, str(exc))
+
+
+def _raise_as_driver_error(name: str, exc: Exception) -> NoReturn:
+    if isinstance(exc, StorageDriverError):
+        if getattr(exc, "driver", None) == name:
+            raise exc
+        raise _renamed(exc, name) from exc
+    raise DriverError(name, str(exc) or type(exc).__name__) from exc
+
+
+def _call(name: str, op: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+    """Run a raw operation so that only the six driver error kinds escape."""
+    try:
+        return op(*args, **kwargs)
+    # Contract §4: callers see only the six driver kinds, whatever the backend raises
+    # (OSError, boto3's ClientError, a third party's own classes), so the catch is broad
+    # on purpose; BaseException (KeyboardInterrupt, SystemExit) is not caught.
+    except Exception as exc:  # noqa: BLE001
+        _raise_as_driver_error(name, exc)
+
+
+@final
+class _Gate:
+    """Runs raw operations: named errors, and at most ``limit`` at once if set (§6.2)."""
+
+    __slots__ = ("_slots", "name")
+
+    def __init__(self, name: str, limit: int | None) -> None:
+        self.name = name
+        self._slots = None if limit is None else threading.BoundedSemaphore(limit)
+
+    def call(self, op: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        if self._slots is None:
+            return _call(self.name, op, *args, **kwargs)
+        with self._slots:
+            return _call(self.name, op, *args, **kwargs)
+
+
+@final
+class CheckedDriver:
+    """A ``StorageDriver`` over a raw driver: checked paths, named errors, writer rules.
+
+    Every public driver is one of these or forwards to one: ``InMemoryDriver`` and
+    ``FilesystemDriver`` wrap their raw drivers, and a third-party driver is exposed as
+    ``CheckedDriver(MyRawDriver(...))``. See :class:`StorageDriver` for each method's
+    contract; ``walk`` is the generic walk over the raw ``list`` and ``stat`` (or
+    ``scan``, see :class:`RawScanner`).
+
+    Args:
+        raw: the driver doing the work; it is called only with valid arguments.
+        max_concurrency: if set, at most this many raw operations run at once and the
+            others wait (Go's regulator, contract §6.2); open streams do not count.
+
+    Raises:
+        ValueError: ``max_concurrency`` is less than 1.
+    """
+
+    __slots__ = ("_gate", "_raw")
+
+    def __init__(self, raw: RawDriver, *, max_concurrency: int | None = None) -> None:
+        if max_concurrency is not None and max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be at least 1, not {max_concurrency}")
+        self._raw = raw
+        self._gate = _Gate(raw.name, max_concurrency)
+
+    def __repr__(self) -> str:
+        return f"CheckedDriver({self._raw!r})"
+
+    @property
+    def name(self) -> str:
+        """The raw driver's name, used in every error."""
+        return self._gate.name
+
+    @property
+    def raw(self) -> RawDriver:
+        """The wrapped raw driver."""
+        return self._raw
+
+    def get_content(self, path: str) -> bytes:
+        """See :meth:`StorageDriver.get_content`."""
+        check_path(self._gate.name, path)
+        return self._gate.call(self._raw.get_content, path)
+
+    def put_content(self, path: str, data: Buffer) -> None:
+        """See :meth:`StorageDriver.put_content`."""
+        check_path(self._gate.name, path)
+        self._gate.call(self._raw.put_content, path, data)
+
+    def reader(self, path: str, offset: int = 0) -> BinaryIO:
+        """See :meth:`StorageDriver.reader`."""
+        if offset < 0:
+            raise InvalidOffsetError(self._gate.name, str(path), offset)
+        check_path(self._gate.name, path)
+        return self._gate.call(self._raw.reader, path, offset)
+
+    def writer(self, path: str, append: bool = False) -> FileWriter:
+        """See :meth:`StorageDriver.writer`."""
+        check_path(self._gate.name, path)
+        raw = self._gate.call(self._raw.writer, path, append)
+        return _CheckedWriter(self._gate.name, raw)
+
+    def stat(self, path: str) -> FileInfo:
+        """See :meth:`StorageDriver.stat`."""
+        check_path(self._gate.name, path, allow_root=True)
+        return self._gate.call(self._raw.stat, path)
+
+    def list(self, path: str) -> list[str]:
+        """See :meth:`StorageDriver.list`."""
+        check_path(self._gate.name, path, allow_root=True)
+        return self._gate.call(self._raw.list, path)
+
+    def move(self, source: str, dest: str) -> None:
+        """See :meth:`StorageDriver.move`."""
+        check_path(self._gate.name, source)
+        check_path(self._gate.name, dest)
+        self._gate.call(self._raw.move, source, dest)
+
+    def delete(self, path: str) -> None:
+        """See :meth:`StorageDriver.delete`."""
+        check_path(self._gate.name, path)
+        self._gate.call(self._raw.delete, path)
+
+    def redirect_url(self, path: str, *, method: str = "GET") -> str | None:
+        """See :meth:`StorageDriver.redirect_url`."""
+        check_path(self._gate.name, path)
+        return self._gate.call(self._raw.redirect_url, path, method)
+
+    def walk(self, path: str, fn: WalkFn, *, start_after: str | None = None) -> None:
+        """See :meth:`StorageDriver.walk`."""
+        check_path(self._gate.name, path, allow_root=True)
+        raw = self._raw
+        view: _View | _ScanningView = (
+            _ScanningView(self._gate, raw, raw)
+            if isinstance(raw, RawScanner)
+            else _View(self._gate, raw)
+        )
+        walker = Walker(view, path, start_after=start_after)
+        for info in walker:
+            action = fn(info)  # not wrapped: fn's exceptions propagate unchanged
+            if action is WalkAction.SKIP_DIR:
+                walker.skip_dir()
+            elif action is WalkAction.STOP:
+                return
+
+
+@final
+class _View:
+    """``list`` and ``stat`` of a raw driver through the gate, for walks."""
+
+    __slots__ = ("_gate", "_raw")
+
+    def __init__(self, gate: _Gate, raw: RawDriver) -> None:
+        self._gate = gate
+        self._raw = raw
+
+    def list(self, path: str) -> list[str]:
+        return self._gate.call(self._raw.list, path)
+
+    def stat(self, path: str) -> FileInfo:
+        return self._gate.call(self._raw.stat, path)
+
+
+@final
+class _ScanningView:
+    """Like :class:`_View`, plus ``scan`` of a raw driver that offers it."""
+
+    __slots__ = ("_gate", "_raw", "_scanner")
+
+    def __init__(self, gate: _Gate, raw: RawDriver, scanner: RawScanner) -> None:
+        self._gate = gate
+        self._raw = raw
+        self._scanner = scanner
+
+    # scan comes first: below the method named "list", "list[...]" means the method.
+    def scan(self, path: str) -> list[FileInfo]:
+        return self._gate.call(self._scanner.scan, path)
+
+    def list(self, path: str) -> list[str]:
+        return self._gate.call(self._raw.list, path)
+
+    def stat(self, path: str) -> FileInfo:
+        return self._gate.call(self._raw.stat, path)
+
+
+class _State(enum.Enum):
+    OPEN = "open"
+    CLOSED = "closed"
+    COMMITTED = "committed"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+@final
+class _CheckedWriter:
+    """A ``FileWriter`` over a raw writer: state machine, exact size, named errors."""
+
+    __slots__ = ("_name", "_raw", "_size", "_state")
+
+    def __init__(self, name: str, raw: RawFileWriter) -> None:
+        self._name = name
+        self._raw = raw
+        self._size = _call(name, lambda: raw.size)
+        self._state = _State.OPEN
+
+    @property
+    def size(self) -> int:
+        """See :attr:`FileWriter.size`."""
+        return self._size
+
+    def write(self, data: Buffer, /) -> int:
+        """See :meth:`FileWriter.write`."""
+        if self._state is not _State.OPEN:
+            raise self._not_open()
+        n = memoryview(data).nbytes
+        self._run(self._raw.write, data)
+        self._size += n
+        return n
+
+    def close(self) -> None:
+        """See :meth:`FileWriter.close`."""
+        if self._state is _State.OPEN:
+            self._run(self._raw.close)
+            self._state = _State.CLOSED
+        elif self._state is _State.CLOSED:
+            raise self._not_open()
+        # After commit, cancel or a failure there is nothing left to release.
+
+    def commit(self) -> None:
+        """See :meth:`FileWriter.commit`."""
+        if self._state is not _State.OPEN:
+            raise self._not_open()
+        self._run(self._raw.commit)
+        self._state = _State.COMMITTED
+
+    def cancel(self) -> None:
+        """See :meth:`FileWriter.cancel`."""
+        if self._state is _State.OPEN:
+            self._run(self._raw.cancel)
+            self._state = _State.CANCELLED
+        elif self._state in (_State.CLOSED, _State.COMMITTED):
+            raise self._not_open()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._state is not _State.OPEN:
+            return
+        if exc is None:
+            self.close()
+        else:
+            self.cancel()
+
+    def _run(self, op: Callable[_P, None], /, *args: _P.args, **kwargs: _P.kwargs) -> None:
+        try:
+            _call(self._name, op, *args, **kwargs)
+        except BaseException:
+            self._state = _State.FAILED  # the raw writer has released everything
+            raise
+
+    def _not_open(self) -> DriverError:
+        reason = {
+            _State.CLOSED: "writer already closed",
+            _State.COMMITTED: "writer already committed",
+            _State.CANCELLED: "writer already cancelled",
+            _State.FAILED: "writer failed earlier",
+            _State.OPEN: "writer is open",
+        }[self._state]
+        return DriverError(self._name, reason)
+
+
+if TYPE_CHECKING:
+
+    def _checked_driver_is_a_storage_driver(driver: CheckedDriver) -> StorageDriver:
+        return driver
+
+    def _checked_writer_is_a_file_writer(writer: _CheckedWriter) -> FileWriter:
+        return writer

@@ -1,0 +1,369 @@
+"""The storage driver interface: what callers use and what driver authors implement.
+
+Callers program against :class:`StorageDriver` and :class:`FileWriter`. Driver authors
+implement only the smaller :class:`RawDriver` and :class:`RawFileWriter`, and expose
+their driver through :class:`~pydistribution.storage.driver.CheckedDriver`, which checks
+paths, names errors and enforces the writer state machine once for every driver (the Go
+``base`` package, driver contract §6.1).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from datetime import datetime
+from types import TracebackType
+from typing import BinaryIO, Protocol, TypeAlias, runtime_checkable
+
+import attrs
+from typing_extensions import Buffer, Self
+
+__all__ = [
+    "FileInfo",
+    "FileWriter",
+    "RawDriver",
+    "RawFileWriter",
+    "RawScanner",
+    "StorageDriver",
+    "WalkAction",
+    "WalkFn",
+]
+
+
+@attrs.frozen(kw_only=True)
+class FileInfo:
+    """What ``stat`` and ``walk`` report about a path (driver contract §3.7).
+
+    Attributes:
+        path: the driver path, as requested.
+        size: the length in bytes of a file; always 0 for a directory.
+        mod_time: the last modification time, timezone-aware; a directory may report
+            any time.
+        is_dir: whether the path is a directory.
+    """
+
+    path: str
+    size: int = attrs.field(validator=attrs.validators.ge(0))
+    mod_time: datetime
+    is_dir: bool
+
+
+class WalkAction(enum.Enum):
+    """What a walk callback asks for after seeing an entry (driver contract §3.12).
+
+    A callback that returns ``None`` means :attr:`CONTINUE`; raising any exception stops
+    the walk and ``walk`` raises it unchanged.
+    """
+
+    CONTINUE = "continue"
+    """Go on, and descend into the entry if it is a directory."""
+    SKIP_DIR = "skip_dir"
+    """Do not descend into this entry; go on with the next one (a no-op for files)."""
+    STOP = "stop"
+    """End the walk now; ``walk`` returns normally (Go: ``ErrFilledBuffer``)."""
+
+
+WalkFn: TypeAlias = Callable[[FileInfo], "WalkAction | None"]
+"""The callback of ``walk``: sees each entry, returns what to do next."""
+
+
+class FileWriter(Protocol):
+    """A streaming writer returned by :meth:`StorageDriver.writer` (contract §3.6).
+
+    States: *open*, then exactly one of *closed* (``close``: keep the content so that a
+    later ``writer(path, append=True)`` continues it), *committed* (``commit``: the
+    content is complete and durable at its path) or *cancelled* (``cancel``: the content
+    is discarded). After ``commit`` a ``close`` still succeeds, so ``commit(); close()``
+    is the normal ending. A writer is a context manager: leaving the block with an
+    exception cancels it, leaving it normally closes it unless it was already ended.
+
+    Every error is a ``StorageDriverError`` naming the driver; a call in the wrong state
+    raises ``DriverError`` ("already closed", "already committed", "already cancelled").
+    If any call fails with an error from the backend the writer is ended: later
+    ``write``/``commit`` raise ``DriverError``, ``close``/``cancel`` do nothing.
+    """
+
+    @property
+    def size(self) -> int:
+        """The content length: existing length when opened plus every byte written.
+
+        Exact at every point, including bytes still buffered (contract §3.6).
+        """
+        ...
+
+    def write(self, data: Buffer, /) -> int:
+        """Append ``data``; return its length in bytes.
+
+        Raises:
+            DriverError: the writer is not open, or the backend failed.
+        """
+        ...
+
+    def close(self) -> None:
+        """Flush and keep the content for a later append; a no-op after commit or cancel.
+
+        Raises:
+            DriverError: already closed, or the backend failed.
+        """
+        ...
+
+    def commit(self) -> None:
+        """Flush and make the content durable and complete at the writer's path.
+
+        Raises:
+            DriverError: the writer is not open (closed, committed or cancelled), or
+                the backend failed.
+        """
+        ...
+
+    def cancel(self) -> None:
+        """Discard the content; a no-op if already cancelled.
+
+        Raises:
+            DriverError: already closed or committed, or the backend failed.
+        """
+        ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+class StorageDriver(Protocol):
+    """A filesystem-like store of byte strings at paths (driver contract §1-§3).
+
+    Paths follow the rule of contract §2 (``^(/[A-Za-z0-9._-]+)+$`` without ``.`` and
+    ``..`` components); ``/`` alone is accepted only by ``stat``, ``list`` and ``walk``.
+    A path that breaks the rule raises ``InvalidPathError`` before storage is touched.
+    Every error raised is one of ``PathNotFoundError``, ``InvalidPathError``,
+    ``InvalidOffsetError``, ``UnsupportedMethodError``, ``DriverError`` or
+    ``DriverErrors``, and its message contains :attr:`name`. Every method is safe to
+    call from several threads at once.
+    """
+
+    @property
+    def name(self) -> str:
+        """The driver's short name (``filesystem``, ``inmemory``), used in every error."""
+        ...
+
+    def get_content(self, path: str) -> bytes:
+        """Return the whole content of the file at ``path`` (meant for small files).
+
+        Raises:
+            InvalidPathError: ``path`` breaks the path rule.
+            PathNotFoundError: no file at ``path`` (also when it is a directory).
+            DriverError: the backend failed.
+        """
+        ...
+
+    def put_content(self, path: str, data: Buffer) -> None:
+        """Create or replace the file at ``path`` with exactly ``data``.
+
+        Missing parent directories are created; empty content makes an empty file.
+        Readers see the old or the new content, never a mixture (contract §5).
+
+        Raises:
+            InvalidPathError: ``path`` breaks the path rule.
+            DriverError: the backend failed (e.g. ``path`` is a directory, or a parent
+                is a file).
+        """
+        ...
+
+    def reader(self, path: str, offset: int = 0) -> BinaryIO:
+        """Open the file at ``path`` for reading from byte ``offset``.
+
+        An offset at or past the end gives a stream that is at end-of-file at once. The
+        stream is a binary file object the caller closes; its own read errors are
+        ``OSError`` like any file's.
+
+        Raises:
+            InvalidOffsetError: ``offset`` is negative (checked before the path).
+            InvalidPathError: ``path`` breaks the path rule.
+            PathNotFoundError: no file at ``path``.
+            DriverError: the backend failed.
+        """
+        ...
+
+    def writer(self, path: str, append: bool = False) -> FileWriter:
+        """Open a streaming writer for ``path``.
+
+        ``append=False`` starts a new, empty content that replaces the file once
+        closed or committed; ``append=True`` continues a content that an earlier writer
+        closed without committing (or an empty committed file), and the writer's
+        ``size`` starts at its length. Whether content is visible at ``path`` before
+        ``commit`` is driver-specific. Missing parent directories are created.
+
+        Raises:
+            InvalidPathError: ``path`` breaks the path rule.
+            PathNotFoundError: ``append`` is true and there is no file at ``path``.
+            DriverError: the backend failed.
+        """
+        ...
+
+    def stat(self, path: str) -> FileInfo:
+        """Describe the file or directory at ``path`` (``/`` is allowed).
+
+        Raises:
+            InvalidPathError: ``path`` breaks the path rule.
+            PathNotFoundError: nothing at ``path`` (``/`` may also report this).
+            DriverError: the backend failed.
+        """
+        ...
+
+    def list(self, path: str) -> list[str]:
+        """Return the direct children of directory ``path`` as full paths, sorted.
+
+        ``list("/")`` of an empty store returns ``[]``.
+
+        Raises:
+            InvalidPathError: ``path`` breaks the path rule.
+            PathNotFoundError: no directory at ``path`` (also when it is a file).
+            DriverError: the backend failed.
+        """
+        ...
+
+    def move(self, source: str, dest: str) -> None:
+        """Rename ``source`` to ``dest``, replacing ``dest``; creates parents of ``dest``.
+
+        Raises:
+            InvalidPathError: ``source`` or ``dest`` breaks the rule (``source`` is
+                checked first).
+            PathNotFoundError: nothing at ``source``; ``dest`` is left untouched.
+            DriverError: the backend failed (e.g. a parent of ``dest`` is a file).
+        """
+        ...
+
+    def delete(self, path: str) -> None:
+        """Remove the file at ``path``, or the directory and everything below it.
+
+        Only true sub-paths go: deleting ``/d/f`` keeps ``/d/fsuffix``.
+
+        Raises:
+            InvalidPathError: ``path`` breaks the path rule (``/`` is never allowed).
+            PathNotFoundError: nothing at ``path``.
+            DriverError: the backend failed.
+        """
+        ...
+
+    def redirect_url(self, path: str, *, method: str = "GET") -> str | None:
+        """A URL an HTTP client can fetch the content from directly, or ``None``.
+
+        ``None`` means "serve it yourself" (Go: ``RedirectURL`` returning nothing, 2.8's
+        ``URLFor`` raising unsupported method). ``method`` is the HTTP method of the
+        request being answered (``GET`` or ``HEAD``).
+
+        Raises:
+            InvalidPathError: ``path`` breaks the path rule.
+            DriverError: the backend failed.
+        """
+        ...
+
+    def walk(self, path: str, fn: WalkFn, *, start_after: str | None = None) -> None:
+        """Call ``fn`` with every file and directory below ``path`` (not ``path`` itself).
+
+        Depth-first pre-order; the children of each directory in bytewise order of their
+        names. ``fn`` returns ``None``/:attr:`WalkAction.CONTINUE`,
+        :attr:`WalkAction.SKIP_DIR` or :attr:`WalkAction.STOP`; an exception from
+        ``fn`` stops the walk and propagates unchanged. Entries that vanish during the
+        walk are skipped. With ``start_after``, only the entries that follow that path
+        in this order are visited (contract §3.12; the hint need not exist).
+
+        Raises:
+            InvalidPathError: ``path`` breaks the path rule (``/`` is allowed).
+            PathNotFoundError: no directory at ``path``.
+            DriverError: the backend failed.
+        """
+        ...
+
+
+class RawFileWriter(Protocol):
+    """The writer a :class:`RawDriver` returns; :class:`FileWriter` is built on it.
+
+    The checked wrapper counts the size, enforces the state machine and calls exactly
+    one of ``close``, ``commit`` or ``cancel``, once. If any method raises, the writer
+    must already have released its resources (and removed any temporary data it owns);
+    the wrapper calls nothing on it afterwards.
+    """
+
+    @property
+    def size(self) -> int:
+        """The length of the content when the writer was opened (read once)."""
+        ...
+
+    def write(self, data: Buffer, /) -> None:
+        """Append all of ``data`` (buffering is allowed)."""
+        ...
+
+    def close(self) -> None:
+        """Flush, keep the content for a later append, release resources."""
+        ...
+
+    def commit(self) -> None:
+        """Flush, make the content durable and complete, release resources."""
+        ...
+
+    def cancel(self) -> None:
+        """Discard the content, release resources."""
+        ...
+
+
+class RawDriver(Protocol):
+    """What a driver author implements: the operations, without the checks.
+
+    The checked wrapper calls these methods only with valid paths (``/`` only for
+    ``stat`` and ``list``) and non-negative offsets, fills in the driver name on the
+    typed errors (``PathNotFoundError``, ``InvalidPathError``, ``InvalidOffsetError``,
+    ``UnsupportedMethodError``, ``DriverError``, ``DriverErrors``) and wraps any other
+    exception into ``DriverError``. So a raw driver raises ``PathNotFoundError`` where
+    the contract says "not found", and lets backend exceptions propagate. ``walk`` is
+    provided by the wrapper on top of ``list`` and ``stat``. Each method's contract is
+    the one of the :class:`StorageDriver` method of the same name.
+    """
+
+    @property
+    def name(self) -> str:
+        """The driver's short name, by convention its registration name."""
+        ...
+
+    def get_content(self, path: str) -> bytes: ...
+
+    def put_content(self, path: str, data: Buffer) -> None: ...
+
+    def reader(self, path: str, offset: int) -> BinaryIO: ...
+
+    def writer(self, path: str, append: bool) -> RawFileWriter: ...
+
+    def stat(self, path: str) -> FileInfo: ...
+
+    def list(self, path: str) -> list[str]: ...
+
+    def move(self, source: str, dest: str) -> None: ...
+
+    def delete(self, path: str) -> None: ...
+
+    def redirect_url(self, path: str, method: str) -> str | None: ...
+
+
+@runtime_checkable
+class RawScanner(Protocol):
+    """Optional raw-driver capability: describe all children of a directory in one call.
+
+    When a raw driver has it, the checked wrapper's ``walk`` uses ``scan`` once per
+    directory instead of ``list`` plus one ``stat`` per child (the filesystem driver
+    answers from a single ``os.scandir``).
+    """
+
+    def scan(self, path: str) -> list[FileInfo]:
+        """The FileInfo of every direct child of directory ``path``, in any order.
+
+        Children that vanish while being described are left out.
+
+        Raises:
+            PathNotFoundError: no directory at ``path``.
+        """
+        ...
