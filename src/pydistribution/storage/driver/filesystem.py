@@ -1,0 +1,518 @@
+"""The filesystem storage driver (``filesystem``): the Go layout in a local directory.
+
+Driver path ``/a/b`` is the file ``<root>/a/b``, exactly as the Go registry's filesystem
+driver lays it out (contract §7.1), so both can share one root directory.
+
+Writes never expose a partial file under a path that was complete before:
+
+* ``put_content`` writes a temporary file next to the target, optionally fsyncs it,
+  renames it over the target (``os.replace``) and fsyncs the directory. Readers see the
+  old or the new content; a failure removes the temporary file.
+* ``writer(path)`` does the same through a temporary file: nothing changes at ``path``
+  until ``close`` or ``commit`` renames the content into place. A crash before then
+  leaves ``path`` as it was plus an unlisted temporary file.
+* ``writer(path, append=True)`` appends in place to the file a previous writer closed
+  (possibly another instance or process, or the Go registry: the upload-session
+  pattern). Such a file is by definition unfinished; appended bytes become visible as
+  they are flushed, and a crash leaves it a valid, shorter prefix.
+* ``commit`` and ``close`` differ only in the writer state: both flush, fsync and
+  publish. ``cancel`` removes the temporary file, or, when appending, the file itself.
+
+Temporary names are ``<name>.<16 hex>~tmp`` in the target's directory; ``~`` is outside
+the path rule, so ``list`` and ``walk`` never report them and no driver path can name
+one. Symbolic links below the root are followed only while they stay inside it; a path
+that would leave the root raises ``DriverError``. Data is streamed in chunks of
+:data:`BUFFER_SIZE`; writes smaller than that are gathered in a buffer of that size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import shutil
+import stat
+import sys
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, BinaryIO, Final, final
+
+from typing_extensions import Buffer
+
+from pydistribution.errors import PathNotFoundError
+from pydistribution.storage.driver._checked import CheckedDriver
+from pydistribution.storage.driver._protocol import (
+    FileInfo,
+    FileWriter,
+    RawDriver,
+    RawFileWriter,
+    RawScanner,
+    StorageDriver,
+    WalkFn,
+)
+from pydistribution.storage.driver.factory import bool_parameter, limit_parameter, str_parameter
+
+if TYPE_CHECKING:
+    from _typeshed import StrPath
+
+__all__ = [
+    "BUFFER_SIZE",
+    "DEFAULT_MAX_THREADS",
+    "DEFAULT_ROOT_DIRECTORY",
+    "FilesystemDriver",
+    "MIN_THREADS",
+    "from_parameters",
+]
+
+BUFFER_SIZE: Final = 1 << 20
+"""Bytes gathered before a write system call; larger writes go straight to the file."""
+
+DEFAULT_ROOT_DIRECTORY: Final = "/var/lib/registry"
+"""The ``rootdirectory`` parameter's default, as in Go."""
+
+DEFAULT_MAX_THREADS: Final = 100
+"""The ``maxthreads`` parameter's default, as in Go."""
+
+MIN_THREADS: Final = 25
+"""Smaller ``maxthreads`` values are raised to this, as in Go."""
+
+_NAME: Final = "filesystem"
+_TEMP_SUFFIX: Final = "~tmp"
+_COMPONENT: Final = re.compile(r"[A-Za-z0-9._-]+")
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_NOT_THERE: Final = (FileNotFoundError, NotADirectoryError)
+
+
+class _OutsideRootError(PermissionError):
+    """A symbolic link would take the path out of the root directory."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"path {path} resolves outside the root directory")
+
+
+def _write_all(fd: int, data: memoryview) -> None:
+    """Write every byte of ``data`` to ``fd`` (``os.write`` may write less)."""
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+def _fsync_dir(directory: str) -> None:
+    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _mod_time(st: os.stat_result) -> datetime:
+    return _EPOCH + timedelta(microseconds=st.st_mtime_ns // 1000)
+
+
+def _info(path: str, st: os.stat_result) -> FileInfo:
+    is_dir = stat.S_ISDIR(st.st_mode)
+    return FileInfo(
+        path=path, size=0 if is_dir else st.st_size, mod_time=_mod_time(st), is_dir=is_dir
+    )
+
+
+def _unlink_quietly(path: str) -> None:
+    """Remove a temporary file during cleanup; it may already be gone."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def _temp_name(final: str) -> str:
+    return f"{final}.{secrets.token_hex(8)}{_TEMP_SUFFIX}"
+
+
+def _create_temp(final: str) -> tuple[str, int]:
+    """Create the parent directories and an exclusive temporary file next to ``final``."""
+    os.makedirs(os.path.dirname(final), exist_ok=True)
+    temp = _temp_name(final)
+    return temp, os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+
+
+def _ignore_missing(function: Callable[..., object], path: str, error: BaseException) -> None:
+    # rmtree of a tree that others delete from at the same time (contract §1).
+    if not isinstance(error, FileNotFoundError):
+        raise error
+
+
+def _remove_tree(path: str) -> None:
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(path, onexc=_ignore_missing)
+    else:
+        shutil.rmtree(path, onerror=lambda f, p, info: _ignore_missing(f, p, info[1]))
+
+
+@final
+class _FilesystemWriter:
+    """Buffered writes to a temporary file (new content) or in place (append)."""
+
+    __slots__ = ("_buffer", "_fd", "_final", "_fsync", "_size", "_temp")
+
+    def __init__(self, fd: int, final: str, temp: str | None, size: int, fsync: bool) -> None:
+        self._fd = fd
+        self._final = final
+        self._temp = temp
+        self._size = size
+        self._fsync = fsync
+        self._buffer = bytearray()
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def write(self, data: Buffer, /) -> None:
+        view = memoryview(data).cast("B")
+        buffer = self._buffer
+        try:
+            if len(buffer) + len(view) < BUFFER_SIZE:
+                buffer += view
+                return
+            if buffer:
+                _write_all(self._fd, memoryview(buffer))
+                buffer.clear()
+            if len(view) >= BUFFER_SIZE:
+                _write_all(self._fd, view)
+            else:
+                buffer += view
+        except BaseException:
+            self._abort()
+            raise
+
+    def close(self) -> None:
+        self._publish()
+
+    def commit(self) -> None:
+        self._publish()
+
+    def cancel(self) -> None:
+        os.close(self._fd)
+        self._buffer = bytearray()
+        _unlink_quietly(self._temp if self._temp is not None else self._final)
+
+    def _publish(self) -> None:
+        try:
+            if self._buffer:
+                _write_all(self._fd, memoryview(self._buffer))
+                self._buffer = bytearray()
+            if self._fsync:
+                os.fsync(self._fd)
+        except BaseException:
+            self._abort()
+            raise
+        try:
+            os.close(self._fd)
+            if self._temp is not None:
+                os.replace(self._temp, self._final)
+        except BaseException:
+            if self._temp is not None:
+                _unlink_quietly(self._temp)
+            raise
+        if self._fsync and self._temp is not None:
+            _fsync_dir(os.path.dirname(self._final))
+
+    def _abort(self) -> None:
+        """Release the file after a failure; a temporary file is removed."""
+        self._buffer = bytearray()
+        os.close(self._fd)
+        if self._temp is not None:
+            _unlink_quietly(self._temp)
+
+
+@final
+class _FilesystemBackend:
+    """The raw filesystem driver, rooted at a directory."""
+
+    __slots__ = ("_fsync", "_prefix", "_root")
+
+    def __init__(self, root: StrPath, *, fsync: bool) -> None:
+        self._root = os.path.realpath(os.fspath(root))
+        self._prefix = "" if self._root == os.sep else self._root
+        self._fsync = fsync
+
+    def __repr__(self) -> str:
+        return f"_FilesystemBackend({self._root!r})"
+
+    @property
+    def name(self) -> str:
+        return _NAME
+
+    @property
+    def root(self) -> str:
+        return self._root
+
+    def _locate(self, path: str, *, follow: bool = True) -> str:
+        """The OS path of driver path ``path``, never reached through a link out of root.
+
+        Every existing component below the root is checked with ``lstat``; only if one
+        is a symbolic link is the path resolved and compared with the root. With
+        ``follow=False`` the last component itself may be a link (it is not followed by
+        the operation: rename, unlink).
+
+        Raises:
+            _OutsideRootError: a symbolic link leads out of the root directory.
+        """
+        full = self._prefix + path if path != "/" else self._root
+        parts = path.split("/")[1:] if path != "/" else []
+        if not follow:
+            parts = parts[:-1]
+        current = self._prefix
+        for part in parts:
+            current = f"{current}/{part}"
+            try:
+                mode = os.lstat(current).st_mode
+            except _NOT_THERE:
+                return full  # nothing below exists, so no link can be followed
+            if stat.S_ISLNK(mode):
+                return self._resolve(path, full, follow=follow)
+        return full
+
+    def _resolve(self, path: str, full: str, *, follow: bool) -> str:
+        head, tail = (full, "") if follow else os.path.split(full)
+        real = os.path.realpath(head)
+        if real != self._root and not real.startswith(self._prefix + os.sep):
+            raise _OutsideRootError(path)
+        return os.path.join(real, tail) if tail else real
+
+    def get_content(self, path: str) -> bytes:
+        try:
+            with open(self._locate(path), "rb", buffering=0) as file:
+                return file.readall()
+        except (*_NOT_THERE, IsADirectoryError) as exc:
+            raise PathNotFoundError(_NAME, path) from exc
+
+    def put_content(self, path: str, data: Buffer) -> None:
+        final = self._locate(path, follow=False)
+        temp, fd = _create_temp(final)
+        try:
+            try:
+                _write_all(fd, memoryview(data).cast("B"))
+                if self._fsync:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(temp, final)
+        except BaseException:
+            _unlink_quietly(temp)
+            raise
+        if self._fsync:
+            _fsync_dir(os.path.dirname(final))
+
+    def reader(self, path: str, offset: int) -> BinaryIO:
+        try:
+            file = open(self._locate(path), "rb", buffering=BUFFER_SIZE)  # noqa: SIM115
+        except (*_NOT_THERE, IsADirectoryError) as exc:
+            raise PathNotFoundError(_NAME, path) from exc
+        try:
+            file.seek(offset)
+        except BaseException:
+            file.close()
+            raise
+        return file
+
+    def writer(self, path: str, append: bool) -> RawFileWriter:
+        if not append:
+            final = self._locate(path, follow=False)
+            temp, fd = _create_temp(final)
+            return _FilesystemWriter(fd, final, temp, 0, self._fsync)
+        final = self._locate(path)
+        try:
+            fd = os.open(final, os.O_WRONLY | os.O_APPEND)
+        except (*_NOT_THERE, IsADirectoryError) as exc:
+            raise PathNotFoundError(_NAME, path) from exc
+        try:
+            size = os.fstat(fd).st_size
+        except BaseException:
+            os.close(fd)
+            raise
+        return _FilesystemWriter(fd, final, None, size, self._fsync)
+
+    def stat(self, path: str) -> FileInfo:
+        try:
+            st = os.stat(self._locate(path))
+        except _NOT_THERE as exc:
+            raise PathNotFoundError(_NAME, path) from exc
+        return _info(path, st)
+
+    def scan(self, path: str) -> list[FileInfo]:
+        prefix = "" if path == "/" else path
+        infos = []
+        try:
+            with os.scandir(self._locate(path)) as entries:
+                for entry in entries:
+                    if not _COMPONENT.fullmatch(entry.name):
+                        continue  # temporary files and names no path can address
+                    child = f"{prefix}/{entry.name}"
+                    try:
+                        if entry.is_symlink():
+                            st = os.stat(self._locate(child))
+                        else:
+                            st = entry.stat(follow_symlinks=False)
+                    except _NOT_THERE:
+                        continue  # removed since it was listed
+                    infos.append(_info(child, st))
+        except _NOT_THERE as exc:
+            if path == "/":
+                return []  # a root directory not created yet is an empty store
+            raise PathNotFoundError(_NAME, path) from exc
+        return infos
+
+    def list(self, path: str) -> list[str]:
+        try:
+            with os.scandir(self._locate(path)) as entries:
+                names = [entry.name for entry in entries if _COMPONENT.fullmatch(entry.name)]
+        except _NOT_THERE as exc:
+            if path == "/":
+                return []  # a root directory not created yet is an empty store
+            raise PathNotFoundError(_NAME, path) from exc
+        names.sort()
+        prefix = "" if path == "/" else path
+        return [f"{prefix}/{name}" for name in names]
+
+    def move(self, source: str, dest: str) -> None:
+        old = self._locate(source, follow=False)
+        new = self._locate(dest, follow=False)
+        try:
+            os.lstat(old)
+        except _NOT_THERE as exc:
+            raise PathNotFoundError(_NAME, source) from exc
+        new_dir = os.path.dirname(new)
+        os.makedirs(new_dir, exist_ok=True)
+        os.replace(old, new)
+        if self._fsync:
+            _fsync_dir(new_dir)
+            if os.path.dirname(old) != new_dir:
+                _fsync_dir(os.path.dirname(old))
+
+    def delete(self, path: str) -> None:
+        full = self._locate(path, follow=False)
+        try:
+            mode = os.lstat(full).st_mode
+            if stat.S_ISDIR(mode):
+                _remove_tree(full)
+            else:
+                os.unlink(full)
+        except _NOT_THERE as exc:
+            raise PathNotFoundError(_NAME, path) from exc
+
+    def redirect_url(self, path: str, method: str) -> str | None:
+        return None
+
+
+@final
+class FilesystemDriver:
+    """A ``StorageDriver`` over a local directory (registration name ``filesystem``).
+
+    See the module documentation for the atomicity rules and
+    :class:`~pydistribution.storage.driver.StorageDriver` for each method's contract.
+    The root directory need not exist yet: it is created by the first write, and until
+    then the store is empty.
+
+    Args:
+        root: the root directory (Go parameter ``rootdirectory``).
+        fsync: flush file data and directory entries to disk before ``put_content``,
+            ``commit``, ``close`` and ``move`` return (durability across power loss).
+        max_threads: at most this many operations run at once (Go's ``maxthreads``).
+
+    Raises:
+        ValueError: ``max_threads`` is less than 1.
+    """
+
+    __slots__ = ("_backend", "_driver")
+
+    def __init__(
+        self, root: StrPath, *, fsync: bool = True, max_threads: int = DEFAULT_MAX_THREADS
+    ) -> None:
+        self._backend = _FilesystemBackend(root, fsync=fsync)
+        self._driver = CheckedDriver(self._backend, max_concurrency=max_threads)
+
+    def __repr__(self) -> str:
+        return f"FilesystemDriver({self._backend.root!r})"
+
+    @property
+    def root(self) -> str:
+        """The root directory, with symbolic links resolved."""
+        return self._backend.root
+
+    @property
+    def name(self) -> str:
+        """``filesystem``."""
+        return self._driver.name
+
+    def get_content(self, path: str) -> bytes:
+        """See :meth:`StorageDriver.get_content`."""
+        return self._driver.get_content(path)
+
+    def put_content(self, path: str, data: Buffer) -> None:
+        """See :meth:`StorageDriver.put_content`; atomic (temporary file and rename)."""
+        self._driver.put_content(path, data)
+
+    def reader(self, path: str, offset: int = 0) -> BinaryIO:
+        """See :meth:`StorageDriver.reader`; the stream is a buffered binary file."""
+        return self._driver.reader(path, offset)
+
+    def writer(self, path: str, append: bool = False) -> FileWriter:
+        """See :meth:`StorageDriver.writer` and the module documentation."""
+        return self._driver.writer(path, append)
+
+    def stat(self, path: str) -> FileInfo:
+        """See :meth:`StorageDriver.stat`."""
+        return self._driver.stat(path)
+
+    def list(self, path: str) -> list[str]:
+        """See :meth:`StorageDriver.list`."""
+        return self._driver.list(path)
+
+    def move(self, source: str, dest: str) -> None:
+        """See :meth:`StorageDriver.move`; an atomic rename."""
+        self._driver.move(source, dest)
+
+    def delete(self, path: str) -> None:
+        """See :meth:`StorageDriver.delete`."""
+        self._driver.delete(path)
+
+    def redirect_url(self, path: str, *, method: str = "GET") -> str | None:
+        """See :meth:`StorageDriver.redirect_url`; always ``None``."""
+        return self._driver.redirect_url(path, method=method)
+
+    def walk(self, path: str, fn: WalkFn, *, start_after: str | None = None) -> None:
+        """See :meth:`StorageDriver.walk`; one ``os.scandir`` per directory."""
+        self._driver.walk(path, fn, start_after=start_after)
+
+
+def from_parameters(parameters: Mapping[str, object]) -> FilesystemDriver:
+    """Build a :class:`FilesystemDriver` from configuration (the factory entry).
+
+    Keys (Go's, plus one): ``rootdirectory`` (default :data:`DEFAULT_ROOT_DIRECTORY`),
+    ``maxthreads`` (default 100, smaller values raised to 25, as Go parses it), and
+    ``fsync`` (a boolean, default true). Other keys are ignored, like Go does (the Go
+    registry passes e.g. ``useragent`` to every driver).
+
+    Raises:
+        DriverParameterError: a value has the wrong type or form.
+    """
+    return FilesystemDriver(
+        str_parameter(_NAME, parameters, "rootdirectory", DEFAULT_ROOT_DIRECTORY),
+        fsync=bool_parameter(_NAME, parameters, "fsync", True),
+        max_threads=limit_parameter(
+            _NAME, parameters, "maxthreads", minimum=MIN_THREADS, default=DEFAULT_MAX_THREADS
+        ),
+    )
+
+
+if TYPE_CHECKING:
+
+    def _backend_is_a_raw_driver(backend: _FilesystemBackend) -> RawDriver:
+        return backend
+
+    def _backend_is_a_raw_scanner(backend: _FilesystemBackend) -> RawScanner:
+        return backend
+
+    def _writer_is_a_raw_file_writer(writer: _FilesystemWriter) -> RawFileWriter:
+        return writer
+
+    def _filesystem_driver_is_a_storage_driver(driver: FilesystemDriver) -> StorageDriver:
+        return driver
