@@ -14,7 +14,7 @@ Only the standard library is imported; pytest is imported when a program is miss
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import json
 import os
 import re
@@ -23,7 +23,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Final, TypeAlias
@@ -51,12 +51,8 @@ ENV_REQUIRE_PEERS: Final = "PYDISTRIBUTION_REQUIRE_PEERS"
 LOOPBACK: Final = "127.0.0.1"
 """The only address a peer listens on or is contacted at."""
 
-_DEBIAN_PACKAGES: Final = {
-    "docker-registry": "docker-registry",
-    "redis-server": "redis-server",
-    "skopeo": "skopeo",
-    "umoci": "umoci",
-}
+_DEBIAN_PACKAGES: Final = frozenset({"docker-registry", "redis-server", "skopeo", "umoci"})
+"""The peers, each installed by the Debian package of the same name."""
 _LOOPBACK_HOSTS: Final = frozenset({LOOPBACK, "localhost"})
 _ADDRESS_IN_USE = re.compile(r"address already in use", re.IGNORECASE)
 _START_ATTEMPTS: Final = 5
@@ -64,9 +60,6 @@ _LOG_TAIL_LINES: Final = 40
 
 RespValue: TypeAlias = "bytes | int | list[RespValue] | None"
 """A decoded Redis (RESP2) reply: a bulk or simple string, an integer, nil, or an array."""
-
-_Probe = Callable[[], None]
-"""A readiness check: raises ``OSError`` until the server answers as expected."""
 
 
 class PeerError(RuntimeError):
@@ -89,9 +82,8 @@ def require_program(name: str) -> str:
     path = shutil.which(name)
     if path is not None:
         return path
-    package = _DEBIAN_PACKAGES.get(name)
     reason = f"{name} is not installed" + (
-        f" (apt-get install {package})" if package else " (not found on PATH)"
+        f" (apt-get install {name})" if name in _DEBIAN_PACKAGES else " (not found on PATH)"
     )
     try:
         import pytest
@@ -180,11 +172,12 @@ class _ServerProcess:
         self._log.close()
 
     def log_tail(self) -> str:
-        self._log.flush()
         return _tail(self.log_path)
 
 
-def _wait_ready(server: _ServerProcess, what: str, probe: _Probe, timeout: float) -> None:
+def _wait_ready(
+    server: _ServerProcess, what: str, probe: Callable[[], None], timeout: float
+) -> None:
     """Poll ``probe`` until it succeeds; raise with the log tail if the server dies or hangs."""
     deadline = time.monotonic() + timeout
     last_error = "no attempt"
@@ -206,50 +199,46 @@ def _wait_ready(server: _ServerProcess, what: str, probe: _Probe, timeout: float
         time.sleep(0.02)
 
 
-class _HttpProbe:
-    def __init__(self, port: int, path: str) -> None:
-        self._port = port
-        self._path = path
+def _answers_http(path: str, port: int) -> None:
+    """Readiness: ``GET path`` on the port answers 200 (raises ``OSError`` until then)."""
+    import http.client
 
-    def __call__(self) -> None:
-        import http.client
-
-        conn = http.client.HTTPConnection(LOOPBACK, self._port, timeout=2)
-        try:
-            conn.request("GET", self._path)
-            response = conn.getresponse()
-            response.read()
-        except http.client.HTTPException as exc:
-            raise OSError(str(exc)) from exc
-        finally:
-            conn.close()
-        if response.status != 200:
-            raise OSError(f"GET {self._path} answered {response.status}")
+    conn = http.client.HTTPConnection(LOOPBACK, port, timeout=2)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        response.read()
+    except http.client.HTTPException as exc:
+        raise OSError(str(exc)) from exc
+    finally:
+        conn.close()
+    if response.status != 200:
+        raise OSError(f"GET {path} answered {response.status}")
 
 
-class _RedisProbe:
-    def __init__(self, port: int) -> None:
-        self._port = port
-
-    def __call__(self) -> None:
-        reply = _redis_command(self._port, (b"PING",), timeout=2)
-        if reply != b"PONG":
-            raise OSError(f"PING answered {reply!r}")
+def _answers_ping(port: int) -> None:
+    """Readiness: Redis answers ``PING`` with ``PONG`` (raises ``OSError`` until then)."""
+    reply = _redis_command(port, (b"PING",), timeout=2)
+    if reply != b"PONG":
+        raise OSError(f"PING answered {reply!r}")
 
 
-def _start_with_retries(
-    start: Callable[[int], tuple[_ServerProcess, _Probe]],
+def _start_server(
     what: str,
+    argv_for: Callable[[int], list[str]],
+    ready: Callable[[int], None],
+    log_path: Path,
+    *,
     port: int | None,
     timeout: float,
 ) -> tuple[_ServerProcess, int]:
-    """Start a server, retrying on a fresh port if a free port was taken meanwhile."""
+    """Start a server on ``port`` (default: a free one, retried if taken meanwhile)."""
     attempts = 1 if port is not None else _START_ATTEMPTS
     for attempt in range(attempts):
         chosen = port if port is not None else free_port()
-        server, probe = start(chosen)
+        server = _ServerProcess(argv_for(chosen), log_path, _peer_environment())
         try:
-            _wait_ready(server, what, probe, timeout)
+            _wait_ready(server, what, functools.partial(ready, chosen), timeout)
         except PeerError as exc:
             server.stop(timeout=5)
             if attempt + 1 < attempts and _ADDRESS_IN_USE.search(str(exc)):
@@ -323,17 +312,27 @@ class GoRegistry:
         self.config_path = self._work.path / "config.yml"
         self.log_path = self._work.path / "registry.log"
         self.delete_enabled = delete_enabled
-        options = _RegistryOptions(
+        config = functools.partial(
+            _registry_config,
             root=self.root,
             delete_enabled=delete_enabled,
             log_level=log_level,
             catalog_max_entries=catalog_max_entries,
             blob_descriptor_cache=blob_descriptor_cache,
         )
-        starter = _RegistryStarter(self, options)
+
+        def argv_for(port: int) -> list[str]:
+            self.config_path.write_text(config(port))
+            return [self.program, "serve", str(self.config_path)]
+
         try:
-            self._server, self.port = _start_with_retries(
-                starter, "docker-registry", port, start_timeout
+            self._server, self.port = _start_server(
+                "docker-registry",
+                argv_for,
+                functools.partial(_answers_http, "/v2/"),
+                self.log_path,
+                port=port,
+                timeout=start_timeout,
             )
         except BaseException:
             self._work.cleanup()
@@ -383,76 +382,50 @@ class GoRegistry:
         return f"GoRegistry(url={self.url!r}, root={str(self.root)!r})"
 
 
-class _RegistryOptions:
-    def __init__(
-        self,
-        *,
-        root: Path,
-        delete_enabled: bool,
-        log_level: str,
-        catalog_max_entries: int | None,
-        blob_descriptor_cache: str | None,
-    ) -> None:
-        self.root = root
-        self.delete_enabled = delete_enabled
-        self.log_level = log_level
-        self.catalog_max_entries = catalog_max_entries
-        self.blob_descriptor_cache = blob_descriptor_cache
-
-    def render(self, port: int) -> str:
-        """The registry's YAML configuration (JSON strings are valid YAML scalars)."""
-        q = json.dumps
-        lines = [
-            "version: 0.1",
-            "log:",
-            f"  level: {q(self.log_level)}",
-            "  formatter: text",
-            "  accesslog:",
-            "    disabled: true",
-            "storage:",
-            "  filesystem:",
-            f"    rootdirectory: {q(str(self.root))}",
-            "  delete:",
-            f"    enabled: {q(self.delete_enabled)}",
-            "  maintenance:",
-            "    uploadpurging:",
-            "      enabled: false",
-        ]
-        redis_lines: list[str] = []
-        cache = self.blob_descriptor_cache
-        if cache is not None:
-            if cache == "inmemory":
-                lines += ["  cache:", '    blobdescriptor: "inmemory"']
-            else:
-                host, db = _parse_redis_url(cache)
-                lines += ["  cache:", '    blobdescriptor: "redis"']
-                redis_lines = ["redis:", f"  addr: {q(host)}", f"  db: {db}"]
-        lines += [
-            "http:",
-            f"  addr: {q(f'{LOOPBACK}:{port}')}",
-            # A fixed secret: without one the registry logs a warning on every start.
-            '  secret: "pydistribution-test-secret"',
-            *redis_lines,
-        ]
-        if self.catalog_max_entries is not None:
-            lines += ["catalog:", f"  maxentries: {int(self.catalog_max_entries)}"]
-        return "\n".join(lines) + "\n"
-
-
-class _RegistryStarter:
-    def __init__(self, registry: GoRegistry, options: _RegistryOptions) -> None:
-        self._registry = registry
-        self._options = options
-
-    def __call__(self, port: int) -> tuple[_ServerProcess, _Probe]:
-        registry = self._registry
-        registry.config_path.write_text(self._options.render(port))
-        server = _ServerProcess(
-            [registry.program, "serve", str(registry.config_path)],
-            registry.log_path,
-            _peer_environment(),
-        )
-        return server, _HttpProbe(port, "/v2/")
+def _registry_config(
+    port: int,
+    *,
+    root: Path,
+    delete_enabled: bool,
+    log_level: str,
+    catalog_max_entries: int | None,
+    blob_descriptor_cache: str | None,
+) -> str:
+    """The registry's YAML configuration (JSON strings are valid YAML scalars)."""
+    q = json.dumps
+    lines = [
+        "version: 0.1",
+        "log:",
+        f"  level: {q(log_level)}",
+        "  formatter: text",
+        "  accesslog:",
+        "    disabled: true",
+        "storage:",
+        "  filesystem:",
+        f"    rootdirectory: {q(str(root))}",
+        "  delete:",
+        f"    enabled: {q(delete_enabled)}",
+        "  maintenance:",
+        "    uploadpurging:",
+        "      enabled: false",
+    ]
+    redis_lines: list[str] = []
+    if blob_descriptor_cache == "inmemory":
+        lines += ["  cache:", '    blobdescriptor: "inmemory"']
+    elif blob_descriptor_cache is not None:
+        host, db = _parse_redis_url(blob_descriptor_cache)
+        lines += ["  cache:", '    blobdescriptor: "redis"']
+        redis_lines = ["redis:", f"  addr: {q(host)}", f"  db: {db}"]
+    lines += [
+        "http:",
+        f"  addr: {q(f'{LOOPBACK}:{port}')}",
+        # A fixed secret: without one the registry logs a warning on every start.
+        '  secret: "pydistribution-test-secret"',
+        *redis_lines,
+    ]
+    if catalog_max_entries is not None:
+        lines += ["catalog:", f"  maxentries: {int(catalog_max_entries)}"]
+    return "\n".join(lines) + "\n"
 
 
 def _parse_redis_url(url: str) -> tuple[str, int]:
@@ -492,7 +465,7 @@ def garbage_collect(
     if delete_untagged:
         argv.append("--delete-untagged")
     argv.append(str(config_path))
-    return _run(argv, timeout=timeout, env=_peer_environment())
+    return _run(argv, timeout=timeout, env=_peer_environment(), merge_stderr=True)
 
 
 # -- Redis ------------------------------------------------------------------------------
@@ -528,8 +501,13 @@ class RedisServer:
         self._work = _WorkDir(work_dir, "pydistribution-redis-")
         self.log_path = self._work.path / "redis.log"
         try:
-            self._server, self.port = _start_with_retries(
-                _RedisStarter(self), "redis-server", port, start_timeout
+            self._server, self.port = _start_server(
+                "redis-server",
+                self._argv,
+                _answers_ping,
+                self.log_path,
+                port=port,
+                timeout=start_timeout,
             )
         except BaseException:
             self._work.cleanup()
@@ -611,16 +589,6 @@ class RedisServer:
         return f"RedisServer(url={self.url!r})"
 
 
-class _RedisStarter:
-    def __init__(self, redis: RedisServer) -> None:
-        self._redis = redis
-
-    def __call__(self, port: int) -> tuple[_ServerProcess, _Probe]:
-        redis = self._redis
-        server = _ServerProcess(redis._argv(port), redis.log_path, _peer_environment())
-        return server, _RedisProbe(port)
-
-
 def _redis_command(port: int, args: Sequence[bytes], timeout: float) -> RespValue:
     """Send one RESP2 command to 127.0.0.1:``port`` and read one reply."""
     request = b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
@@ -658,44 +626,31 @@ def _read_resp(stream: IO[bytes]) -> RespValue:
 # -- command-line peers -----------------------------------------------------------------
 
 
-def _run(argv: Sequence[str], *, timeout: float, env: Mapping[str, str]) -> str:
-    """Run a command to completion; its output (stdout and stderr together) or PeerError."""
+def _run(
+    argv: Sequence[str], *, timeout: float, env: Mapping[str, str], merge_stderr: bool = False
+) -> str:
+    """Run a command to completion and return its stdout (with stderr if ``merge_stderr``).
+
+    Raises:
+        PeerError: non-zero exit status or timeout; the message has the command's stderr.
+    """
+    stderr = subprocess.STDOUT if merge_stderr else subprocess.PIPE
     try:
         result = subprocess.run(
             list(argv),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+            stderr=stderr,
             env=dict(env),
             timeout=timeout,
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
-        output = (exc.output or b"").decode(errors="replace")
-        raise PeerError(f"{_shown(argv)} timed out after {timeout:g} s:\n{output}") from exc
-    output = result.stdout.decode(errors="replace")
+        said = (exc.stderr or exc.output or b"").decode(errors="replace")
+        raise PeerError(f"{_shown(argv)} timed out after {timeout:g} s:\n{said}") from exc
     if result.returncode != 0:
-        raise PeerError(f"{_shown(argv)} exited with status {result.returncode}:\n{output}")
-    return output
-
-
-def _run_split(argv: Sequence[str], *, timeout: float, env: Mapping[str, str]) -> str:
-    """Run a command to completion; its stdout, or PeerError carrying stderr."""
-    try:
-        result = subprocess.run(
-            list(argv),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            env=dict(env),
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        stderr = (exc.stderr or b"").decode(errors="replace")
-        raise PeerError(f"{_shown(argv)} timed out after {timeout:g} s:\n{stderr}") from exc
-    if result.returncode != 0:
-        stderr = result.stderr.decode(errors="replace")
-        raise PeerError(f"{_shown(argv)} exited with status {result.returncode}:\n{stderr}")
+        said = (result.stdout if merge_stderr else result.stderr).decode(errors="replace")
+        raise PeerError(f"{_shown(argv)} exited with status {result.returncode}:\n{said}")
     return result.stdout.decode(errors="replace")
 
 
@@ -713,26 +668,11 @@ def _check_loopback_references(args: Sequence[str]) -> None:
                 raise ValueError(f"skopeo may only reach {LOOPBACK}, not {value!r}")
 
 
-@contextlib.contextmanager
-def _skopeo_environment() -> Iterator[tuple[str, dict[str, str]]]:
-    """A scratch directory and an environment that pins skopeo to local files."""
-    with tempfile.TemporaryDirectory(prefix="pydistribution-skopeo-") as scratch:
-        registries_conf = Path(scratch, "registries.conf")
-        # An empty registries.conf: no mirrors, no search registries, no aliases.
-        registries_conf.write_text("")
-        env = _peer_environment(
-            {
-                "CONTAINERS_REGISTRIES_CONF": str(registries_conf),
-                "REGISTRY_AUTH_FILE": str(Path(scratch, "auth.json")),
-            }
-        )
-        yield scratch, env
-
-
 def run_skopeo(*args: str, timeout: float = 120.0) -> str:
     """Run ``skopeo --insecure-policy ARGS`` offline and return its standard output.
 
-    skopeo gets an empty ``registries.conf`` and auth file of its own, and every
+    skopeo gets an empty ``registries.conf``, ``registries.d`` and auth file of its own
+    (no mirrors, aliases or signature stores from the host), and every
     ``docker://`` reference must name 127.0.0.1 (or localhost). For plain-HTTP registries
     pass ``--src-tls-verify=false`` / ``--dest-tls-verify=false`` (or use
     :func:`skopeo_copy`).
@@ -743,9 +683,19 @@ def run_skopeo(*args: str, timeout: float = 120.0) -> str:
     """
     _check_loopback_references(args)
     program = require_program("skopeo")
-    with _skopeo_environment() as (scratch, env):
-        argv = [program, "--insecure-policy", "--tmpdir", scratch, *args]
-        return _run_split(argv, timeout=timeout, env=env)
+    with tempfile.TemporaryDirectory(prefix="pydistribution-skopeo-") as scratch:
+        registries_conf = Path(scratch, "registries.conf")
+        registries_conf.write_text("")
+        Path(scratch, "registries.d").mkdir()
+        env = _peer_environment(
+            {
+                "CONTAINERS_REGISTRIES_CONF": str(registries_conf),
+                "REGISTRY_AUTH_FILE": str(Path(scratch, "auth.json")),
+            }
+        )
+        argv = [program, "--insecure-policy", "--registries.d", f"{scratch}/registries.d"]
+        argv += ["--tmpdir", scratch, *args]
+        return _run(argv, timeout=timeout, env=env)
 
 
 def skopeo_copy(source: str, destination: str, *options: str, timeout: float = 120.0) -> str:
@@ -770,4 +720,4 @@ def run_umoci(*args: str, timeout: float = 60.0) -> str:
         PeerError: umoci exited with an error or timed out (stderr is in the message).
     """
     argv = [require_program("umoci"), *args]
-    return _run_split(argv, timeout=timeout, env=_peer_environment())
+    return _run(argv, timeout=timeout, env=_peer_environment())
