@@ -1,0 +1,1 @@
+"""Interop tests against real peers: the Go registry, skopeo, umoci and Redis."""
