@@ -348,7 +348,9 @@ def _platform(value: object, where: str, problems: Problems) -> Platform | None:
     strings: dict[str, str] = {}
     for key in ("architecture", "os", "os.version", "variant"):
         item = value.get(key)
-        if item is None:
+        if item is None and key in ("architecture", "os"):
+            problems.field(f"{where}.{key}", "missing")  # required by the image spec
+        elif item is None:
             strings[key] = ""
         elif isinstance(item, str):
             strings[key] = clean_text(item)
