@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -54,8 +56,13 @@ def echo_json(value: object) -> None:
 
 
 def _register_commands() -> None:
-    # Each command lives in its own module; importing it attaches it to the group.
-    from pydistribution.cli import digest, reference  # noqa: F401
+    # Each command lives in its own public module of this package; importing it attaches
+    # it to the group. Sorted, so the order never depends on the file system.
+    import pydistribution.cli as package
+
+    for module in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if not module.name.startswith("_"):
+            importlib.import_module(f"{package.__name__}.{module.name}")
 
 
 _register_commands()
