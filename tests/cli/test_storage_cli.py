@@ -66,13 +66,13 @@ def test_reference() -> None:
 def test_catalog(root: Path) -> None:
     code, out, _ = run("catalog", str(root))
     assert (code, out.splitlines()) == (0, ["multi/arch", "team/app"])
-    code, out, _ = run("catalog", f"file://{root}", "--json", "-n", "1", "--last", "multi/arch")
+    _, out, _ = run("catalog", f"file://{root}", "--json", "-n", "1", "--last", "multi/arch")
     assert json.loads(out) == ["team/app"]
 
 
 def test_tags(root: Path) -> None:
     assert run("tags", str(root), "team/app") == (0, "v1\nv2\n", "")
-    code, out, _ = run("tags", str(root), "team/app", "--json")
+    _, out, _ = run("tags", str(root), "team/app", "--json")
     assert json.loads(out) == ["v1", "v2"]
 
 
@@ -95,7 +95,7 @@ def test_inspect_for_people(root: Path) -> None:
     assert code == 0
     assert "application/vnd.oci.image.index.v1+json" in out
     assert "linux/arm64/v8" in out
-    code, out, _ = run("inspect", str(root), "team/app:v1", "--raw")
+    _, out, _ = run("inspect", str(root), "team/app:v1", "--raw")
     assert json.loads(out)["schemaVersion"] == 2
 
 

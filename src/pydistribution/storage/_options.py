@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Final, Literal
 
 import attrs
@@ -22,6 +23,10 @@ def _patterns(value: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     for pattern in patterns:
         re.compile(pattern)
     return patterns
+
+
+def _platforms(value: Iterable[Platform]) -> tuple[Platform, ...]:
+    return tuple(value)
 
 
 @attrs.frozen(kw_only=True)
@@ -55,5 +60,5 @@ class RegistryOptions:
     index_validation: IndexValidation = attrs.field(
         default="all", validator=attrs.validators.in_(("all", "none", "list"))
     )
-    index_platforms: tuple[Platform, ...] = attrs.field(default=(), converter=tuple)
+    index_platforms: tuple[Platform, ...] = attrs.field(default=(), converter=_platforms)
     verify_references: bool = True

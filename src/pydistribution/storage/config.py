@@ -8,7 +8,7 @@ A *root* names where a registry's layout lives:
 | ``file:///var/lib/registry`` | filesystem driver at that directory |
 | ``memory://`` | a fresh in-memory driver |
 | ``s3://bucket/prefix?region=...`` | the ``s3`` driver; query keys are its Go parameters |
-| ``/etc/docker/registry/config.yml`` (a ``.yml``/``.yaml`` file) | the Go config's ``storage`` section |
+| ``/etc/docker/registry/config.yml`` (a ``.yml`` or ``.yaml`` file) | its ``storage`` section |
 
 The Go configuration's storage section is handed to the driver factory as it is
 (``rootdirectory`` and so on), and the registry options come from ``storage.delete``,
@@ -27,7 +27,7 @@ from typing import Final
 
 from pydistribution.descriptor import Platform
 from pydistribution.errors import ConfigurationError
-from pydistribution.storage._options import RegistryOptions
+from pydistribution.storage._options import IndexValidation, RegistryOptions
 from pydistribution.storage._registry import Registry
 from pydistribution.storage.cache import BlobDescriptorCache, MemoryBlobDescriptorCache
 from pydistribution.storage.driver import StorageDriver
@@ -86,9 +86,16 @@ def options_from_config(config: Mapping[str, object]) -> RegistryOptions:
     platforms = indexes.get("platforms", "all")
     if not isinstance(platforms, str):
         raise ConfigurationError("validation.manifests.indexes.platforms: expected a string")
-    mode = platforms.lower() if platforms.lower() in {"all", "none", "list"} else "all"
-    platform_list = []
-    for entry in indexes.get("platformlist") or []:
+    mode: IndexValidation = "all"
+    if platforms.lower() == "none" or disabled:
+        mode = "none"
+    elif platforms.lower() == "list":
+        mode = "list"
+    entries = indexes.get("platformlist") or []
+    if not isinstance(entries, list):
+        raise ConfigurationError("validation.manifests.indexes.platformlist: expected a list")
+    platform_list: list[Platform] = []
+    for entry in entries:
         if not isinstance(entry, Mapping):
             raise ConfigurationError("validation.manifests.indexes.platformlist: expected maps")
         platform_list.append(
@@ -105,7 +112,7 @@ def options_from_config(config: Mapping[str, object]) -> RegistryOptions:
             redirect=not _flag(redirect, "disable", "storage.redirect.", False),
             url_allow=allow,
             url_deny=deny,
-            index_validation="none" if disabled else mode,  # type: ignore[arg-type]
+            index_validation=mode,
             index_platforms=tuple(platform_list),
         )
     except (ValueError, TypeError) as exc:
@@ -131,7 +138,7 @@ def _cache_from_config(config: Mapping[str, object]) -> BlobDescriptorCache | No
     if kind == "inmemory":
         size = cache.get("blobdescriptorsize", 10_000)
         if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-            raise ConfigurationError("storage.cache.blobdescriptorsize: expected a positive integer")
+            raise ConfigurationError("storage.cache.blobdescriptorsize: expected a positive number")
         return MemoryBlobDescriptorCache(size)
     raise ConfigurationError(f"storage.cache.blobdescriptor: unknown cache {kind!r}")
 
