@@ -13,7 +13,7 @@ runs. Families also derive from the fitting builtin, so ``except LookupError`` w
     ├── InvalidError (ValueError)
     │   ├── BlobInvalidDigestError, BlobInvalidLengthError, BlobUploadInvalidError
     │   ├── DigestInvalidError > DigestInvalidFormatError, DigestInvalidLengthError
-    │   ├── DescriptorInvalidError
+    │   ├── DescriptorInvalidError, LayoutInvalidError
     │   ├── RepositoryNameInvalidError, ManifestNameInvalidError, ManifestInvalidError,
     │   │   ManifestVerificationError (causes), ManifestUnverifiedError,
     │   │   ManifestTooLargeError, PaginationNumberInvalidError
@@ -26,7 +26,7 @@ runs. Families also derive from the fitting builtin, so ``except LookupError`` w
     │   └── UnsupportedMethodError (also StorageDriverError)
     ├── AccessDeniedError
     ├── ConflictError: BlobExistsError, BlobMountedError, ManifestNotModifiedError,
-    │   SchemaAlreadyRegisteredError, DriverAlreadyRegisteredError
+    │   SchemaAlreadyRegisteredError, DriverAlreadyRegisteredError, LayoutClobberError
     ├── ConfigurationError (ValueError): UnknownDriverError, DriverParameterError
     └── StorageDriverError: DriverError, DriverErrors and the driver kinds above
 
@@ -69,6 +69,8 @@ __all__ = [
     "InvalidOffsetError",
     "InvalidPathError",
     "InvalidReferenceError",
+    "LayoutClobberError",
+    "LayoutInvalidError",
     "ManifestBlobUnknownError",
     "ManifestInvalidError",
     "ManifestNameInvalidError",
@@ -446,6 +448,37 @@ class ReferenceDigestInvalidError(InvalidReferenceError):
     """The digest part of a reference is malformed (Go: ``ErrDigestInvalidFormat``)."""
 
     message = "invalid digest format"
+
+
+# -- OCI image layouts ----------------------------------------------------------------
+
+
+class LayoutInvalidError(InvalidError):
+    """A directory is not an OCI image layout pydistribution reads.
+
+    Raised for a missing or unreadable ``oci-layout`` file, an ``imageLayoutVersion``
+    other than ``1.0.0``, and an ``index.json`` that is missing, not JSON or not an OCI
+    image index. ``path`` is the layout directory.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"invalid OCI image layout {path}: {reason}")
+
+
+class LayoutClobberError(ConflictError):
+    """A reference name of an OCI image layout already names other content.
+
+    ``name`` is the ``org.opencontainers.image.ref.name``; ``existing`` and ``new`` are the
+    digests it points at and would point at.
+    """
+
+    def __init__(self, name: str, existing: Digest | str, new: Digest | str) -> None:
+        self.name = name
+        self.existing = existing
+        self.new = new
+        super().__init__(f"reference {name!r} already points at {existing}, not {new}")
 
 
 # -- storage drivers ------------------------------------------------------------------
