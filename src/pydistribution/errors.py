@@ -16,7 +16,7 @@ runs. Families also derive from the fitting builtin, so ``except LookupError`` w
     │   ├── DescriptorInvalidError, LayoutInvalidError
     │   ├── RepositoryNameInvalidError, ManifestNameInvalidError, ManifestInvalidError,
     │   │   ManifestVerificationError (causes), ManifestUnverifiedError,
-    │   │   ManifestTooLargeError, PaginationNumberInvalidError
+    │   │   ManifestTooLargeError, PaginationNumberInvalidError, PlatformSubsetError
     │   ├── InvalidReferenceError > ReferenceInvalidFormatError, NameEmptyError,
     │   │   NameTooLongError, NameContainsUppercaseError, TagInvalidFormatError,
     │   │   ReferenceDigestInvalidError, NameNotCanonicalError
@@ -87,6 +87,7 @@ __all__ = [
     "NotFoundError",
     "PaginationNumberInvalidError",
     "PathNotFoundError",
+    "PlatformSubsetError",
     "ReferenceDigestInvalidError",
     "ReferenceInvalidFormatError",
     "RepositoryNameInvalidError",
@@ -479,6 +480,17 @@ class LayoutClobberError(ConflictError):
         self.existing = existing
         self.new = new
         super().__init__(f"reference {name!r} already points at {existing}, not {new}")
+
+
+class PlatformSubsetError(InvalidError):
+    """Copying some platforms of an index would give a new index digest, unasked."""
+
+    def __init__(self, digest: Digest | str) -> None:
+        self.digest = digest
+        super().__init__(
+            f"copying some platforms of index {digest} gives a new index digest; "
+            "pass allow_new_index_digest=True to accept that"
+        )
 
 
 # -- storage drivers ------------------------------------------------------------------

@@ -26,6 +26,7 @@ from pydistribution.protocols._manifests import (
     ManifestBuilder,
     ManifestEnumerator,
     ManifestService,
+    Referrers,
 )
 from pydistribution.protocols._namespace import (
     GLOBAL_SCOPE,
@@ -57,6 +58,7 @@ __all__ = [
     "ManifestService",
     "Mounted",
     "Namespace",
+    "Referrers",
     "Repository",
     "RepositoryEnumerator",
     "RepositoryRemover",

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from pydistribution.descriptor import Descriptor
 from pydistribution.digest import Digest
 from pydistribution.mediatypes import MediaType
 from pydistribution.protocols._blobs import Describable
 
-__all__ = ["Manifest", "ManifestBuilder", "ManifestEnumerator", "ManifestService"]
+__all__ = [
+    "Manifest",
+    "ManifestBuilder",
+    "ManifestEnumerator",
+    "ManifestService",
+    "Referrers",
+]
 
 
 class Manifest(Describable, Protocol):
@@ -107,4 +113,15 @@ class ManifestEnumerator(Protocol):
 
     def enumerate(self) -> Iterator[Digest]:
         """Every manifest digest in the repository, each once."""
+        ...
+
+
+@runtime_checkable
+class Referrers(Protocol):
+    """An optional capability of manifest services: listing referrers (OCI 1.1)."""
+
+    def referrers(
+        self, subject: Digest, *, artifact_type: str | None = None
+    ) -> list[Descriptor]:
+        """The manifests whose ``subject`` is ``subject``, optionally of one artifact type."""
         ...

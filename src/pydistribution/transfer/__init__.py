@@ -1,0 +1,16 @@
+"""Copying images between any two repositories, written against the protocols only.
+
+Pull, push and export are all :func:`copy` between two repositories: registry storage,
+an OCI layout, or (later) a remote registry.
+"""
+
+from __future__ import annotations
+
+from pydistribution.errors import PlatformSubsetError
+from pydistribution.transfer._copy import CopyProgress, CopyResult, copy
+
+__all__ = ["CopyProgress", "CopyResult", "PlatformSubsetError", "copy"]
+
+for _name in ("CopyProgress", "CopyResult"):
+    globals()[_name].__module__ = __name__
+del _name
