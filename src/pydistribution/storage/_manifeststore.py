@@ -174,13 +174,14 @@ class ManifestStore:
                 continue
             if artifact_type is not None and manifest.artifact_type != artifact_type:
                 continue
+            # describe() carries the manifest's own annotations, as the referrers API wants.
             found.append(
                 Descriptor(
                     media_type=manifest.media_type,
                     digest=digest,
                     size=len(manifest.payload()),
                     artifact_type=manifest.artifact_type,
-                    annotations=manifest.annotations,
+                    annotations=manifest.describe().annotations,
                 )
             )
         return sorted(found, key=lambda d: str(d.digest))
