@@ -3,8 +3,9 @@
 :func:`unmarshal_manifest` turns a payload and its ``Content-Type`` into a typed manifest
 that keeps the exact bytes. The schema is chosen by the content type (parameters such as
 ``; charset=utf-8`` are ignored). When the content type is missing or generic (empty,
-``application/json``, ``application/octet-stream``) the payload's ``schemaVersion`` and
-``mediaType`` fields decide, as the Go registry does when it reads a stored manifest:
+``APPLICATION_JSON``, ``OCTET_STREAM``: :data:`GENERIC_CONTENT_TYPES`) the payload's
+``schemaVersion`` and ``mediaType`` fields decide, as the Go registry does when it reads a
+stored manifest:
 
 * ``schemaVersion`` 1, or a schema 1 media type:
   :class:`~pydistribution.errors.SchemaV1UnsupportedError`;
@@ -21,6 +22,9 @@ This module registers the four built-in schemas itself, in a fixed order, so not
 depends on which schema module was imported first. Third parties add theirs with
 :func:`register_manifest_schema` (or, for a limited time such as a test,
 :func:`registered_manifest_schema`).
+
+Choosing the child of an index for a platform (:func:`select_manifest` and friends) lives
+in :mod:`pydistribution.manifest.platform` and is re-exported here.
 """
 
 from __future__ import annotations
@@ -125,8 +129,8 @@ def register_manifest_schema(media_type: str, unmarshal: UnmarshalFunc) -> None:
 
     Raises:
         SchemaAlreadyRegisteredError: a schema is already registered for ``media_type``.
-        ConfigurationError: ``media_type`` is generic (empty, ``application/json``,
-            ``application/octet-stream``); those select a schema by content instead.
+        ConfigurationError: ``media_type`` is one of :data:`GENERIC_CONTENT_TYPES`; those
+            select a schema by content instead.
     """
     key = _content_type(media_type)
     if key in GENERIC_CONTENT_TYPES:

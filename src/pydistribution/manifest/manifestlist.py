@@ -1,4 +1,4 @@
-"""Docker manifest list (``application/vnd.docker.distribution.manifest.list.v2+json``).
+"""Docker manifest list (media type ``mediatypes.DOCKER_MANIFEST_LIST``).
 
 A manifest list names one image manifest per platform (Docker Hub's multi-arch images,
 e.g. ``linux/arm/v7`` next to ``linux/amd64``). Every entry carries a ``platform``.

@@ -1,4 +1,4 @@
-"""OCI image index (``application/vnd.oci.image.index.v1+json``).
+"""OCI image index (media type ``mediatypes.OCI_IMAGE_INDEX``).
 
 An index lists child manifests, usually one per platform; BuildKit adds attestation
 manifests (platform ``unknown/unknown``). Since image-spec 1.1 an index may also carry an

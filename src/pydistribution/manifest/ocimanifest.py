@@ -1,4 +1,4 @@
-"""OCI image manifest (``application/vnd.oci.image.manifest.v1+json``), images and artifacts.
+"""OCI image manifest (``mediatypes.OCI_IMAGE_MANIFEST``), for images and artifacts.
 
 An OCI manifest names a config blob and layers, base layer first, and since image-spec 1.1
 may carry an ``artifactType`` and a ``subject`` (the manifest it refers to, for
@@ -36,7 +36,7 @@ EMPTY_JSON: Final = b"{}"
 EMPTY_CONFIG: Final = Descriptor(
     media_type=OCI_EMPTY_JSON, digest=Digest.from_bytes(EMPTY_JSON), size=len(EMPTY_JSON)
 )
-"""The empty config descriptor of artifacts: ``application/vnd.oci.empty.v1+json``, ``{}``."""
+"""The empty config descriptor of artifacts: ``mediatypes.OCI_EMPTY_JSON``, content ``{}``."""
 
 
 @attrs.frozen
@@ -129,7 +129,7 @@ class OCIManifestBuilder:
     """Builds an OCI image manifest (or artifact) from a config and layers appended in order.
 
     ``config`` is a descriptor (use :data:`EMPTY_CONFIG` for an artifact without config)
-    or the config bytes, which are described as ``application/vnd.oci.image.config.v1+json``
+    or the config bytes, which are described as ``mediatypes.OCI_IMAGE_CONFIG``
     (Go's builder does the same). The builder does not upload anything: push the config
     and the layers yourself.
 

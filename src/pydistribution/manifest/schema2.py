@@ -1,4 +1,4 @@
-"""Docker image manifest v2, schema 2 (``application/vnd.docker.distribution.manifest.v2+json``).
+"""Docker image manifest v2, schema 2 (media type ``mediatypes.DOCKER_MANIFEST_SCHEMA2``).
 
 A schema 2 manifest names an image configuration blob and its layers, base layer first.
 :class:`Schema2Manifest` parses and validates untrusted bytes and keeps them exactly;
@@ -95,7 +95,7 @@ class Schema2Builder:
     """Builds a Docker schema 2 manifest from a config and layers appended in order.
 
     ``config`` is either the config's descriptor or the config bytes themselves; bytes
-    are described as ``application/vnd.docker.container.image.v1+json``. The builder does
+    are described as ``mediatypes.DOCKER_CONTAINER_IMAGE_V1``. The builder does
     not upload anything: push :attr:`config` and the layers yourself.
     """
 
