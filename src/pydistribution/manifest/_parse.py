@@ -42,7 +42,14 @@ def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a valid JSON value")
 
 
-_DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
+def _parse_int(text: str) -> int | float:
+    # Python refuses to convert integers of more than 4300 digits; Go skips such a number
+    # in an unknown field and refuses it in a known one. Infinity gives the same outcome:
+    # the type checks of the known fields refuse it as "not an integer".
+    return int(text) if len(text) <= 4000 else float("inf")
+
+
+_DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant, parse_int=_parse_int)
 
 
 def payload_bytes(payload: bytes | bytearray | memoryview) -> bytes:
