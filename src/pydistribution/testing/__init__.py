@@ -1,0 +1,24 @@
+"""Reusable conformance suites and fixtures for testing pydistribution backends.
+
+Importing this package is cheap and needs no extra: the suites (which use pytest) are
+imported on first access, e.g. ``from pydistribution.testing import DriverSuite``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydistribution.testing.driver_suite import DriverSuite
+
+__all__ = ["DriverSuite"]
+
+_LAZY = {"DriverSuite": "pydistribution.testing.driver_suite"}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
