@@ -1,0 +1,425 @@
+"""Filesystem driver specifics: the Go layout on disk, atomicity, crashes, symlinks, resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pydistribution.errors import DriverError, PathNotFoundError
+from pydistribution.storage.driver import filesystem
+from pydistribution.storage.driver.filesystem import BUFFER_SIZE, FilesystemDriver
+
+MiB = 1 << 20
+
+
+def everything(root: Path) -> list[str]:
+    """Every entry under ``root``, relative, sorted (temporary files included)."""
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*"))
+
+
+def temp_files(root: Path) -> list[str]:
+    return [p for p in everything(root) if p.endswith("~tmp")]
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return tmp_path / "root"
+
+
+@pytest.fixture
+def driver(root: Path) -> FilesystemDriver:
+    return FilesystemDriver(root)
+
+
+class Crash(BaseException):
+    """Stands for a crash: not an ``Exception``, so nothing may catch it on the way."""
+
+
+def run_python(code: str, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+# -- the layout on disk -------------------------------------------------------------------
+
+
+def test_paths_map_onto_the_root(driver: FilesystemDriver, root: Path) -> None:
+    """Driver path ``/a/b`` is the file ``<root>/a/b``, in both directions (Go's layout)."""
+    driver.put_content("/docker/registry/v2/repositories/a/link", b"sha256:x")
+    assert (root / "docker/registry/v2/repositories/a/link").read_bytes() == b"sha256:x"
+    (root / "docker/registry/v2/blobs").mkdir()
+    (root / "docker/registry/v2/blobs/data").write_bytes(b"written by go")
+    assert driver.get_content("/docker/registry/v2/blobs/data") == b"written by go"
+    assert driver.root == str(root.resolve())
+
+
+def test_modes_follow_the_umask(driver: FilesystemDriver, root: Path) -> None:
+    """Files are created 0666 and directories 0777 minus the umask, as Go does."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    driver.put_content("/d/put", b"x")
+    with driver.writer("/d/written") as writer:
+        writer.commit()
+    assert (root / "d/put").stat().st_mode & 0o777 == 0o666 & ~umask
+    assert (root / "d/written").stat().st_mode & 0o777 == 0o666 & ~umask
+    assert (root / "d").stat().st_mode & 0o777 == 0o777 & ~umask
+
+
+def test_missing_root_is_an_empty_store(driver: FilesystemDriver, root: Path) -> None:
+    """Before the first write the root need not exist; the first write creates it."""
+    assert driver.list("/") == []
+    with pytest.raises(PathNotFoundError, match=r"filesystem: Path not found: /$"):
+        driver.stat("/")
+    driver.walk("/", lambda info: pytest.fail("nothing to visit"))
+    assert not root.exists()
+    driver.put_content("/a", b"x")
+    assert driver.stat("/").is_dir
+    assert driver.list("/") == ["/a"]
+
+
+def test_stray_temporary_files_are_invisible(driver: FilesystemDriver, root: Path) -> None:
+    """A temporary file left by a crash is never listed or walked, and delete removes it."""
+    driver.put_content("/up/data", b"data")
+    (root / "up/data.0123456789abcdef~tmp").write_bytes(b"half")
+    (root / "up/not a path").write_bytes(b"x")
+    assert driver.list("/up") == ["/up/data"]
+    seen: list[str] = []
+    driver.walk("/", lambda info: seen.append(info.path))
+    assert seen == ["/up", "/up/data"]
+    driver.delete("/up")
+    assert everything(root) == []
+
+
+# -- atomicity and crashes ----------------------------------------------------------------
+
+
+def test_crash_during_put_keeps_old_content(
+    driver: FilesystemDriver, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash half-way through ``put_content`` leaves the old content and no temp file."""
+    driver.put_content("/link", b"old content")
+    real_write_all = filesystem._write_all
+
+    def crash_half_way(fd: int, data: memoryview) -> None:
+        real_write_all(fd, data[: len(data) // 2])
+        raise Crash
+
+    monkeypatch.setattr(filesystem, "_write_all", crash_half_way)
+    with pytest.raises(Crash):
+        driver.put_content("/link", b"new content that is longer")
+    monkeypatch.undo()
+    assert driver.get_content("/link") == b"old content"
+    assert everything(root) == ["link"]
+
+
+@pytest.mark.parametrize("failing", ["fsync", "replace"])
+def test_failure_before_publishing_keeps_old_content(
+    driver: FilesystemDriver, root: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    """If fsync or the rename fails, ``put_content`` raises and removes its temp file."""
+    driver.put_content("/d/link", b"old")
+
+    def fail(*args: object) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, failing, fail)
+    with pytest.raises(DriverError, match=r"filesystem: .*Input/output error") as info:
+        driver.put_content("/d/link", b"new")
+    monkeypatch.undo()
+    assert isinstance(info.value.__cause__, OSError)
+    assert driver.get_content("/d/link") == b"old"
+    assert everything(root) == ["d", "d/link"]
+
+
+@pytest.mark.parametrize("where", ["write", "close", "commit"])
+def test_writer_failure_keeps_old_content(
+    driver: FilesystemDriver, root: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """A writer that fails (disk full) removes its temp file; the old file stays intact."""
+    driver.put_content("/blob", b"old")
+    writer = driver.writer("/blob")
+    writer.write(b"small, still buffered")
+
+    def disk_full(fd: int, data: memoryview) -> None:
+        raise OSError(28, "No space left on device")
+
+    step = (
+        (lambda: writer.write(bytes(2 * BUFFER_SIZE)))
+        if where == "write"
+        else getattr(writer, where)
+    )
+    monkeypatch.setattr(filesystem, "_write_all", disk_full)
+    with pytest.raises(DriverError, match="No space left on device"):
+        step()
+    monkeypatch.undo()
+    writer.close()  # a no-op now: the writer has released everything
+    assert driver.get_content("/blob") == b"old"
+    assert everything(root) == ["blob"]
+
+
+def test_append_failure_keeps_the_file(
+    driver: FilesystemDriver, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failing resumed session keeps the upload data (a valid prefix) for a retry."""
+    with driver.writer("/up/data") as writer:
+        writer.write(b"first session")
+    writer = driver.writer("/up/data", append=True)
+
+    def disk_full(fd: int, data: memoryview) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(filesystem, "_write_all", disk_full)
+    with pytest.raises(DriverError, match="No space left"):
+        writer.write(bytes(BUFFER_SIZE))
+    monkeypatch.undo()
+    assert driver.get_content("/up/data") == b"first session"
+    assert everything(root) == ["up", "up/data"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX resource limits")
+def test_real_file_size_limit(root: Path) -> None:
+    """A real write error (RLIMIT_FSIZE) mid-stream leaves old content and no temp file."""
+    code = """
+        import json, resource, signal, sys
+        from pydistribution.errors import DriverError
+        from pydistribution.storage.driver.filesystem import FilesystemDriver
+
+        driver = FilesystemDriver(sys.argv[1])
+        driver.put_content("/put", b"old")
+        driver.put_content("/written", b"old")
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+        errors = []
+        try:
+            driver.put_content("/put", bytes(3 << 20))
+        except DriverError as exc:
+            errors.append(str(exc))
+        try:
+            with driver.writer("/written") as writer:
+                for _ in range(3):
+                    writer.write(bytes(1 << 20))
+                writer.commit()
+        except DriverError as exc:
+            errors.append(str(exc))
+        print(json.dumps(errors))
+    """
+    errors = json.loads(run_python(code, str(root)))
+    assert len(errors) == 2
+    assert all(e.startswith("filesystem: ") and "too large" in e for e in errors), errors
+    driver = FilesystemDriver(root)
+    assert driver.get_content("/put") == b"old"
+    assert driver.get_content("/written") == b"old"
+    assert everything(root) == ["put", "written"]
+
+
+def test_killed_writer_leaves_old_content(root: Path) -> None:
+    """A process killed mid-write leaves the old content; its temp file is never listed."""
+    code = """
+        import os, sys
+        from pydistribution.storage.driver.filesystem import FilesystemDriver
+
+        driver = FilesystemDriver(sys.argv[1])
+        driver.put_content("/dir/blob", b"complete old content")
+        writer = driver.writer("/dir/blob")
+        writer.write(bytes(3 << 20))
+        os._exit(0)  # no close, no cleanup: as if killed
+    """
+    run_python(code, str(root))
+    driver = FilesystemDriver(root)
+    assert driver.get_content("/dir/blob") == b"complete old content"
+    assert driver.list("/dir") == ["/dir/blob"]
+    assert len(temp_files(root)) == 1  # garbage, hidden, removed with its directory
+
+
+def test_new_content_is_invisible_until_close(driver: FilesystemDriver) -> None:
+    """``writer(path)`` changes nothing at ``path`` until close/commit publishes it."""
+    driver.put_content("/f", b"old")
+    with driver.reader("/f") as early:
+        writer = driver.writer("/f")
+        writer.write(bytes(3 * MiB))
+        assert driver.get_content("/f") == b"old"
+        assert driver.stat("/f").size == 3
+        writer.close()
+        assert early.read() == b"old"  # an open reader keeps the old file
+    assert driver.stat("/f").size == 3 * MiB
+
+
+def test_appended_bytes_are_visible_once_flushed(driver: FilesystemDriver) -> None:
+    """An appending writer works in place: small writes show after close, big ones sooner."""
+    with driver.writer("/f") as writer:
+        writer.write(b"abc")
+    writer = driver.writer("/f", append=True)
+    writer.write(b"d")
+    assert driver.get_content("/f") == b"abc"
+    writer.write(bytes(BUFFER_SIZE))
+    assert driver.stat("/f").size == 4 + BUFFER_SIZE
+    writer.close()
+    assert driver.get_content("/f")[:4] == b"abcd"
+
+
+def test_cancel_of_append_removes_the_file(driver: FilesystemDriver, root: Path) -> None:
+    """Cancelling a resumed session discards the upload data, as Go's driver does."""
+    with driver.writer("/up/data") as writer:
+        writer.write(b"x")
+    with driver.writer("/up/data", append=True) as writer:
+        writer.cancel()
+    assert everything(root) == ["up"]
+
+
+def test_resume_across_processes(root: Path) -> None:
+    """Another process resumes a closed upload, and this one finishes it (§11.12 item 56)."""
+    driver = FilesystemDriver(root)
+    with driver.writer("/uploads/1/data") as writer:
+        writer.write(b"A" * 3000)
+    code = """
+        import sys
+        from pydistribution.storage.driver.filesystem import FilesystemDriver
+
+        with FilesystemDriver(sys.argv[1]).writer("/uploads/1/data", append=True) as writer:
+            assert writer.size == 3000, writer.size
+            writer.write(b"B" * 5000)
+        print(writer.size)
+    """
+    assert run_python(code, str(root)).strip() == "8000"
+    with driver.writer("/uploads/1/data", append=True) as writer:
+        assert writer.size == 8000
+        writer.write(b"C")
+        writer.commit()
+    assert driver.get_content("/uploads/1/data") == b"A" * 3000 + b"B" * 5000 + b"C"
+
+
+# -- symbolic links -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    directory = tmp_path / "outside"
+    directory.mkdir()
+    (directory / "secret").write_bytes(b"secret")
+    return directory
+
+
+@pytest.mark.parametrize("relative", [False, True], ids=["absolute", "relative"])
+def test_symlinks_never_lead_out_of_the_root(
+    driver: FilesystemDriver, root: Path, outside: Path, relative: bool
+) -> None:
+    """A link to outside the root is refused by every operation that would follow it."""
+    root.mkdir()
+    (root / "link").symlink_to("../outside" if relative else outside)
+    (root / "file-link").symlink_to(outside / "secret")
+    driver.put_content("/inside", b"in")
+    refused: list[Callable[[], object]] = [
+        lambda: driver.get_content("/link/secret"),
+        lambda: driver.get_content("/file-link"),
+        lambda: driver.reader("/link/secret"),
+        lambda: driver.stat("/link"),
+        lambda: driver.stat("/file-link"),
+        lambda: driver.list("/link"),
+        lambda: driver.put_content("/link/new", b"x"),
+        lambda: driver.writer("/link/new"),
+        lambda: driver.writer("/file-link", append=True),
+        lambda: driver.move("/inside", "/link/inside"),
+        lambda: driver.move("/link/secret", "/stolen"),
+        lambda: driver.delete("/link/secret"),
+        lambda: driver.walk("/", lambda info: None),
+    ]
+    for operation in refused:
+        with pytest.raises(DriverError, match="resolves outside the root directory"):
+            operation()
+    assert sorted(p.name for p in outside.iterdir()) == ["secret"]
+    assert (outside / "secret").read_bytes() == b"secret"
+    assert driver.get_content("/inside") == b"in"
+    driver.delete("/link")  # removes the link itself, never what it points to
+    driver.delete("/file-link")
+    assert (outside / "secret").read_bytes() == b"secret"
+    assert driver.list("/") == ["/inside"]
+
+
+def test_symlinks_inside_the_root_are_followed(driver: FilesystemDriver, root: Path) -> None:
+    """A link that stays inside the root works like its target."""
+    driver.put_content("/real/f", b"content")
+    (root / "alias").symlink_to("real")
+    assert driver.get_content("/alias/f") == b"content"
+    assert driver.stat("/alias").is_dir
+    assert driver.list("/alias") == ["/alias/f"]
+    seen: list[str] = []
+    driver.walk("/", lambda info: seen.append(info.path))
+    assert seen == ["/alias", "/alias/f", "/real", "/real/f"]
+    driver.delete("/alias")
+    assert driver.get_content("/real/f") == b"content"
+
+
+# -- efficiency ---------------------------------------------------------------------------
+
+
+def count_calls(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> list[int]:
+    calls: list[int] = []
+    real = getattr(owner, name)
+
+    def counting(*args: object) -> object:
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(owner, name, counting)
+    return calls
+
+
+def test_small_writes_are_gathered(
+    driver: FilesystemDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small writes cost no system call until the buffer fills; big ones go straight out."""
+    writes = count_calls(monkeypatch, filesystem, "_write_all")
+    with driver.writer("/f") as writer:
+        for _ in range(500):
+            writer.write(bytes(1024))
+        assert writes == []
+        for _ in range(3):
+            writer.write(bytes(BUFFER_SIZE))
+        assert len(writes) == 4  # the gathered 500 KiB, then each big write
+        writer.commit()
+    assert driver.stat("/f").size == 500 * 1024 + 3 * BUFFER_SIZE
+
+
+@pytest.mark.parametrize("fsync", [True, False])
+def test_fsync_parameter(root: Path, monkeypatch: pytest.MonkeyPatch, fsync: bool) -> None:
+    """With fsync, file and directory are synced on put and commit; without, never."""
+    syncs = count_calls(monkeypatch, os, "fsync")
+    driver = FilesystemDriver(root, fsync=fsync)
+    driver.put_content("/a", b"x")
+    with driver.writer("/b") as writer:
+        writer.write(b"y")
+        writer.commit()
+    driver.move("/b", "/c/b")
+    assert len(syncs) == (2 + 2 + 2 if fsync else 0)
+
+
+def test_streaming_uses_constant_memory(driver: FilesystemDriver) -> None:
+    """Writing and reading 32 MiB in 1 MiB chunks allocates about one chunk at a time."""
+    chunk = os.urandom(MiB)
+    tracemalloc.start()
+    try:
+        with driver.writer("/big") as writer:
+            for _ in range(32):
+                writer.write(chunk)
+            writer.commit()
+        with driver.reader("/big") as stream:
+            while stream.read(MiB):
+                pass
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * MiB
