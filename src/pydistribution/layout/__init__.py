@@ -1,0 +1,42 @@
+"""OCI image layouts: the directory engine (and, to come, the layout as a ``Repository``).
+
+An OCI image layout (image-spec ``image-layout.md``) is a directory holding ``oci-layout``
+(``{"imageLayoutVersion": "1.0.0"}``), ``index.json`` (an OCI image index whose entries
+are named by the ``org.opencontainers.image.ref.name`` annotation) and
+``blobs/<alg>/<hex>``; umoci, skopeo and buildah read and write it. :class:`Layout` is
+the engine (blobs, reference names, garbage collection; atomic and safe against
+concurrent writers).
+
+pydistribution keeps its own files in ``<layout>/.pydistribution/`` (``lock``, ``tmp/``,
+``uploads/``), which other tools ignore. Locking uses ``fcntl.flock``: POSIX only.
+"""
+
+from __future__ import annotations
+
+from pydistribution.layout._engine import Layout
+from pydistribution.layout._fs import PRIVATE_DIR
+from pydistribution.layout._gc import GCReport
+from pydistribution.layout._index import (
+    IMAGE_LAYOUT_VERSION,
+    MAX_INDEX_SIZE,
+    REF_NAME_ANNOTATION,
+    validate_ref_name,
+    validate_ref_tag,
+)
+
+__all__ = [
+    "IMAGE_LAYOUT_VERSION",
+    "MAX_INDEX_SIZE",
+    "PRIVATE_DIR",
+    "REF_NAME_ANNOTATION",
+    "GCReport",
+    "Layout",
+    "validate_ref_name",
+    "validate_ref_tag",
+]
+
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type):
+        _obj.__module__ = __name__
+del _name, _obj
