@@ -1,0 +1,123 @@
+"""The ``BlobStore`` of a layout's ``Repository`` view: ``blobs/`` through the protocol.
+
+A layout is a single repository, so every blob of ``blobs/`` is visible, a mount request
+has nothing to mount from and starts a normal upload, and reads are verified against the
+blob's name (``BlobInvalidDigestError`` on corrupt content).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, BinaryIO, overload
+
+from pydistribution import mediatypes
+from pydistribution.descriptor import Descriptor
+from pydistribution.digest import Digest
+from pydistribution.layout._uploads import LayoutBlobWriter, resume_upload, start_upload
+from pydistribution.manifest import MAX_MANIFEST_SIZE
+from pydistribution.mediatypes import MediaType
+from pydistribution.protocols import Mounted, ServedBlob
+
+if TYPE_CHECKING:
+    from pydistribution.layout._engine import Layout
+    from pydistribution.protocols import BlobEnumerator, BlobStore
+    from pydistribution.reference import Reference
+
+__all__ = ["LayoutBlobStore"]
+
+
+class LayoutBlobStore:
+    """Every blob of a layout, as a ``BlobStore`` (and a ``BlobEnumerator``)."""
+
+    def __init__(self, layout: Layout) -> None:
+        self._layout = layout
+
+    def stat(self, digest: Digest) -> Descriptor:
+        """Describe blob ``digest`` (``application/octet-stream``: a blob has no type).
+
+        Raises:
+            BlobUnknownError: no such blob.
+        """
+        size = self._layout.blob_size(digest)
+        return Descriptor(media_type=mediatypes.OCTET_STREAM, digest=digest, size=size)
+
+    def get(self, digest: Digest) -> bytes:
+        """The verified content of a blob of at most 4 MiB.
+
+        Raises:
+            BlobUnknownError: no such blob.
+            UnsupportedError: the blob is over 4 MiB (use :meth:`open`).
+            BlobInvalidDigestError: the stored bytes do not match ``digest``.
+        """
+        return self._layout.read_blob(digest, limit=MAX_MANIFEST_SIZE)
+
+    def open(self, digest: Digest) -> BinaryIO:
+        """A seekable reader that verifies the content as it is read; the caller closes it.
+
+        Raises:
+            BlobUnknownError: no such blob.
+            BlobInvalidDigestError: (from the read that reaches the end) the stored bytes
+                do not match ``digest``.
+        """
+        return self._layout.get_blob(digest, verify=True)
+
+    def serve(self, digest: Digest) -> ServedBlob:
+        """A verifying stream (a layout has no redirect URLs).
+
+        Raises:
+            BlobUnknownError: no such blob.
+        """
+        descriptor = self.stat(digest)
+        return ServedBlob(descriptor=descriptor, stream=self.open(digest))
+
+    def enumerate(self) -> Iterator[Digest]:
+        """Every blob of the layout, sorted."""
+        return iter(self._layout.list_blobs())
+
+    def put(self, media_type: MediaType, data: bytes) -> Descriptor:
+        """Store ``data`` as a blob (idempotent) and return its descriptor."""
+        digest, size = self._layout.put_blob(io.BytesIO(data))
+        return Descriptor(
+            media_type=media_type or mediatypes.OCTET_STREAM, digest=digest, size=size
+        )
+
+    @overload
+    def create(self) -> LayoutBlobWriter: ...
+
+    @overload
+    def create(self, *, mount_from: Reference) -> LayoutBlobWriter | Mounted: ...
+
+    def create(self, *, mount_from: Reference | None = None) -> LayoutBlobWriter | Mounted:
+        """Start an upload session under ``.pydistribution/uploads/<id>/``.
+
+        A layout holds one repository, so ``mount_from`` has nothing to mount from: a
+        normal upload starts (the caller then writes the bytes, as after a refused mount).
+        """
+        return start_upload(self._layout)
+
+    def resume(self, upload_id: str) -> LayoutBlobWriter:
+        """Reopen upload session ``upload_id`` (started by any instance or process).
+
+        Raises:
+            BlobUploadUnknownError: no session has that id.
+            BlobUploadInvalidError: the session's ``startedat`` is unreadable.
+        """
+        return resume_upload(self._layout, upload_id)
+
+    def delete(self, digest: Digest) -> None:
+        """Remove blob ``digest``; ``index.json`` entries are not touched.
+
+        Raises:
+            BlobUnknownError: no such blob.
+        """
+        self._layout.delete_blob(digest)
+
+
+if TYPE_CHECKING:
+
+    def _fits_store(store: LayoutBlobStore) -> BlobStore:
+        return store
+
+    def _fits_enumerator(store: LayoutBlobStore) -> BlobEnumerator:
+        return store

@@ -1,0 +1,572 @@
+"""A layout as a ``Repository``: the repository-level behaviour registry storage shows.
+
+These are the repository tests of :class:`~pydistribution.testing.NamespaceSuite` (which
+needs a whole namespace) run against :class:`LayoutRepository`, with the same helpers
+(``push_blob``, ``push_image``), plus what is particular to a layout: one repository (a
+mount starts an upload), verified reads, OCI reference names as tags, uploads under
+``.pydistribution/uploads/`` resumable by any instance.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from pydistribution import mediatypes
+from pydistribution.descriptor import Descriptor, Platform
+from pydistribution.digest import Digest
+from pydistribution.errors import (
+    BlobInvalidDigestError,
+    BlobInvalidLengthError,
+    BlobUnknownError,
+    BlobUploadInvalidError,
+    BlobUploadUnknownError,
+    ManifestBlobUnknownError,
+    ManifestUnknownRevisionError,
+    ManifestVerificationError,
+    TagInvalidFormatError,
+    TagUnknownError,
+)
+from pydistribution.layout import PRIVATE_DIR, REF_NAME_ANNOTATION, Layout, LayoutRepository
+from pydistribution.manifest.ociindex import OCIIndexBuilder
+from pydistribution.manifest.ocimanifest import OCIManifestBuilder
+from pydistribution.protocols import BlobWriter, Mounted
+from pydistribution.reference import Reference
+from pydistribution.testing.namespace_suite import push_blob, push_image
+
+_T = TypeVar("_T")
+
+
+def _provisional(data: bytes) -> Descriptor:
+    return Descriptor(
+        media_type=mediatypes.OCTET_STREAM, digest=Digest.from_bytes(data), size=len(data)
+    )
+
+
+def _uploads(repo: LayoutRepository) -> list[str]:
+    uploads = repo.layout.path / PRIVATE_DIR / "uploads"
+    return sorted(p.name for p in uploads.iterdir()) if uploads.exists() else []
+
+
+@pytest.fixture(params=[False, True], ids=["no-fsync", "fsync"])
+def repo(request: pytest.FixtureRequest, tmp_path: Path) -> LayoutRepository:
+    return LayoutRepository(Layout.create(tmp_path / "app", fsync=request.param))
+
+
+# -- the repository ---------------------------------------------------------------------
+
+
+def test_name_defaults_to_the_directory(tmp_path: Path) -> None:
+    assert LayoutRepository(Layout.create(tmp_path / "team-app")).name == Reference(path="team-app")
+    assert LayoutRepository(Layout.create(tmp_path / "Upper")).name.name == "layout"
+    named = LayoutRepository.open(tmp_path / "Upper", name="team/app")
+    assert named.name.name == "team/app"
+
+
+# -- blobs ------------------------------------------------------------------------------
+
+
+def test_put_then_stat_get_open(repo: LayoutRepository) -> None:
+    blobs = repo.blobs()
+    descriptor = blobs.put(mediatypes.OCI_IMAGE_CONFIG, b"config-bytes")
+    assert descriptor.digest == Digest.from_bytes(b"config-bytes")
+    assert descriptor.size == 12
+    assert descriptor.media_type == mediatypes.OCI_IMAGE_CONFIG
+    assert blobs.stat(descriptor.digest).size == 12
+    assert blobs.get(descriptor.digest) == b"config-bytes"
+    with blobs.open(descriptor.digest) as stream:
+        assert stream.read() == b"config-bytes"
+    served = blobs.serve(descriptor.digest)
+    assert served.redirect_url is None
+    assert served.stream is not None
+    with served.stream as stream:
+        assert stream.read() == b"config-bytes"
+    assert list(blobs.enumerate()) == [descriptor.digest]
+
+
+def test_unknown_blob(repo: LayoutRepository) -> None:
+    digest = Digest.from_bytes(b"never stored")
+    with pytest.raises(BlobUnknownError) as info:
+        repo.blobs().stat(digest)
+    assert info.value.digest == digest
+    for call in (repo.blobs().open, repo.blobs().get, repo.blobs().serve, repo.blobs().delete):
+        with pytest.raises(BlobUnknownError):
+            call(digest)
+
+
+def test_upload_in_chunks(repo: LayoutRepository) -> None:
+    data = bytes(range(256)) * 40
+    descriptor = push_blob(repo.blobs(), data, chunk=1000)
+    assert descriptor.digest == Digest.from_bytes(data)
+    assert descriptor.size == len(data)
+    assert repo.blobs().get(descriptor.digest) == data
+    assert _uploads(repo) == []
+
+
+def test_upload_properties(repo: LayoutRepository) -> None:
+    writer = repo.blobs().create()
+    try:
+        assert writer.size == 0
+        assert writer.id
+        assert writer.started_at.tzinfo is not None
+        assert _uploads(repo) == [writer.id]
+        writer.write(b"abc")
+        assert writer.size == 3
+    finally:
+        writer.cancel()
+    assert _uploads(repo) == []
+
+
+def test_empty_blob(repo: LayoutRepository) -> None:
+    descriptor = push_blob(repo.blobs(), b"")
+    assert descriptor.size == 0
+    assert repo.blobs().get(descriptor.digest) == b""
+
+
+def test_wrong_digest_commits_nothing(repo: LayoutRepository) -> None:
+    writer = repo.blobs().create()
+    writer.write(b"actual")
+    claimed = Descriptor(
+        media_type=mediatypes.OCTET_STREAM, digest=Digest.from_bytes(b"claimed"), size=6
+    )
+    with pytest.raises(BlobInvalidDigestError):
+        writer.commit(claimed)
+    for digest in (claimed.digest, Digest.from_bytes(b"actual")):
+        with pytest.raises(BlobUnknownError):
+            repo.blobs().stat(digest)
+    with pytest.raises(BlobUploadUnknownError):
+        repo.blobs().resume(writer.id)
+    assert _uploads(repo) == []
+    assert repo.layout.list_blobs() == []
+
+
+def test_wrong_length_commits_nothing(repo: LayoutRepository) -> None:
+    writer = repo.blobs().create()
+    writer.write(b"twelve bytes")
+    provisional = _provisional(b"twelve bytes")
+    with pytest.raises(BlobInvalidLengthError):
+        writer.commit(
+            Descriptor(media_type=provisional.media_type, digest=provisional.digest, size=99)
+        )
+    with pytest.raises(BlobUnknownError):
+        repo.blobs().stat(provisional.digest)
+
+
+def test_close_then_resume_in_another_instance(repo: LayoutRepository) -> None:
+    """An upload is resumable by id from a new LayoutRepository over the same directory."""
+    writer = repo.blobs().create()
+    writer.write(b"first half, ")
+    writer.close()
+    with pytest.raises(BlobUploadInvalidError):
+        writer.write(b"closed")
+    other = LayoutRepository.open(repo.layout.path)
+    resumed = other.blobs().resume(writer.id)
+    assert resumed.size == 12
+    assert resumed.id == writer.id
+    assert resumed.started_at == writer.started_at
+    resumed.write(b"second half")
+    descriptor = resumed.commit(_provisional(b"first half, second half"))
+    assert repo.blobs().get(descriptor.digest) == b"first half, second half"
+    assert _uploads(repo) == []
+
+
+def test_resume_then_wrong_digest(repo: LayoutRepository) -> None:
+    """A resumed upload is re-hashed from its file at commit and still verified."""
+    writer = repo.blobs().create()
+    writer.write(b"resumed ")
+    writer.close()
+    resumed = repo.blobs().resume(writer.id)
+    resumed.write(b"content")
+    with pytest.raises(BlobInvalidDigestError):
+        resumed.commit(_provisional(b"resumed CONTENT"))
+    assert repo.layout.list_blobs() == []
+
+
+@pytest.mark.parametrize("upload_id", ["no-such-upload", "..", "../x", "a/b", "", "."])
+def test_resume_unknown_upload(repo: LayoutRepository, upload_id: str) -> None:
+    with pytest.raises(BlobUploadUnknownError):
+        repo.blobs().resume(upload_id)
+
+
+def test_cancel_removes_the_upload(repo: LayoutRepository) -> None:
+    writer = repo.blobs().create()
+    writer.write(b"abandoned")
+    writer.cancel()
+    writer.cancel()
+    with pytest.raises(BlobUploadUnknownError):
+        repo.blobs().resume(writer.id)
+
+
+def test_context_manager_cancels_on_error(repo: LayoutRepository) -> None:
+    upload_ids: list[str] = []
+
+    def fail_midway() -> None:
+        with repo.blobs().create() as writer:
+            upload_ids.append(writer.id)
+            writer.write(b"partial")
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        fail_midway()
+    (upload_id,) = upload_ids
+    with pytest.raises(BlobUploadUnknownError):
+        repo.blobs().resume(upload_id)
+    assert _uploads(repo) == []
+
+
+def test_context_manager_keeps_a_closed_upload(repo: LayoutRepository) -> None:
+    with repo.blobs().create() as writer:
+        writer.write(b"kept for later")
+    with repo.blobs().resume(writer.id) as resumed:
+        assert resumed.size == 14
+
+
+def test_upload_of_existing_blob(repo: LayoutRepository) -> None:
+    first = push_blob(repo.blobs(), b"same bytes")
+    second = push_blob(repo.blobs(), b"same bytes")
+    assert first == second
+    assert repo.blobs().get(first.digest) == b"same bytes"
+
+
+def test_upload_under_another_algorithm(repo: LayoutRepository) -> None:
+    """A sha512 upload is stored under sha256 and reachable under its sha512 name too."""
+    data = b"sha512 upload"
+    expected = Digest.from_bytes(data, "sha512")
+    with repo.blobs().create() as writer:
+        writer.write(data)
+        descriptor = writer.commit(
+            Descriptor(media_type=mediatypes.OCTET_STREAM, digest=expected, size=len(data))
+        )
+    assert descriptor.digest == Digest.from_bytes(data)
+    assert repo.blobs().get(expected) == data
+    assert repo.blobs().get(descriptor.digest) == data
+
+
+def test_open_is_seekable(repo: LayoutRepository) -> None:
+    descriptor = push_blob(repo.blobs(), b"0123456789")
+    with repo.blobs().open(descriptor.digest) as stream:
+        stream.seek(4)
+        assert stream.read(3) == b"456"
+        stream.seek(-2, io.SEEK_END)
+        assert stream.read() == b"89"
+        stream.seek(0)
+        assert stream.read(2) == b"01"
+
+
+def test_open_and_get_verify_the_content(repo: LayoutRepository) -> None:
+    """A blob whose bytes were changed behind its name fails every verified read."""
+    descriptor = push_blob(repo.blobs(), b"trusted content")
+    repo.layout.blob_path(descriptor.digest).write_bytes(b"changed content")
+    with pytest.raises(BlobInvalidDigestError):
+        repo.blobs().get(descriptor.digest)
+    with repo.blobs().open(descriptor.digest) as stream, pytest.raises(BlobInvalidDigestError):
+        stream.read()
+
+
+def test_mount_starts_an_upload(repo: LayoutRepository) -> None:
+    """A layout is one repository: there is nothing to mount from, so an upload starts."""
+    stored = push_blob(repo.blobs(), b"shared layer")
+    result = repo.blobs().create(mount_from=Reference(path="other/repo", digest=stored.digest))
+    assert not isinstance(result, Mounted)
+    writer: BlobWriter = result
+    writer.cancel()
+
+
+def test_delete_blob(repo: LayoutRepository) -> None:
+    descriptor = push_blob(repo.blobs(), b"to delete")
+    repo.blobs().delete(descriptor.digest)
+    with pytest.raises(BlobUnknownError):
+        repo.blobs().stat(descriptor.digest)
+    with pytest.raises(BlobUnknownError):
+        repo.blobs().delete(descriptor.digest)
+
+
+# -- manifests --------------------------------------------------------------------------
+
+
+def test_put_and_get_manifest(repo: LayoutRepository) -> None:
+    manifest = push_image(repo, tag="v1")
+    manifests = repo.manifests()
+    assert manifests.exists(manifest.digest)
+    fetched = manifests.get(manifest.digest)
+    assert fetched.payload() == manifest.payload()
+    assert fetched.digest == manifest.digest
+    assert fetched.media_type == mediatypes.OCI_IMAGE_MANIFEST
+    described = repo.tags().get("v1")
+    assert described.digest == manifest.digest
+    assert described.media_type == mediatypes.OCI_IMAGE_MANIFEST
+    assert described.size == len(manifest.payload())
+    entries = json.loads((repo.layout.path / "index.json").read_bytes())["manifests"]
+    assert entries == [
+        {
+            "mediaType": mediatypes.OCI_IMAGE_MANIFEST,
+            "digest": str(manifest.digest),
+            "size": len(manifest.payload()),
+            "annotations": {REF_NAME_ANNOTATION: "v1"},
+        }
+    ]
+
+
+def test_put_docker_manifest(repo: LayoutRepository) -> None:
+    manifest = push_image(repo, docker=True, tag="docker")
+    fetched = repo.manifests().get(manifest.digest)
+    assert fetched.media_type == mediatypes.DOCKER_MANIFEST_SCHEMA2
+    assert fetched.payload() == manifest.payload()
+    assert repo.tags().get("docker").media_type == mediatypes.DOCKER_MANIFEST_SCHEMA2
+
+
+def test_untagged_manifest_is_stored_but_not_named(repo: LayoutRepository) -> None:
+    manifest = push_image(repo)
+    assert repo.manifests().exists(manifest.digest)
+    assert repo.layout.index() == ()
+
+
+def test_put_with_missing_layer_writes_nothing(repo: LayoutRepository) -> None:
+    config = repo.blobs().put(mediatypes.OCI_IMAGE_CONFIG, b"{}")
+    missing = Digest.from_bytes(b"missing layer")
+    builder = OCIManifestBuilder(
+        Descriptor(media_type=mediatypes.OCI_IMAGE_CONFIG, digest=config.digest, size=2)
+    )
+    builder.append_reference(
+        Descriptor(media_type=mediatypes.OCI_IMAGE_LAYER_GZIP, digest=missing, size=13)
+    )
+    manifest = builder.build()
+    with pytest.raises(ManifestVerificationError) as info:
+        repo.manifests().put(manifest, tag="broken")
+    causes = info.value.causes
+    assert any(isinstance(c, ManifestBlobUnknownError) and c.digest == missing for c in causes)
+    assert not repo.manifests().exists(manifest.digest)
+    with pytest.raises(TagUnknownError):
+        repo.tags().get("broken")
+
+
+def test_foreign_layer_with_urls_need_not_be_present(repo: LayoutRepository) -> None:
+    config = repo.blobs().put(mediatypes.OCI_IMAGE_CONFIG, b"{}")
+    builder = OCIManifestBuilder(
+        Descriptor(media_type=mediatypes.OCI_IMAGE_CONFIG, digest=config.digest, size=2)
+    )
+    builder.append_reference(
+        Descriptor(
+            media_type=mediatypes.OCI_IMAGE_LAYER_NONDISTRIBUTABLE_GZIP,
+            digest=Digest.from_bytes(b"elsewhere"),
+            size=9,
+            urls=("https://example.com/layer",),
+        )
+    )
+    manifest = builder.build()
+    assert repo.manifests().put(manifest, tag="foreign") == manifest.digest
+
+
+def test_put_with_invalid_tag_writes_nothing(repo: LayoutRepository) -> None:
+    image = push_image(repo)
+    builder = OCIManifestBuilder(b'{"other": true}')
+    repo.blobs().put(mediatypes.OCI_IMAGE_CONFIG, b'{"other": true}')
+    for layer in image.references()[1:]:
+        builder.append_reference(layer)
+    manifest = builder.build()
+    with pytest.raises(TagInvalidFormatError):
+        repo.manifests().put(manifest, tag="-bad")
+    assert not repo.manifests().exists(manifest.digest)
+
+
+def test_index_needs_its_children(repo: LayoutRepository) -> None:
+    child = push_image(repo)
+    builder = OCIIndexBuilder()
+    amd64 = Platform(architecture="amd64", os="linux")
+    desc = child.describe()
+    builder.append_reference(
+        Descriptor(media_type=desc.media_type, digest=desc.digest, size=desc.size, platform=amd64)
+    )
+    index = builder.build()
+    assert repo.manifests().put(index, tag="multi") == index.digest
+    assert repo.manifests().get(index.digest).media_type == mediatypes.OCI_IMAGE_INDEX
+    assert repo.tags().get("multi").media_type == mediatypes.OCI_IMAGE_INDEX
+    assert list(repo.manifests().enumerate()) == [index.digest, child.digest]
+
+    orphan = OCIIndexBuilder()
+    missing = Digest.from_bytes(b"not a manifest here")
+    orphan.append_reference(
+        Descriptor(media_type=mediatypes.OCI_IMAGE_MANIFEST, digest=missing, size=5)
+    )
+    with pytest.raises(ManifestVerificationError):
+        repo.manifests().put(orphan.build())
+
+
+def test_unknown_manifest(repo: LayoutRepository) -> None:
+    digest = Digest.from_bytes(b"no manifest")
+    assert not repo.manifests().exists(digest)
+    with pytest.raises(ManifestUnknownRevisionError):
+        repo.manifests().get(digest)
+    with pytest.raises(ManifestUnknownRevisionError):
+        repo.manifests().delete(digest)
+
+
+def test_a_layer_is_not_a_manifest(repo: LayoutRepository) -> None:
+    """exists() recognises manifests by content: configs and layers are not manifests."""
+    image = push_image(repo)
+    for reference in image.references():
+        assert not repo.manifests().exists(reference.digest)
+        with pytest.raises(ManifestUnknownRevisionError):
+            repo.manifests().delete(reference.digest)
+
+
+def test_corrupt_manifest_is_refused(repo: LayoutRepository) -> None:
+    manifest = push_image(repo, tag="v1")
+    path = repo.layout.blob_path(manifest.digest)
+    path.write_bytes(path.read_bytes().replace(b"layers", b"Layers"))
+    with pytest.raises(BlobInvalidDigestError):
+        repo.manifests().get(manifest.digest)
+
+
+def test_get_with_unaccepted_media_type(repo: LayoutRepository) -> None:
+    manifest = push_image(repo)
+    with pytest.raises(ManifestUnknownRevisionError):
+        repo.manifests().get(manifest.digest, media_types=[mediatypes.DOCKER_MANIFEST_SCHEMA2])
+    accepted = repo.manifests().get(
+        manifest.digest, media_types=[f"{mediatypes.OCI_IMAGE_MANIFEST}; charset=utf-8"]
+    )
+    assert accepted.digest == manifest.digest
+
+
+def test_delete_manifest_removes_its_tags(repo: LayoutRepository) -> None:
+    first = push_image(repo, tag="v1")
+    repo.tags().tag("latest", first.describe())
+    second = push_image(repo, [b"other layer"], tag="v2")
+    repo.manifests().delete(first.digest)
+    assert not repo.manifests().exists(first.digest)
+    assert not repo.layout.has_blob(first.digest)
+    assert repo.tags().all() == ["v2"]
+    assert repo.tags().get("v2").digest == second.digest
+    with pytest.raises(ManifestUnknownRevisionError):
+        repo.manifests().delete(first.digest)
+
+
+# -- tags -------------------------------------------------------------------------------
+
+
+def test_tags(repo: LayoutRepository) -> None:
+    manifest = push_image(repo, tag="v1")
+    tags = repo.tags()
+    tags.tag("b", manifest.describe())
+    tags.tag("A", manifest.describe())
+    assert tags.all() == ["A", "b", "v1"]
+    assert tags.lookup(manifest.describe()) == ["A", "b", "v1"]
+    described = tags.get("b")
+    assert described.digest == manifest.digest
+    assert described.size == len(manifest.payload())
+    tags.untag("b")
+    assert tags.all() == ["A", "v1"]
+    with pytest.raises(TagUnknownError):
+        tags.get("b")
+    with pytest.raises(TagUnknownError):
+        tags.untag("b")
+
+
+def test_tag_uses_the_stored_media_type(repo: LayoutRepository) -> None:
+    """tag() writes the manifest's real media type and size, whatever the caller says."""
+    manifest = push_image(repo)
+    vague = Descriptor(media_type=mediatypes.MediaType(""), digest=manifest.digest, size=0)
+    repo.tags().tag("v1", vague)
+    entry = repo.tags().get("v1")
+    assert entry.media_type == mediatypes.OCI_IMAGE_MANIFEST
+    assert entry.size == len(manifest.payload())
+
+
+def test_tag_moves(repo: LayoutRepository) -> None:
+    first = push_image(repo, tag="latest")
+    second = push_image(repo, [b"newer"], tag="latest")
+    assert repo.tags().get("latest").digest == second.digest
+    assert repo.tags().lookup(first.describe()) == []
+    assert len(repo.layout.index()) == 1
+
+
+def test_tag_of_unknown_manifest(repo: LayoutRepository) -> None:
+    push_image(repo)
+    missing = Descriptor(
+        media_type=mediatypes.OCI_IMAGE_MANIFEST, digest=Digest.from_bytes(b"?"), size=1
+    )
+    with pytest.raises(ManifestUnknownRevisionError):
+        repo.tags().tag("v1", missing)
+
+
+@pytest.mark.parametrize("tag", ["", ".x", "-x", "x-", "a/b", "a..b", "a b"])
+def test_invalid_tags(repo: LayoutRepository, tag: str) -> None:
+    with pytest.raises(TagInvalidFormatError):
+        repo.tags().get(tag)
+    with pytest.raises(TagInvalidFormatError):
+        repo.tags().untag(tag)
+
+
+@pytest.mark.parametrize("tag", ["v1.0", "a:b", "sha-256", "1+build", "a@b", "x--y"])
+def test_oci_tags_beyond_docker_grammar(repo: LayoutRepository, tag: str) -> None:
+    """Ref names may use ':', '@', '+' and '--', which Docker tags may not."""
+    manifest = push_image(repo, tag=tag)
+    assert repo.tags().get(tag).digest == manifest.digest
+
+
+def test_names_with_a_slash_are_not_tags(repo: LayoutRepository) -> None:
+    """A name written by another tool with '/' stays in the engine but is not a tag."""
+    manifest = push_image(repo, tag="v1")
+    repo.layout.put_reference("example.com/app:v1", manifest.describe())
+    assert repo.tags().all() == ["v1"]
+    assert repo.tags().lookup(manifest.describe()) == ["v1"]
+    assert repo.layout.list_references() == ["example.com/app:v1", "v1"]
+
+
+def test_tags_of_an_empty_layout(repo: LayoutRepository) -> None:
+    assert repo.tags().all() == []
+    assert list(repo.manifests().enumerate()) == []
+
+
+# -- concurrency ------------------------------------------------------------------------
+
+
+def _in_threads(count: int, work: Callable[[int], _T]) -> list[_T]:
+    results: dict[int, _T] = {}
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(count)
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = work(i)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return [results[i] for i in range(count)]
+
+
+def test_concurrent_uploads_of_one_blob(repo: LayoutRepository) -> None:
+    data = b"the same layer" * 1000
+    results = _in_threads(8, lambda i: push_blob(repo.blobs(), data, chunk=4096))
+    assert {r.digest for r in results} == {Digest.from_bytes(data)}
+    assert repo.blobs().get(Digest.from_bytes(data)) == data
+    assert _uploads(repo) == []
+
+
+def test_concurrent_tagging(repo: LayoutRepository) -> None:
+    images = [push_image(repo, [f"layer {i}".encode()]) for i in range(8)]
+
+    def tag_both(i: int) -> None:
+        repo.tags().tag("shared", images[i].describe())
+        repo.tags().tag(f"own-{i}", images[i].describe())
+
+    _in_threads(8, tag_both)
+    tags = repo.tags()
+    assert tags.all() == sorted([f"own-{i}" for i in range(8)] + ["shared"])
+    assert tags.get("shared").digest in {image.digest for image in images}
+    for i, image in enumerate(images):
+        assert tags.get(f"own-{i}").digest == image.digest
