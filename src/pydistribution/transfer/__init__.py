@@ -7,9 +7,15 @@ an OCI layout, or (later) a remote registry.
 from __future__ import annotations
 
 from pydistribution.errors import PlatformSubsetError
-from pydistribution.transfer._copy import CopyProgress, CopyResult, copy
+from pydistribution.transfer._copy import CopyProgress, CopyResult, ProgressCallback, copy
 
-__all__ = ["CopyProgress", "CopyResult", "PlatformSubsetError", "copy"]
+__all__ = [
+    "CopyProgress",
+    "CopyResult",
+    "PlatformSubsetError",
+    "ProgressCallback",
+    "copy",
+]
 
 for _name in ("CopyProgress", "CopyResult"):
     globals()[_name].__module__ = __name__

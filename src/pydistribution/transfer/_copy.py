@@ -25,7 +25,7 @@ from pydistribution.manifest import ManifestListBuilder, OCIIndexBuilder, is_att
 from pydistribution.manifest.platform import matching_manifests
 from pydistribution.protocols import Manifest, Mounted, Referrers, Repository
 
-__all__ = ["CopyProgress", "CopyResult", "copy"]
+__all__ = ["CopyProgress", "CopyResult", "ProgressCallback", "copy"]
 
 ATTESTATION_DIGEST_ANNOTATION: Final = "vnd.docker.reference.digest"
 
