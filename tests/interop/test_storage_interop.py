@@ -139,21 +139,22 @@ def served_by_us(registry: Registry, content: Content) -> Served:
     pages = [registry.repositories(n=PAGE)]
     while len(pages[-1]) == PAGE:
         pages.append(registry.repositories(last=pages[-1][-1], n=PAGE))
-    manifests = {}
-    for repo, known in content.manifests.items():
-        store = registry.repository(repo).manifests()
-        for digest in known:
-            manifest = store.get(Digest.parse(digest))
+    manifests: dict[tuple[str, str], tuple[bytes, str]] = {}
+    for repo, known_manifests in content.manifests.items():
+        manifest_store = registry.repository(repo).manifests()
+        for digest in known_manifests:
+            manifest = manifest_store.get(Digest.parse(digest))
             assert str(manifest.digest) == digest
-            manifests[repo, digest] = (store.payload(manifest.digest), manifest.media_type)
-    blobs = {}
-    for repo, known in content.blobs.items():
-        store = registry.repository(repo).blobs()
-        for digest in known:
+            payload = manifest_store.payload(manifest.digest)
+            manifests[repo, digest] = (payload, manifest.media_type)
+    blobs: dict[tuple[str, str], bytes] = {}
+    for repo, known_blobs in content.blobs.items():
+        blob_store = registry.repository(repo).blobs()
+        for digest in known_blobs:
             parsed = Digest.parse(digest)
-            with store.open(parsed) as stream:
+            with blob_store.open(parsed) as stream:
                 blobs[repo, digest] = stream.read()
-            assert store.stat(parsed).size == len(blobs[repo, digest])
+            assert blob_store.stat(parsed).size == len(blobs[repo, digest])
     return Served(
         catalog=registry.repositories(),
         catalog_pages=pages,
@@ -323,7 +324,11 @@ def test_upload_left_open_by_go_is_finished_by_us(go_registry: GoRegistry) -> No
     assert writer.started_at == datetime.strptime(started, "%Y-%m-%dT%H:%M:%S%z")
     writer.write(layer.data[300:])
     committed = writer.commit(
-        Descriptor(media_type=layer.media_type, digest=Digest.parse(layer.digest), size=layer.size)
+        Descriptor(
+            media_type=mt.MediaType(layer.media_type),
+            digest=Digest.parse(layer.digest),
+            size=layer.size,
+        )
     )
     assert (str(committed.digest), committed.size) == (layer.digest, layer.size)
     assert not upload.exists()  # Go's hash states went with the upload directory
@@ -408,7 +413,9 @@ def write_with_us(root: Path) -> Written:
     Docker manifest list, an OCI artifact with ``subject`` and ``artifactType``). One
     manifest is deleted, one upload is left open.
     """
-    registry = Registry(FilesystemDriver(root), options=RegistryOptions(delete_enabled=True))
+    # No fsync: durability is not under test, and it makes the many small writes slow.
+    driver = FilesystemDriver(root, fsync=False)
+    registry = Registry(driver, options=RegistryOptions(delete_enabled=True))
     content = Content()
 
     repo = registry.repository("ours/oci")
@@ -569,8 +576,8 @@ def test_go_serves_what_we_wrote(
                 assert head.header("Content-Type") == media_type
                 assert head.header("Content-Length") == str(len(data))
                 assert head.header("Docker-Content-Digest") == digest
-    for repo, known in content.blobs.items():
-        for digest, data in known.items():
+    for repo, known_blobs in content.blobs.items():
+        for digest, data in known_blobs.items():
             got = client.get_blob(repo, digest)
             assert got.header("Content-Length") == str(len(data))
             head = client.head_blob(repo, digest)
