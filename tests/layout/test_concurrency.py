@@ -105,10 +105,13 @@ def test_lock_excludes_other_holders(tmp_path: Path) -> None:
     digest, size = layout.put_bytes(b"manifest")
     descriptor = Descriptor(media_type=mediatypes.OCI_IMAGE_MANIFEST, digest=digest, size=size)
     done = threading.Event()
+
+    def tag() -> None:
+        layout.put_reference("v1", descriptor)
+        done.set()
+
     with _fs.exclusive_lock(layout.path / PRIVATE_DIR / "lock"):
-        writer = threading.Thread(
-            target=lambda: (layout.put_reference("v1", descriptor), done.set())
-        )
+        writer = threading.Thread(target=tag)
         writer.start()
         assert not done.wait(0.3)
         assert layout.list_references() == []

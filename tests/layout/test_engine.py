@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,7 +48,7 @@ def _blob_descriptor(layout: Layout, data: bytes) -> Descriptor:
     return Descriptor(media_type=mediatypes.OCI_IMAGE_MANIFEST, digest=digest, size=size)
 
 
-def _index_json(layout: Layout) -> dict[str, object]:
+def _index_json(layout: Layout) -> dict[str, Any]:
     document = json.loads((layout.path / "index.json").read_bytes())
     assert isinstance(document, dict)
     return document
@@ -344,7 +345,7 @@ def test_put_and_get_reference(layout: Layout) -> None:
     assert found.media_type == mediatypes.OCI_IMAGE_MANIFEST
     assert found.annotations == {REF_NAME_ANNOTATION: "v1.0"}
     assert layout.list_references() == ["v1.0"]
-    (entry,) = _index_json(layout)["manifests"]  # type: ignore[misc]
+    (entry,) = _index_json(layout)["manifests"]
     assert entry == {
         "mediaType": mediatypes.OCI_IMAGE_MANIFEST,
         "digest": str(descriptor.digest),
@@ -422,7 +423,7 @@ def test_delete_entries_removes_named_and_unnamed(layout: Layout) -> None:
     layout.put_reference("b", keep)
     index = _index_json(layout)
     unnamed = descriptor.to_json()
-    index["manifests"] = [*index["manifests"], unnamed]  # type: ignore[misc]
+    index["manifests"] = [*index["manifests"], unnamed]
     (layout.path / "index.json").write_text(json.dumps(index))
     removed = layout.delete_entries(descriptor.digest, remove_blob=True)
     assert len(removed) == 2
@@ -463,7 +464,7 @@ def test_unknown_fields_survive_an_update(layout: Layout) -> None:
     after = _index_json(layout)
     assert after["annotations"] == {"org.example": "top"}
     assert after["x-extra"] == [1, 2, 3]
-    assert after["manifests"][0] == foreign_entry  # type: ignore[index]
+    assert after["manifests"][0] == foreign_entry
     assert list(after) == ["schemaVersion", "annotations", "manifests", "x-extra"]
 
 
