@@ -29,7 +29,7 @@ import pytest
 from pydistribution import mediatypes as mt
 from pydistribution.descriptor import Descriptor, Platform
 from pydistribution.digest import Digest
-from pydistribution.errors import ManifestUnknownRevisionError, TagUnknownError
+from pydistribution.errors import BlobUnknownError, ManifestUnknownRevisionError, TagUnknownError
 from pydistribution.manifest import (
     EMPTY_CONFIG,
     EMPTY_JSON,
@@ -201,7 +201,8 @@ def push_with_go(registry: GoRegistry, work: Path) -> Content:
 
     Single-platform OCI and Docker images with several tags, an OCI index and a Docker
     manifest list, nested names, a chunked upload, a cross-repository mount, skopeo copies
-    of generated OCI layouts, and a manifest deleted by digest (with its two tags).
+    of generated OCI layouts, an unfinished upload in a repository of its own, and a
+    manifest deleted by digest (with its two tags).
     """
     client = RegistryClient(registry.url)
     content = Content()
@@ -216,7 +217,7 @@ def push_with_go(registry: GoRegistry, work: Path) -> Content:
     content.add_image("library/oci", oci, "v1", "latest")
 
     docker = build_image("go-docker")
-    docker_tags = ("zz", "b", "1.0", "mm", "latest", "aa", "v2")
+    docker_tags = ("zz", "b", "1.0", "mm", "latest", "Latest", "v1.0_RC-1", "aa", "_2")
     for tag in docker_tags:
         client.push_image("library/docker", docker, tag=tag)
     content.add_image("library/docker", docker, *docker_tags)
@@ -251,6 +252,9 @@ def push_with_go(registry: GoRegistry, work: Path) -> Content:
     for child in children:
         content.add_image("sk/all", child)
     content.add_manifest("sk/all", index.data, index.media_type, "v1")
+
+    # An upload started and never finished: no repository for either catalog.
+    client.patch_upload(client.start_upload("pending/app"), b"pending", offset=0)
 
     doomed = build_image("go-doomed", layer_count=1)
     for tag in ("old", "older"):
@@ -343,6 +347,61 @@ def test_upload_left_open_by_go_is_finished_by_us(go_registry: GoRegistry) -> No
     assert client.push_manifest("open/app", image.manifest, tag="v1") == image.manifest.digest
 
 
+def test_sha512_uploads_are_aliases_both_ways(go_registry: GoRegistry) -> None:
+    """A blob uploaded with a sha512 digest is stored under sha256 plus an alias link (§2.1).
+
+    Go's alias is followed by us, and ours by Go; both report the sha256 digest.
+    """
+    client = RegistryClient(go_registry.url)
+    registry = Registry(FilesystemDriver(go_registry.root))
+    theirs, ours = b"uploaded to Go with sha512\n", b"uploaded to us with sha512\n"
+    alias = Digest.from_bytes(theirs, "sha512")
+    location = client.start_upload("alg/go")
+    assert client.finish_upload(location, str(alias), theirs) == _sha256(theirs)
+    described = registry.repository("alg/go").blobs().stat(alias)
+    assert (str(described.digest), described.size) == (_sha256(theirs), len(theirs))
+    assert registry.repository("alg/go").blobs().get(alias) == theirs
+
+    writer = registry.repository("alg/ours").blobs().create()
+    writer.write(ours)
+    alias = Digest.from_bytes(ours, "sha512")
+    committed = writer.commit(Descriptor(media_type=mt.OCTET_STREAM, digest=alias, size=len(ours)))
+    assert str(committed.digest) == _sha256(ours)
+    got = client.get_blob("alg/ours", str(alias))
+    assert (got.body, got.header("Docker-Content-Digest")) == (ours, _sha256(ours))
+
+
+def test_go_manifests_without_media_type_field_and_deleted_blobs(go_registry: GoRegistry) -> None:
+    """Manifests without ``mediaType`` get Go's media type here too (§8.5); a blob Go
+    deleted from a repository is unknown here too (§4.10)."""
+    client = RegistryClient(go_registry.url)
+    image, child = build_image("bare", oci=True), build_image("bare-child", oci=True)
+    for blob in (*image.blobs, *child.blobs):
+        client.push_blob("bare/app", blob.data)
+    client.push_manifest("bare/app", child.manifest)
+    manifest = json.loads(image.manifest.data)
+    del manifest["mediaType"]
+    index = {"schemaVersion": 2, "manifests": [child.manifest.descriptor()]}
+    registry = Registry(FilesystemDriver(go_registry.root))
+    store = registry.repository("bare/app").manifests()
+    for tag, document, content_type in (
+        ("image", manifest, mt.OCI_IMAGE_MANIFEST),
+        ("index", index, mt.OCI_IMAGE_INDEX),
+    ):
+        data = json.dumps(document).encode()
+        digest = client.put_manifest("bare/app", tag, data, content_type)
+        served = client.get_manifest("bare/app", tag)
+        assert (served.body, served.header("Content-Type")) == (data, content_type)
+        read = store.get(Digest.parse(digest))
+        assert (read.payload(), read.media_type) == (data, content_type)
+
+    layer = image.layers[0].digest
+    client.request("DELETE", f"/v2/bare/app/blobs/{layer}", expect=(202,))
+    client.head_blob("bare/app", layer, expect=(404,))
+    with pytest.raises(BlobUnknownError):
+        registry.repository("bare/app").blobs().stat(Digest.parse(layer))
+
+
 def test_catalog_of_digit_children_pages_completely_unlike_go(go_registry: GoRegistry) -> None:
     """Both list ``x/0, x, x/z, x-y`` in walk order; paging with n=1 drops ``x`` only in Go.
 
@@ -384,6 +443,10 @@ def _put(repository: Repository, blob: Blob, *tags: str) -> Manifest:
         assert tag is not None
         repository.tags().tag(tag, manifest.describe())
     return manifest
+
+
+def _sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def _octets(data: bytes) -> Descriptor:
