@@ -54,9 +54,9 @@ _BUILTIN: Final[Mapping[str, str]] = MappingProxyType(
     {
         "filesystem": "pydistribution.storage.driver.filesystem:from_parameters",
         "inmemory": "pydistribution.storage.driver.inmemory:from_parameters",
-        # The S3 driver adds "s3" and its Go alias "s3aws" here, both pointing at
-        # "pydistribution.storage.driver.s3:from_parameters", so boto3 is imported only
-        # when an S3 driver is created.
+        # boto3 is imported only when an S3 driver is created; "s3aws" is Go's alias.
+        "s3": "pydistribution.storage.driver.s3:from_parameters",
+        "s3aws": "pydistribution.storage.driver.s3:from_parameters",
     }
 )
 
