@@ -112,6 +112,11 @@ def test_open_accepts_manifests_null(tmp_path: Path) -> None:
         ),
         ("no-index", lambda r: (r / "index.json").unlink(), "no index.json file"),
         (
+            "index-is-a-directory",
+            lambda r: (r / "index.json").unlink() or (r / "index.json").mkdir(),
+            "no index.json file",
+        ),
+        (
             "index-not-json",
             lambda r: (r / "index.json").write_text('{"schemaVersion": 2, "manifests": ['),
             "index.json is not valid JSON",
@@ -169,6 +174,15 @@ def test_invalid_layouts_are_refused(
 def test_open_of_a_missing_directory(tmp_path: Path) -> None:
     with pytest.raises(LayoutInvalidError, match="not a directory"):
         Layout.open(tmp_path / "absent")
+
+
+def test_entry_with_an_unsupported_digest_is_reported(layout: Layout) -> None:
+    """A digest algorithm pydistribution does not implement is named in the error."""
+    entry = {"mediaType": mediatypes.OCI_IMAGE_MANIFEST, "digest": "blake3:" + "a" * 64, "size": 1}
+    document = {"schemaVersion": 2, "manifests": [entry]}
+    (layout.path / "index.json").write_text(json.dumps(document))
+    with pytest.raises(LayoutInvalidError, match="unsupported digest algorithm"):
+        Layout.open(layout.path)
 
 
 def test_index_damaged_after_open_is_reported(layout: Layout) -> None:

@@ -124,7 +124,7 @@ class Layout:
             raise LayoutInvalidError(where, "not a directory")
         try:
             data = _fs.read_limited(self._path / "oci-layout", MAX_LAYOUT_FILE_SIZE)
-        except FileNotFoundError:
+        except (FileNotFoundError, IsADirectoryError):
             raise LayoutInvalidError(where, "no oci-layout file") from None
         if data is None:
             raise LayoutInvalidError(where, "oci-layout is too large")
@@ -165,7 +165,7 @@ class Layout:
         where = str(self._path)
         try:
             data = _fs.read_limited(self._path / "index.json", MAX_INDEX_SIZE)
-        except FileNotFoundError:
+        except (FileNotFoundError, IsADirectoryError):
             raise LayoutInvalidError(where, "no index.json file") from None
         if data is None:
             raise LayoutInvalidError(where, f"index.json is over {MAX_INDEX_SIZE} bytes")

@@ -124,6 +124,7 @@ def read_limited(path: Path, limit: int) -> bytes | None:
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
+        IsADirectoryError: ``path`` is a directory.
         OSError: ``path`` cannot be read.
     """
     with path.open("rb") as stream:
