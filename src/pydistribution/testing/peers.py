@@ -1,11 +1,12 @@
-"""Real peer programs for tests: the Go registry, Redis, skopeo and umoci, on 127.0.0.1 only.
+"""Real peer programs for tests: the Go registry, Redis, moto, skopeo, umoci on 127.0.0.1 only.
 
 The project tests against real parts, not mocks. This module starts the Go reference
-registry (Debian's ``docker-registry``) and ``redis-server`` as child processes listening
-on a free loopback port, stops them by PID, and runs ``skopeo``, ``umoci`` and
-``docker-registry garbage-collect`` with a timeout. Nothing here listens on anything but
-127.0.0.1 or reaches the network: registry references given to skopeo must name a
-loopback host, and the children run without proxy settings or ``REGISTRY_*`` overrides.
+registry (Debian's ``docker-registry``), ``redis-server`` and moto's S3-compatible server
+as child processes listening on a free loopback port, stops them by PID, and runs
+``skopeo``, ``umoci`` and ``docker-registry garbage-collect`` with a timeout. Nothing
+here listens on anything but 127.0.0.1 or reaches the network: registry references given
+to skopeo must name a loopback host, and the children run without proxy settings or
+``REGISTRY_*`` overrides.
 
 A missing program is reported by :func:`require_program`: under pytest the test is skipped
 with a reason, or fails when ``PYDISTRIBUTION_REQUIRE_PEERS=1`` is set (as CI does).
@@ -14,13 +15,16 @@ Only the standard library is imported; pytest is imported when a program is miss
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import importlib.util
 import json
 import os
 import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -33,10 +37,13 @@ from typing_extensions import Self
 __all__ = [
     "ENV_REQUIRE_PEERS",
     "LOOPBACK",
+    "ENV_S3_ENDPOINT",
     "GoRegistry",
+    "MotoServer",
     "PeerError",
     "RedisServer",
     "RespValue",
+    "S3Endpoint",
     "free_port",
     "garbage_collect",
     "require_program",
@@ -50,6 +57,14 @@ ENV_REQUIRE_PEERS: Final = "PYDISTRIBUTION_REQUIRE_PEERS"
 
 LOOPBACK: Final = "127.0.0.1"
 """The only address a peer listens on or is contacted at."""
+
+ENV_S3_ENDPOINT: Final = "PYDISTRIBUTION_S3_ENDPOINT"
+"""An S3-compatible endpoint URL to test against instead of a local moto server.
+
+With it, ``PYDISTRIBUTION_S3_BUCKET`` (required), ``PYDISTRIBUTION_S3_ACCESS_KEY``,
+``PYDISTRIBUTION_S3_SECRET_KEY`` and ``PYDISTRIBUTION_S3_REGION`` (default ``us-east-1``)
+describe it; see :meth:`S3Endpoint.from_environment`.
+"""
 
 _DEBIAN_PACKAGES: Final = frozenset({"docker-registry", "redis-server", "skopeo", "umoci"})
 """The peers, each installed by the Debian package of the same name."""
@@ -621,6 +636,202 @@ def _read_resp(stream: IO[bytes]) -> RespValue:
         count = int(body)
         return None if count < 0 else [_read_resp(stream) for _ in range(count)]
     raise ConnectionError(f"unexpected Redis reply: {line!r}")
+
+
+# -- moto's S3-compatible server --------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class S3Endpoint:
+    """An S3-compatible endpoint and the credentials to use it (the secret is not shown).
+
+    Attributes:
+        url: the endpoint URL (``http://127.0.0.1:PORT`` for moto).
+        region: the region to sign for.
+        access_key: the access key id.
+        secret_key: the secret access key.
+        bucket: a bucket to work in, when the endpoint is shared (a real service); tests
+            then use a fresh root directory in it instead of a fresh bucket.
+    """
+
+    url: str
+    region: str = "us-east-1"
+    access_key: str = "pydistribution-test"
+    secret_key: str = dataclasses.field(default="pydistribution-test-secret", repr=False)
+    bucket: str | None = None
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> S3Endpoint | None:
+        """The endpoint named by ``PYDISTRIBUTION_S3_*`` variables in ``environ``, if any.
+
+        Raises:
+            PeerError: ``PYDISTRIBUTION_S3_ENDPOINT`` is set without
+                ``PYDISTRIBUTION_S3_BUCKET``.
+        """
+        url = environ.get(ENV_S3_ENDPOINT)
+        if not url:
+            return None
+        bucket = environ.get("PYDISTRIBUTION_S3_BUCKET")
+        if not bucket:
+            raise PeerError(f"{ENV_S3_ENDPOINT} is set, but PYDISTRIBUTION_S3_BUCKET is not")
+        return cls(
+            url=url,
+            region=environ.get("PYDISTRIBUTION_S3_REGION") or "us-east-1",
+            access_key=environ.get("PYDISTRIBUTION_S3_ACCESS_KEY", ""),
+            secret_key=environ.get("PYDISTRIBUTION_S3_SECRET_KEY", ""),
+            bucket=bucket,
+        )
+
+    def driver_parameters(self, bucket: str, root_directory: str = "") -> dict[str, object]:
+        """Parameters of the ``s3`` driver (Go names) for ``bucket`` on this endpoint."""
+        parameters: dict[str, object] = {
+            "bucket": bucket,
+            "region": self.region,
+            "regionendpoint": self.url,
+            "forcepathstyle": True,
+            "accesskey": self.access_key,
+            "secretkey": self.secret_key,
+        }
+        if root_directory:
+            parameters["rootdirectory"] = root_directory
+        return parameters
+
+
+def _require_module(name: str, install: str) -> None:
+    """Skip (or fail, under ``PYDISTRIBUTION_REQUIRE_PEERS=1``) without Python module ``name``."""
+    if importlib.util.find_spec(name) is not None:
+        return
+    reason = f"the Python module {name} is not installed ({install})"
+    try:
+        import pytest
+    except ImportError as exc:  # used outside a test run
+        raise PeerError(reason) from exc
+    if os.environ.get(ENV_REQUIRE_PEERS) == "1":
+        pytest.fail(f"{reason}, and {ENV_REQUIRE_PEERS}=1 requires every peer", pytrace=False)
+    pytest.skip(reason)
+
+
+class MotoServer:
+    """moto's standalone S3-compatible server (``python -m moto.server``) on 127.0.0.1.
+
+    State lives in the server's memory and goes with it. Starting happens in the
+    constructor, which waits until the server answers HTTP. Any access key and secret
+    are accepted. Use it as a context manager, or call :meth:`stop`.
+
+    Args:
+        port: a fixed port; by default a free one (retried if taken meanwhile).
+        work_dir: where ``moto.log`` goes; by default a temporary directory removed by
+            :meth:`stop`.
+        python: the interpreter that runs ``moto.server``; by default this one, which
+            must have ``moto[server]`` installed (otherwise the test is skipped, or fails
+            under ``PYDISTRIBUTION_REQUIRE_PEERS=1``).
+        start_timeout: seconds to wait for the server to answer.
+
+    Raises:
+        PeerError: the server exited or did not answer in time (message includes its log).
+    """
+
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        work_dir: str | os.PathLike[str] | None = None,
+        python: str | None = None,
+        start_timeout: float = 30.0,
+    ) -> None:
+        if python is None:
+            _require_module("moto", "pip install 'moto[server]'")
+            _require_module("flask", "pip install 'moto[server]'")
+        self.python = python or sys.executable
+        self._work = _WorkDir(work_dir, "pydistribution-moto-")
+        self.log_path = self._work.path / "moto.log"
+        try:
+            self._server, self.port = _start_server(
+                "moto server",
+                self._argv,
+                functools.partial(_answers_http, "/moto-api/"),
+                self.log_path,
+                port=port,
+                timeout=start_timeout,
+            )
+        except BaseException:
+            self._work.cleanup()
+            raise
+
+    def _argv(self, port: int) -> list[str]:
+        return [self.python, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)]
+
+    @property
+    def host(self) -> str:
+        """``127.0.0.1:PORT``."""
+        return f"{LOOPBACK}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT``, the endpoint URL (``regionendpoint``)."""
+        return f"http://{self.host}"
+
+    @property
+    def endpoint(self) -> S3Endpoint:
+        """This server as an :class:`S3Endpoint` (fixed test credentials, no bucket)."""
+        return S3Endpoint(url=self.url)
+
+    @property
+    def pid(self) -> int:
+        """The process id of the server."""
+        return self._server.pid
+
+    @property
+    def running(self) -> bool:
+        """Whether the server process has not exited yet."""
+        return self._server.returncode() is None
+
+    def reset(self) -> None:
+        """Forget every bucket and object (moto's ``POST /moto-api/reset``).
+
+        Raises:
+            OSError: the server cannot be reached or refused.
+        """
+        import http.client
+
+        conn = http.client.HTTPConnection(LOOPBACK, self.port, timeout=10)
+        try:
+            conn.request("POST", "/moto-api/reset")
+            response = conn.getresponse()
+            response.read()
+        except http.client.HTTPException as exc:
+            raise OSError(str(exc)) from exc
+        finally:
+            conn.close()
+        if response.status != 200:
+            raise OSError(f"POST /moto-api/reset answered {response.status}")
+
+    def log(self) -> str:
+        """The tail of the server's log."""
+        return self._server.log_tail()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Terminate the server by PID (SIGTERM), killing it after ``timeout``; idempotent."""
+        self._server.stop(timeout)
+        self._work.cleanup()
+
+    def kill(self) -> None:
+        """Kill the server by PID (SIGKILL) to simulate an outage; :meth:`stop` still cleans up."""
+        self._server.kill()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"MotoServer(url={self.url!r})"
 
 
 # -- command-line peers -----------------------------------------------------------------
