@@ -140,6 +140,11 @@ def _cache_from_config(config: Mapping[str, object]) -> BlobDescriptorCache | No
         if not isinstance(size, int) or isinstance(size, bool) or size < 1:
             raise ConfigurationError("storage.cache.blobdescriptorsize: expected a positive number")
         return MemoryBlobDescriptorCache(size)
+    if kind == "redis":
+        # Imported here: redis-py is the redis extra, and only this cache needs it.
+        from pydistribution.storage.cache.redis import redis_cache_from_config
+
+        return redis_cache_from_config(config)
     raise ConfigurationError(f"storage.cache.blobdescriptor: unknown cache {kind!r}")
 
 
