@@ -254,10 +254,12 @@ class ContentTests(SuiteBase):
 
     def test_delete_tree(self, driver: StorageDriver, base: str) -> None:
         """Deleting a directory removes every level below it."""
-        for path in ("/t/a/b/c/1", "/t/a/b/2", "/t/a/3", "/t/4"):
+        for path in ("/t/a/b/c/1", "/t/a/b/2", "/t/a/3", "/t/4", "/keep"):
             driver.put_content(base + path, b"x")
         driver.delete(f"{base}/t")
-        assert driver.list(base) == []
+        assert driver.list(base) == [f"{base}/keep"]  # object stores have no empty dirs
+        with raises_driver_error(PathNotFoundError, driver, f"{base}/t/a"):
+            driver.stat(f"{base}/t/a")
 
     # -- redirect -------------------------------------------------------------------------
 
