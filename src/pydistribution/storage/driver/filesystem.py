@@ -82,6 +82,7 @@ _TEMP_SUFFIX: Final = "~tmp"
 _COMPONENT: Final = re.compile(r"[A-Za-z0-9._-]+")
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _NOT_THERE: Final = (FileNotFoundError, NotADirectoryError)
+_O_PATH: Final[int] = getattr(os, "O_PATH", 0)  # Linux: open a path without reading it
 
 
 class _OutsideRootError(PermissionError):
@@ -189,9 +190,11 @@ class _FilesystemWriter:
         self._publish()
 
     def cancel(self) -> None:
-        os.close(self._fd)
         self._buffer = bytearray()
-        _unlink_quietly(self._temp if self._temp is not None else self._final)
+        try:
+            os.close(self._fd)
+        finally:
+            _unlink_quietly(self._temp if self._temp is not None else self._final)
 
     def _publish(self) -> None:
         try:
@@ -217,21 +220,24 @@ class _FilesystemWriter:
     def _abort(self) -> None:
         """Release the file after a failure; a temporary file is removed."""
         self._buffer = bytearray()
-        os.close(self._fd)
-        if self._temp is not None:
-            _unlink_quietly(self._temp)
+        try:
+            os.close(self._fd)
+        finally:
+            if self._temp is not None:
+                _unlink_quietly(self._temp)
 
 
 @final
 class _FilesystemBackend:
     """The raw filesystem driver, rooted at a directory."""
 
-    __slots__ = ("_fsync", "_prefix", "_root")
+    __slots__ = ("_fsync", "_prefix", "_proc_fd", "_root")
 
     def __init__(self, root: StrPath, *, fsync: bool) -> None:
         self._root = os.path.realpath(os.fspath(root))
         self._prefix = "" if self._root == os.sep else self._root
         self._fsync = fsync
+        self._proc_fd = _O_PATH != 0 and os.path.isdir("/proc/self/fd")
 
     def __repr__(self) -> str:
         return f"_FilesystemBackend({self._root!r})"
@@ -247,15 +253,33 @@ class _FilesystemBackend:
     def _locate(self, path: str, *, follow: bool = True) -> str:
         """The OS path of driver path ``path``, never reached through a link out of root.
 
-        Every existing component below the root is checked with ``lstat``; only if one
-        is a symbolic link is the path resolved and compared with the root. With
-        ``follow=False`` the last component itself may be a link (it is not followed by
-        the operation: rename, unlink).
+        With ``follow=False`` the last component itself may be a link (the operation
+        does not follow it: rename, unlink), so only its directory is checked. Where
+        Linux's ``/proc/self/fd`` is available, the existing path is opened with
+        ``O_PATH`` and the kernel says where it leads (two system calls whatever the
+        depth); otherwise, or if the path does not exist yet, every existing component
+        is checked with ``lstat``.
 
         Raises:
             _OutsideRootError: a symbolic link leads out of the root directory.
         """
         full = self._prefix + path if path != "/" else self._root
+        if self._proc_fd:
+            target = full if follow else os.path.dirname(full)
+            try:
+                fd = os.open(target, _O_PATH)
+            except OSError:
+                return self._locate_by_components(path, full, follow=follow)
+            try:
+                real = os.readlink(f"/proc/self/fd/{fd}")
+            finally:
+                os.close(fd)
+            if real != self._root and not real.startswith(self._prefix + "/"):
+                raise _OutsideRootError(path)
+            return full
+        return self._locate_by_components(path, full, follow=follow)
+
+    def _locate_by_components(self, path: str, full: str, *, follow: bool) -> str:
         parts = path.split("/")[1:] if path != "/" else []
         if not follow:
             parts = parts[:-1]
