@@ -14,6 +14,8 @@ everything each time and, until recently, dropped names across pages).
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Final
 
@@ -32,10 +34,6 @@ __all__ = ["walk_repositories"]
 
 # Every marker sorts like "_" against name components, which never start with "_".
 _MARKER_KEY: Final = "_"
-
-
-def _sort_key(component: str) -> bytes:
-    return component.encode()
 
 
 def _cursor(last: str | None) -> tuple[str, ...] | None:
@@ -61,39 +59,31 @@ def _walk(
         children = driver.list(path)
     except PathNotFoundError:
         return
-    names = sorted((child.rsplit("/", 1)[-1] for child in children), key=_sort_key)
+    names = sorted(child.rsplit("/", 1)[-1].encode() for child in children)
     depth = len(prefix)
+    start = 0
+    head: bytes | None = None
+    if cursor is not None:
+        # Everything before the cursor's component at this depth lies wholly before the
+        # cursor: jump over it instead of visiting each (a flat root has thousands).
+        head = cursor[depth].encode()
+        start = bisect.bisect_left(names, head)
     reported = False
-    for name in names:
+    for raw in itertools.islice(names, start, None):
+        name = raw.decode()
         if name.startswith("_"):
             if reported or name not in _paths.MARKERS or not prefix:
                 continue
             reported = True
-            key = (*prefix, _MARKER_KEY)
-            if cursor is not None and _before_or_at(key, cursor):
+            # A marker reports its directory; that name sorts as prefix + "_" in the walk.
+            if head is not None and _MARKER_KEY.encode() <= head:
                 continue
             repository = "/".join(prefix)
             if _valid(repository):
                 yield repository
             continue
-        child_prefix = (*prefix, name)
-        if cursor is not None:
-            # Skip a subtree whose every name sorts before the cursor.
-            head = cursor[: depth + 1]
-            if _encode(child_prefix) < _encode(head):
-                continue
-            child_cursor = cursor if _encode(child_prefix) == _encode(head) else None
-        else:
-            child_cursor = None
-        yield from _walk(driver, f"{path}/{name}", child_prefix, child_cursor)
-
-
-def _encode(parts: tuple[str, ...]) -> tuple[bytes, ...]:
-    return tuple(part.encode() for part in parts)
-
-
-def _before_or_at(key: tuple[str, ...], cursor: tuple[str, ...]) -> bool:
-    return _encode(key) <= _encode(cursor)
+        child_cursor = cursor if head is not None and raw == head else None
+        yield from _walk(driver, f"{path}/{name}", (*prefix, name), child_cursor)
 
 
 def _valid(name: str) -> bool:
