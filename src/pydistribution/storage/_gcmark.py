@@ -1,0 +1,326 @@
+"""The mark phase of garbage collection: what the manifests of one repository keep.
+
+For each repository the marker lists the revision links, decides which manifests are
+roots, and marks every root and, recursively, everything it references: config and
+layers, child manifests of indexes and manifest lists (when they are manifests of the same
+repository, as Go v3 does), and the referrers of every kept manifest (manifests whose
+``subject`` is a kept manifest). Unreadable manifests are roots that keep themselves and
+every digest their JSON names (storage-layout document §12.6). Marks go into one set
+shared by all repositories; the marker is safe to run on several repositories at once
+from worker threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Set
+from datetime import datetime
+from typing import TYPE_CHECKING, Final
+
+import attrs
+
+from pydistribution.digest import CANONICAL_ALGORITHM, Digest
+from pydistribution.errors import PathNotFoundError
+from pydistribution.storage import _paths
+from pydistribution.storage._gcscan import (
+    ParsedManifest,
+    list_digests,
+    mark_parse,
+    read_digest,
+    read_limited,
+    scan_tags,
+)
+
+if TYPE_CHECKING:
+    from pydistribution.storage.driver import StorageDriver
+
+__all__ = [
+    "Holder",
+    "LayerScan",
+    "Marker",
+    "RepositoryMarks",
+    "Revision",
+    "check_layers",
+]
+
+_MAX_HOLDERS: Final = 1000
+
+# Why a manifest is a root of the mark (see Holder.reason).
+TAGGED: Final = "tagged"
+ALL_KEPT: Final = "manifest (untagged manifests are kept)"
+YOUNG: Final = "recent manifest (within the grace period)"
+UNREADABLE: Final = "unreadable manifest (kept as a root)"
+NEW: Final = "manifest put while the collection ran"
+KEPT_BEFORE: Final = "kept by the first pass"
+
+
+@attrs.frozen
+class Revision:
+    """A live revision link: the manifest it names, its target and modification time.
+
+    The time is only read when it matters (with ``delete_untagged``), else ``None``.
+    """
+
+    digest: Digest
+    target: Digest
+    mod_time: datetime | None
+
+
+@attrs.frozen(kw_only=True)
+class Holder:
+    """One reason a digest is kept: a root manifest whose references reach it.
+
+    Attributes:
+        repository: the repository holding it.
+        manifest: the root manifest the chain starts from.
+        tags: the tags currently pointing at that root manifest.
+        reason: why the root is a root (tagged, untagged but kept, recent, unreadable).
+        chain: the digests from the root manifest to the kept digest, both included
+            (``(root,)`` when the kept digest is the root manifest itself).
+    """
+
+    repository: str
+    manifest: Digest
+    tags: tuple[str, ...]
+    reason: str
+    chain: tuple[Digest, ...]
+
+
+@attrs.define
+class RepositoryMarks:
+    """What the mark found in one repository."""
+
+    name: str
+    revisions: dict[Digest, Revision] = attrs.Factory(dict)
+    tags: dict[str, Digest | None] = attrs.Factory(dict)
+    kept: set[Digest] = attrs.Factory(set)
+    unreadable: list[Digest] = attrs.Factory(list)
+
+    def candidates(self) -> list[Digest]:
+        """Live manifests no root reaches (deleted with ``delete_untagged``)."""
+        return sorted((d for d in self.revisions if d not in self.kept), key=str)
+
+    def tags_of(self, digest: Digest) -> tuple[str, ...]:
+        """The tags whose current link names ``digest``, sorted."""
+        return tuple(sorted(tag for tag, target in self.tags.items() if target == digest))
+
+
+@attrs.define
+class LayerScan:
+    """The layer links of one repository that name suspect blobs.
+
+    Attributes:
+        links: old links (path -> the blob it names), removed if that blob is deleted.
+        recent: blobs named by a link modified at or after the cutoff: in use by a push.
+    """
+
+    links: dict[str, Digest] = attrs.Factory(dict)
+    recent: set[Digest] = attrs.Factory(set)
+
+
+def check_layers(
+    driver: StorageDriver, name: str, suspects: Set[Digest], cutoff: datetime
+) -> LayerScan:
+    """Find the layer links of ``name`` that name a blob in ``suspects``.
+
+    Only links under the canonical algorithm named after a suspect are looked at, plus
+    every alias link (another algorithm; rare), whose content says which blob it names.
+    Canonical links are taken to name their own path digest, as the Go registry writes
+    them, so they are not read unless recent.
+    """
+    scan = LayerScan()
+    for digest in list_digests(driver, _paths.layers_dir(name)):
+        path = _paths.layer_link(name, digest)
+        target = digest if digest.algorithm == CANONICAL_ALGORITHM else read_digest(driver, path)
+        if target is None or target not in suspects:
+            continue
+        try:
+            info = driver.stat(path)
+        except PathNotFoundError:
+            continue
+        if info.mod_time >= cutoff:
+            scan.recent.add(target)
+            content = read_digest(driver, path)
+            if content is not None:
+                scan.recent.add(content)
+        else:
+            scan.links[path] = target
+    return scan
+
+
+class Marker:
+    """Marks what the manifests of each repository keep, into one shared set.
+
+    Args:
+        driver: the storage.
+        delete_untagged: only tagged manifests (and recent, unreadable and new ones)
+            are roots; otherwise every manifest is.
+        cutoff: revision links modified at or after this time are recent.
+        size_limit: the largest manifest read; larger "manifests" are unreadable roots.
+        watch: record a :class:`Holder` for every chain that reaches this digest.
+    """
+
+    def __init__(
+        self,
+        driver: StorageDriver,
+        *,
+        delete_untagged: bool,
+        cutoff: datetime,
+        size_limit: int,
+        watch: Digest | None = None,
+    ) -> None:
+        self._driver = driver
+        self._delete_untagged = delete_untagged
+        self._cutoff = cutoff
+        self._size_limit = size_limit
+        self._watch = watch
+        self._parsed: dict[Digest, ParsedManifest] = {}
+        self._lock = threading.Lock()
+        self.marked: set[Digest] = set()
+        self.holders: list[Holder] = []
+
+    def parsed(self, target: Digest) -> ParsedManifest | None:
+        """The parsed manifest stored as blob ``target``; ``None`` if the blob is gone."""
+        cached = self._parsed.get(target)
+        if cached is not None:
+            return cached
+        payload = read_limited(self._driver, target, self._size_limit)
+        if payload is None:
+            return None
+        if len(payload) > self._size_limit:
+            parsed = ParsedManifest(readable=False, reason="over the manifest size limit")
+        else:
+            parsed = mark_parse(payload, max_size=self._size_limit)
+        self._parsed[target] = parsed
+        return parsed
+
+    def mark(
+        self,
+        name: str,
+        *,
+        previous: RepositoryMarks | None = None,
+        unlinked: Mapping[Digest, Revision] | None = None,
+    ) -> RepositoryMarks:
+        """List and mark repository ``name``.
+
+        For a re-scan pass the result of the first pass as ``previous``: revision links
+        it saw are not read again, and every revision it did not see is a root (it
+        appeared while the collection ran). ``unlinked`` are manifests whose revision
+        links the sweep removed meanwhile: they are restored if something reaches them.
+        """
+        marks = RepositoryMarks(name)
+        timed = self._delete_untagged
+        for digest in list_digests(self._driver, _paths.revisions_dir(name)):
+            path = _paths.revision_link(name, digest)
+            known = previous.revisions.get(digest) if previous is not None else None
+            target = known.target if known is not None else read_digest(self._driver, path)
+            if target is None:
+                continue  # a missing or unreadable link is no manifest (Go skips it too)
+            mod_time = None
+            if timed:
+                try:
+                    mod_time = self._driver.stat(path).mod_time
+                except PathNotFoundError:
+                    continue
+            if self.parsed(target) is None:
+                continue  # a dangling link: its manifest blob is gone
+            marks.revisions[digest] = Revision(digest, target, mod_time)
+        if self._delete_untagged or self._watch is not None:
+            marks.tags = scan_tags(self._driver, name)
+        universe = dict(unlinked or {})
+        universe.update(marks.revisions)
+        roots = self._roots(marks, previous, universe)
+        self._mark_from(marks, universe, roots)
+        return marks
+
+    def _roots(
+        self,
+        marks: RepositoryMarks,
+        previous: RepositoryMarks | None,
+        universe: Mapping[Digest, Revision],
+    ) -> dict[Digest, str]:
+        tagged = {target for target in marks.tags.values() if target is not None}
+        roots: dict[Digest, str] = {}
+        for digest, revision in universe.items():
+            parsed = self.parsed(revision.target)
+            if parsed is not None and not parsed.readable:
+                marks.unreadable.append(digest)
+            if digest in tagged:
+                roots[digest] = TAGGED
+            elif not self._delete_untagged:
+                roots[digest] = ALL_KEPT
+            elif parsed is None or not parsed.readable:
+                roots[digest] = UNREADABLE
+            elif revision.mod_time is not None and revision.mod_time >= self._cutoff:
+                roots[digest] = YOUNG
+            elif previous is not None and digest in previous.kept:
+                roots[digest] = KEPT_BEFORE
+            elif (
+                previous is not None
+                and digest not in previous.revisions
+                and digest in marks.revisions
+            ):
+                roots[digest] = NEW
+        return roots
+
+    def _mark_from(
+        self,
+        marks: RepositoryMarks,
+        universe: Mapping[Digest, Revision],
+        roots: Mapping[Digest, str],
+    ) -> None:
+        referrers: dict[Digest, list[Digest]] = {}
+        for digest, revision in universe.items():
+            parsed = self.parsed(revision.target)
+            if parsed is not None and parsed.subject is not None:
+                referrers.setdefault(parsed.subject, []).append(digest)
+        for root in sorted(roots, key=str):
+            reason = roots[root]
+            stack: list[tuple[Digest, tuple[Digest, ...]]] = [(root, (root,))]
+            while stack:
+                digest, chain = stack.pop()
+                if digest in marks.kept:
+                    continue
+                marks.kept.add(digest)
+                revision = universe[digest]
+                self._mark(digest, marks, chain, reason)
+                if revision.target != digest:
+                    self._mark(revision.target, marks, chain, reason)
+                parsed = self.parsed(revision.target)
+                references = parsed.references if parsed is not None else ()
+                for reference in references:
+                    path = (*chain, reference)
+                    self._mark(reference, marks, path, reason)
+                    if reference.algorithm != CANONICAL_ALGORITHM:
+                        self._mark_alias(reference, marks, path, reason)
+                    if reference in universe and reference not in marks.kept:
+                        stack.append((reference, path))
+                for referrer in referrers.get(digest, ()):
+                    if referrer not in marks.kept:
+                        stack.append((referrer, (*chain, referrer)))
+
+    def _mark_alias(
+        self, digest: Digest, marks: RepositoryMarks, chain: tuple[Digest, ...], reason: str
+    ) -> None:
+        # A reference by sha384/sha512 names a sha256 blob through the repository's
+        # alias link (§2.1); Go marks only the alias digest and loses the blob.
+        target = read_digest(self._driver, _paths.layer_link(marks.name, digest))
+        if target is not None and target != digest:
+            self._mark(target, marks, chain, reason)
+
+    def _mark(
+        self, digest: Digest, marks: RepositoryMarks, chain: tuple[Digest, ...], reason: str
+    ) -> None:
+        self.marked.add(digest)
+        if digest == self._watch:
+            with self._lock:
+                if len(self.holders) < _MAX_HOLDERS:
+                    self.holders.append(
+                        Holder(
+                            repository=marks.name,
+                            manifest=chain[0],
+                            tags=marks.tags_of(chain[0]),
+                            reason=reason,
+                            chain=chain if chain[-1] == digest else (*chain, digest),
+                        )
+                    )

@@ -1,0 +1,420 @@
+"""Bulk reads of the layout for the maintenance jobs (garbage collection, verification).
+
+Garbage collection and verification look at every repository, link and blob of a
+registry. Each storage call on a deep path costs far more than the work it does, so these
+helpers make as few as they can: directory names are listed rather than each link stat-ed,
+and files are looked into only when their content or time matters. Everything here reads;
+nothing writes. Entries that do not name a valid digest are skipped, and so are files not
+named ``link`` or ``data`` (temporary files of either registry), as the Go walkers do
+(storage-layout document §1.3, §2.7).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor
+from datetime import datetime
+from typing import TYPE_CHECKING, Final, TypeVar
+
+import attrs
+
+from pydistribution import mediatypes
+from pydistribution.digest import Digest
+from pydistribution.errors import (
+    DigestInvalidError,
+    DigestUnsupportedError,
+    InvalidReferenceError,
+    ManifestInvalidError,
+    ManifestVerificationError,
+    PathNotFoundError,
+    RepositoryNameInvalidError,
+    UnsupportedError,
+)
+from pydistribution.manifest import unmarshal_manifest
+from pydistribution.reference import validate_repository_name
+from pydistribution.storage import _paths
+from pydistribution.storage.driver import FileInfo, WalkAction
+
+if TYPE_CHECKING:
+    from pydistribution.storage.driver import StorageDriver
+
+__all__ = [
+    "BlobEntry",
+    "ParsedManifest",
+    "blob_fan_out_dirs",
+    "find_repositories",
+    "is_valid_repository_name",
+    "list_blobs",
+    "list_digests",
+    "map_progress",
+    "mark_parse",
+    "parse_manifest",
+    "read_digest",
+    "read_limited",
+    "scan_blobs",
+    "scan_tags",
+    "stat_blob",
+]
+
+
+@attrs.frozen
+class BlobEntry:
+    """A ``blobs/<alg>/<xx>/<hex>/data`` file."""
+
+    digest: Digest
+    size: int
+    mod_time: datetime
+
+
+def _digest(algorithm: str, hex_: str) -> Digest | None:
+    try:
+        return Digest(algorithm, hex_)
+    except (DigestInvalidError, DigestUnsupportedError):
+        return None
+
+
+def read_digest(driver: StorageDriver, path: str) -> Digest | None:
+    """The digest a link file names; ``None`` when it is missing or not a digest."""
+    try:
+        content = driver.get_content(path)
+    except PathNotFoundError:
+        return None
+    try:
+        return Digest.parse(content.decode("ascii").strip())
+    except (UnicodeDecodeError, DigestInvalidError, DigestUnsupportedError):
+        return None
+
+
+def is_valid_repository_name(name: str) -> bool:
+    """Whether ``name`` follows the repository grammar (storage-layout document §11.1)."""
+    try:
+        validate_repository_name(name)
+    except (RepositoryNameInvalidError, InvalidReferenceError):
+        return False
+    return True
+
+
+def find_repositories(driver: StorageDriver) -> list[str]:
+    """Every directory holding ``_layers`` or ``_manifests``, valid name or not.
+
+    The union of what Go 2.8 (``_layers``) and v3 (``_manifests``) call a repository
+    (storage-layout document §1.4, §12.6), in catalog walk order. Names that break the
+    grammar are included: garbage collection must keep what they reference, and
+    verification reports them.
+    """
+    root = _paths.REPOSITORIES_ROOT
+    found: list[str] = []
+    seen: set[str] = set()
+
+    def visit(info: FileInfo) -> WalkAction | None:
+        if not info.is_dir:
+            return None
+        parent, _, name = info.path.rpartition("/")
+        if not name.startswith("_"):
+            return None
+        if name in _paths.MARKERS and parent != root and parent not in seen:
+            seen.add(parent)
+            found.append(parent[len(root) + 1 :])
+        return WalkAction.SKIP_DIR
+
+    try:
+        driver.walk(root, visit)
+    except PathNotFoundError:
+        return []
+    return found
+
+
+def list_digests(driver: StorageDriver, root: str) -> list[Digest]:
+    """The digests named by the ``<root>/<alg>/<hex>`` directories, without looking inside.
+
+    A directory may have lost its ``link`` (Go leaves empty directories behind), so the
+    caller reads or stats the link it cares about. A missing root has none.
+    """
+    found: list[Digest] = []
+    for algorithm_dir in _list(driver, root):
+        algorithm = algorithm_dir.rsplit("/", 1)[-1]
+        for digest_dir in _list(driver, algorithm_dir):
+            digest = _digest(algorithm, digest_dir.rsplit("/", 1)[-1])
+            if digest is not None:
+                found.append(digest)
+    return found
+
+
+def blob_fan_out_dirs(driver: StorageDriver) -> list[str]:
+    """The ``blobs/<alg>/<xx>`` directories, sorted; none when ``blobs`` is missing."""
+    dirs: list[str] = []
+    for algorithm_dir in _list(driver, _paths.BLOBS_ROOT):
+        dirs.extend(_list(driver, algorithm_dir))
+    return dirs
+
+
+def list_blobs(driver: StorageDriver, fan_out_dir: str) -> list[Digest]:
+    """The digests named by the blob directories below one fan-out directory.
+
+    Only the directory names are read; a directory whose ``data`` is gone (left behind
+    by garbage collection) is listed too, so callers :func:`stat_blob` what they act on.
+    Names that do not map back to a valid digest are skipped (§1.3).
+    """
+    algorithm, fan_out = fan_out_dir.rsplit("/", 2)[-2:]
+    found: list[Digest] = []
+    for blob_dir in _list(driver, fan_out_dir):
+        hex_ = blob_dir.rsplit("/", 1)[-1]
+        if hex_[:2] == fan_out:
+            digest = _digest(algorithm, hex_)
+            if digest is not None:
+                found.append(digest)
+    return found
+
+
+def scan_blobs(driver: StorageDriver, fan_out_dir: str) -> list[BlobEntry]:
+    """Every blob with a ``data`` file below one fan-out directory, with size and time.
+
+    One listing per blob directory (``walk``); use :func:`list_blobs` when the names
+    are enough.
+    """
+    algorithm, fan_out = fan_out_dir.rsplit("/", 2)[-2:]
+    prefix = len(fan_out_dir) + 1
+    entries: list[BlobEntry] = []
+
+    def visit(info: FileInfo) -> WalkAction | None:
+        parts = info.path[prefix:].split("/")
+        if info.is_dir:
+            return WalkAction.SKIP_DIR if len(parts) > 1 else None
+        if len(parts) == 2 and parts[1] == "data" and parts[0][:2] == fan_out:
+            digest = _digest(algorithm, parts[0])
+            if digest is not None:
+                entries.append(BlobEntry(digest, info.size, info.mod_time))
+        return None
+
+    try:
+        driver.walk(fan_out_dir, visit)
+    except PathNotFoundError:
+        return []
+    return entries
+
+
+def stat_blob(driver: StorageDriver, digest: Digest) -> BlobEntry | None:
+    """Size and modification time of a blob's ``data``; ``None`` when there is none."""
+    try:
+        info = driver.stat(_paths.blob_data(digest))
+    except PathNotFoundError:
+        return None
+    if info.is_dir:
+        return None
+    return BlobEntry(digest, info.size, info.mod_time)
+
+
+def read_limited(driver: StorageDriver, digest: Digest, limit: int) -> bytes | None:
+    """Blob ``digest``'s content if it is at most ``limit`` bytes; ``b""`` marks larger.
+
+    Returns ``None`` when the blob is missing. Never reads more than ``limit + 1`` bytes.
+    """
+    try:
+        with driver.reader(_paths.blob_data(digest)) as stream:
+            data = stream.read(limit + 1)
+    except PathNotFoundError:
+        return None
+    return data
+
+
+def scan_tags(driver: StorageDriver, name: str) -> dict[str, Digest | None]:
+    """Every tag directory of repository ``name`` and what its ``current/link`` names.
+
+    Like Go's ``Tags().All()``, every directory under ``_manifests/tags`` counts; the
+    value is ``None`` when the current link is missing or unreadable.
+    """
+    tags: dict[str, Digest | None] = {}
+    for tag_dir in _list(driver, _paths.tags_dir(name)):
+        tag = tag_dir.rsplit("/", 1)[-1]
+        tags[tag] = read_digest(driver, f"{tag_dir}/current/link")
+    return tags
+
+
+def map_progress(
+    pool: Executor,
+    fn: Callable[[_T], _R],
+    items: Sequence[_T],
+    phase: str,
+    progress: Callable[[str, int, int | None], None] | None,
+) -> list[_R]:
+    """``fn`` over ``items`` on ``pool``, results in order, reporting ``(phase, done, total)``."""
+    if progress is None:
+        return list(pool.map(fn, items))
+    total = len(items)
+    progress(phase, 0, total)
+    results: list[_R] = []
+    for done, result in enumerate(pool.map(fn, items), 1):
+        results.append(result)
+        progress(phase, done, total)
+    return results
+
+
+def _list(driver: StorageDriver, path: str) -> list[str]:
+    try:
+        return sorted(driver.list(path))
+    except PathNotFoundError:
+        return []
+
+
+@attrs.frozen(kw_only=True)
+class ParsedManifest:
+    """What garbage collection and verification need to know of a stored manifest.
+
+    Attributes:
+        readable: the bytes are a manifest pydistribution reads (the four schemas).
+        index: it is an index or manifest list (its references are child manifests).
+        references: config and layers, or children, in order; for an unreadable manifest
+            every digest its JSON names where a descriptor or schema 1 ``blobSum`` would be.
+        subject: the ``subject`` it refers to (OCI 1.1), if any.
+        schema1: the bytes are a Docker schema 1 manifest.
+        reason: why the manifest is unreadable (empty when readable).
+        foreign: references that need not exist in the repository (foreign layers with
+            URLs, which clients fetch from elsewhere).
+    """
+
+    readable: bool
+    index: bool = False
+    references: tuple[Digest, ...] = ()
+    subject: Digest | None = None
+    schema1: bool = False
+    reason: str = ""
+    foreign: frozenset[Digest] = frozenset()
+
+
+def parse_manifest(payload: bytes, *, max_size: int) -> ParsedManifest:
+    """Recognise stored manifest bytes as the registry does on read (§8.5).
+
+    Never raises for bad content: unreadable bytes (schema 1, bad JSON, unknown media
+    type) give ``readable=False`` with whatever digests can still be found, so garbage
+    collection can keep the manifest as a root instead of aborting (§12.6).
+    """
+    try:
+        manifest, _ = unmarshal_manifest(None, payload, max_size=max_size)
+    except (ManifestInvalidError, ManifestVerificationError, UnsupportedError) as exc:
+        return _lenient(payload, str(exc))
+    references = manifest.references()
+    subject = manifest.subject
+    return ParsedManifest(
+        readable=True,
+        index=mediatypes.is_index(manifest.media_type),
+        references=tuple(d.digest for d in references),
+        subject=subject.digest if subject is not None else None,
+        foreign=frozenset(
+            d.digest for d in references if d.urls and mediatypes.is_foreign_layer(d.media_type)
+        ),
+    )
+
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+_IMAGES: Final = frozenset({mediatypes.DOCKER_MANIFEST_SCHEMA2, mediatypes.OCI_IMAGE_MANIFEST})
+_INDEXES: Final = frozenset({mediatypes.DOCKER_MANIFEST_LIST, mediatypes.OCI_IMAGE_INDEX})
+
+
+def mark_parse(payload: bytes, *, max_size: int) -> ParsedManifest:
+    """Like :func:`parse_manifest`, but quick for well-formed manifests of the four schemas.
+
+    Garbage collection only needs the digests a manifest names. A payload that plainly
+    is one of the four built-in schemas is decoded with ``json`` alone (about ten times
+    faster than the validating parser); anything unusual goes through
+    :func:`parse_manifest`. The quick path may call readable a manifest the validating
+    parser would refuse for a detail that does not change what it references.
+    """
+    quick = _quick(payload) if len(payload) <= max_size else None
+    return quick if quick is not None else parse_manifest(payload, max_size=max_size)
+
+
+def _quick(payload: bytes) -> ParsedManifest | None:
+    try:
+        document = json.loads(payload)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(document, dict):
+        return None
+    version = document.get("schemaVersion")
+    if type(version) is not int or version != 2:
+        return None
+    media_type = document.get("mediaType")
+    if media_type is None:
+        index = document.get("manifests") is not None
+    elif media_type in _IMAGES or media_type in _INDEXES:
+        index = media_type in _INDEXES
+    else:
+        return None
+    if index:
+        if document.get("config") is not None or document.get("layers") is not None:
+            return None
+        items = document.get("manifests")
+    else:
+        if document.get("manifests") is not None:
+            return None
+        layers = document.get("layers")
+        if not isinstance(layers, list):
+            return None
+        items = [document.get("config"), *layers]
+    if not isinstance(items, list):
+        return None
+    references = _strict_digests(items)
+    subject = document.get("subject")
+    subjects = _strict_digests([subject]) if subject is not None else ()
+    if references is None or subjects is None:
+        return None
+    return ParsedManifest(
+        readable=True,
+        index=index,
+        references=references,
+        subject=subjects[0] if subjects else None,
+    )
+
+
+def _strict_digests(items: Sequence[object]) -> tuple[Digest, ...] | None:
+    found: list[Digest] = []
+    for item in items:
+        value = item.get("digest") if isinstance(item, dict) else None
+        if not isinstance(value, str):
+            return None
+        try:
+            found.append(Digest.parse(value))
+        except (DigestInvalidError, DigestUnsupportedError):
+            return None
+    return tuple(found)
+
+
+def _lenient(payload: bytes, reason: str) -> ParsedManifest:
+    try:
+        document = json.loads(payload)
+    except (ValueError, RecursionError):
+        return ParsedManifest(readable=False, reason=reason)
+    if not isinstance(document, dict):
+        return ParsedManifest(readable=False, reason=reason)
+    schema1 = document.get("schemaVersion") == 1
+    found: list[Digest] = []
+    found.extend(_digests([document.get("config")], "digest"))
+    for key in ("layers", "manifests", "blobs"):
+        value = document.get(key)
+        if isinstance(value, list):
+            found.extend(_digests(value, "digest"))
+    fs_layers = document.get("fsLayers")
+    if isinstance(fs_layers, list):
+        found.extend(_digests(fs_layers, "blobSum"))
+    subjects = list(_digests([document.get("subject")], "digest"))
+    return ParsedManifest(
+        readable=False,
+        references=tuple(dict.fromkeys(found)),
+        subject=subjects[0] if subjects else None,
+        schema1=schema1,
+        reason=reason,
+    )
+
+
+def _digests(items: Sequence[object], key: str) -> Iterator[Digest]:
+    for item in items:
+        if isinstance(item, dict):
+            value = item.get(key)
+            if isinstance(value, str):
+                try:
+                    yield Digest.parse(value)
+                except (DigestInvalidError, DigestUnsupportedError):
+                    continue

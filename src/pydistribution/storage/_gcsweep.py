@@ -1,0 +1,185 @@
+"""The quarantine of a garbage-collection sweep: move aside, re-check, restore or delete.
+
+A real sweep never deletes a blob in place. It first moves the blob's ``data`` into a
+quarantine directory outside the Go layout (``/docker/registry/gc-quarantine/<run>``,
+which no Go walker reads), and removes the revision links of untagged manifests; only
+after a re-scan has confirmed that nothing marks them now are they deleted, and whatever
+the re-scan finds in use is moved back. While a blob sits in quarantine, reading it
+fails: a push racing the sweep gets a clean "blob unknown" instead of a manifest that
+references deleted content.
+
+Each run writes a journal (``journal.json``) before it unlinks anything. A run that
+crashed leaves its directory behind; the next collection restores everything in it
+(:func:`recover`), so a crash can delay space reclamation but never lose data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Final
+
+from pydistribution.digest import Digest
+from pydistribution.errors import (
+    DigestInvalidError,
+    DigestUnsupportedError,
+    PathNotFoundError,
+)
+from pydistribution.storage import _paths
+from pydistribution.storage._links import write_link
+
+if TYPE_CHECKING:
+    from pydistribution.storage.driver import StorageDriver
+
+__all__ = ["QUARANTINE_ROOT", "Quarantine", "recover"]
+
+QUARANTINE_ROOT: Final = "/docker/registry/gc-quarantine"
+"""Where sweeps park blobs; outside ``/docker/registry/v2``, so the Go registry ignores it."""
+
+_JOURNAL: Final = "journal.json"
+
+
+def _exists(driver: StorageDriver, path: str) -> bool:
+    try:
+        return not driver.stat(path).is_dir
+    except PathNotFoundError:
+        return False
+
+
+class Quarantine:
+    """The quarantine directory of one sweep.
+
+    Creating it writes the journal, whose modification time is the run's start time on
+    the storage's own clock (:attr:`started`): comparing it with other files'
+    modification times is immune to clock skew between this host and the storage.
+    """
+
+    def __init__(self, driver: StorageDriver) -> None:
+        self._driver = driver
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        self.path = f"{QUARANTINE_ROOT}/{stamp}-{secrets.token_hex(4)}"
+        self._write_journal([], [])
+        self.started = driver.stat(f"{self.path}/{_JOURNAL}").mod_time
+
+    def _write_journal(
+        self, manifests: Iterable[tuple[str, Digest]], blobs: Iterable[Digest]
+    ) -> None:
+        document = {
+            "manifests": [{"repository": r, "digest": str(d)} for r, d in manifests],
+            "blobs": [str(d) for d in blobs],
+        }
+        self._driver.put_content(f"{self.path}/{_JOURNAL}", json.dumps(document).encode())
+
+    def record(self, manifests: Iterable[tuple[str, Digest]], blobs: Iterable[Digest]) -> None:
+        """Journal what the sweep is about to unlink and move, before it does."""
+        self._write_journal(manifests, blobs)
+
+    def blob_path(self, digest: Digest) -> str:
+        """Where blob ``digest`` waits in quarantine."""
+        return f"{self.path}/blobs/{digest.algorithm}/{digest.hex}"
+
+    def hold(self, digest: Digest) -> bool:
+        """Move blob ``digest`` into quarantine; ``False`` when it is already gone."""
+        try:
+            self._driver.move(_paths.blob_data(digest), self.blob_path(digest))
+        except PathNotFoundError:
+            return False
+        return True
+
+    def release(self, digest: Digest) -> None:
+        """Move blob ``digest`` back, unless a new upload has put it in place already."""
+        _restore_blob(self._driver, self.blob_path(digest), digest)
+
+    def unlink_manifest(self, repository: str, digest: Digest) -> bool:
+        """Remove the revision link of a manifest; ``False`` when it is already gone."""
+        try:
+            self._driver.delete(_paths.revision_link(repository, digest))
+        except PathNotFoundError:
+            return False
+        return True
+
+    def relink_manifest(self, repository: str, digest: Digest) -> None:
+        """Write back the revision link of a manifest that turned out to be in use."""
+        write_link(self._driver, _paths.revision_link(repository, digest), digest)
+
+    def close(self) -> None:
+        """Delete the quarantine for good: every blob still in it, and the journal."""
+        with contextlib.suppress(PathNotFoundError):
+            self._driver.delete(self.path)
+        _remove_root_if_empty(self._driver)
+
+
+def _restore_blob(driver: StorageDriver, held: str, digest: Digest) -> None:
+    if _exists(driver, _paths.blob_data(digest)):
+        # Content-addressed: an upload that landed meanwhile has the same bytes.
+        with contextlib.suppress(PathNotFoundError):
+            driver.delete(held)
+        return
+    with contextlib.suppress(PathNotFoundError):
+        driver.move(held, _paths.blob_data(digest))
+
+
+def _remove_root_if_empty(driver: StorageDriver) -> None:
+    try:
+        if not driver.list(QUARANTINE_ROOT):
+            driver.delete(QUARANTINE_ROOT)
+    except PathNotFoundError:
+        return
+
+
+def _list(driver: StorageDriver, path: str) -> list[str]:
+    try:
+        return sorted(driver.list(path))
+    except PathNotFoundError:
+        return []
+
+
+def recover(driver: StorageDriver) -> tuple[int, int]:
+    """Undo the sweeps that did not finish: restore their blobs and revision links.
+
+    Returns the number of blobs and of revision links put back. Runs at the start of
+    every collection; only one collection may run on a storage root at a time.
+    """
+    blobs = manifests = 0
+    for run in _list(driver, QUARANTINE_ROOT):
+        for algorithm_dir in _list(driver, f"{run}/blobs"):
+            algorithm = algorithm_dir.rsplit("/", 1)[-1]
+            for held in _list(driver, algorithm_dir):
+                try:
+                    digest = Digest(algorithm, held.rsplit("/", 1)[-1])
+                except (DigestInvalidError, DigestUnsupportedError):
+                    continue
+                _restore_blob(driver, held, digest)
+                blobs += 1
+        for repository, digest in _journal_manifests(driver, run):
+            link = _paths.revision_link(repository, digest)
+            if not _exists(driver, link) and _exists(driver, _paths.blob_data(digest)):
+                write_link(driver, link, digest)
+                manifests += 1
+        with contextlib.suppress(PathNotFoundError):
+            driver.delete(run)
+    _remove_root_if_empty(driver)
+    return blobs, manifests
+
+
+def _journal_manifests(driver: StorageDriver, run: str) -> list[tuple[str, Digest]]:
+    try:
+        document = json.loads(driver.get_content(f"{run}/{_JOURNAL}"))
+    except (PathNotFoundError, ValueError):
+        return []
+    found: list[tuple[str, Digest]] = []
+    entries = document.get("manifests") if isinstance(document, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        repository, digest = entry.get("repository"), entry.get("digest")
+        if not isinstance(repository, str) or not isinstance(digest, str):
+            continue
+        try:
+            found.append((repository, Digest.parse(digest)))
+        except (DigestInvalidError, DigestUnsupportedError):
+            continue
+    return found

@@ -1,0 +1,535 @@
+"""Garbage collection of registry storage: mark and sweep, safe while pushes go on.
+
+:func:`mark_and_sweep` (or a :class:`GarbageCollector`) deletes the blobs that no
+manifest of any repository references and, with ``delete_untagged``, the manifests no tag
+reaches. It reads and writes the Go registry's layout, and on a quiet root deletes what
+``registry garbage-collect`` deletes, except where the Go collector is wrong
+(storage-layout document §12.3-§12.6): marking is recursive through indexes and manifest
+lists, children of kept indexes and referrers of kept manifests are kept, unreadable
+manifests (schema 1, bad JSON) are roots instead of aborting the run, repositories are
+found by ``_manifests`` or ``_layers``, and layer links (alias links included) are removed
+together with the blob they name instead of being left dangling.
+
+Online safety (details and limits in ``docs/guides/gc-and-verify.md``): blobs whose data,
+and blobs or manifests whose links, were written less than ``grace`` before the run
+started are never deleted; a real sweep moves its victims into a quarantine outside the
+layout, waits ``settle``, re-scans every repository for manifests and links that appeared
+meanwhile, puts back whatever is in use now, and only then deletes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Final, TypeAlias, TypeVar
+
+import attrs
+
+from pydistribution.digest import Digest
+from pydistribution.errors import DistributionError, PathNotFoundError
+from pydistribution.storage import _paths
+from pydistribution.storage._gcmark import (
+    Holder,
+    LayerScan,
+    Marker,
+    RepositoryMarks,
+    Revision,
+    check_layers,
+)
+from pydistribution.storage._gcscan import (
+    blob_fan_out_dirs,
+    find_repositories,
+    list_blobs,
+    map_progress,
+    stat_blob,
+)
+from pydistribution.storage._gcsweep import Quarantine, recover
+
+if TYPE_CHECKING:
+    from pydistribution.storage._registry import Registry
+    from pydistribution.storage.driver import StorageDriver
+
+__all__ = [
+    "DEFAULT_GRACE",
+    "DEFAULT_SETTLE",
+    "Explanation",
+    "GCReport",
+    "GarbageCollector",
+    "Holder",
+    "ProgressFn",
+    "RepositoryManifest",
+    "default_workers",
+    "mark_and_sweep",
+]
+
+DEFAULT_GRACE: Final = timedelta(hours=1)
+"""Content written less than this long before a run starts is never collected."""
+
+DEFAULT_SETTLE: Final = timedelta(seconds=2)
+"""How long quarantined content waits before the re-scan that confirms its deletion."""
+
+ProgressFn: TypeAlias = Callable[[str, int, "int | None"], None]
+"""A progress callback: ``(phase, done, total)``; ``total`` is ``None`` when unknown."""
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+def default_workers() -> int:
+    """The default number of worker threads: four per CPU, at most 32."""
+    return min(32, 4 * (os.cpu_count() or 1))
+
+
+@attrs.frozen(kw_only=True, order=True)
+class RepositoryManifest:
+    """A manifest of one repository."""
+
+    repository: str
+    digest: Digest
+
+    def to_json(self) -> dict[str, str]:
+        """``{"repository": ..., "digest": ...}``."""
+        return {"repository": self.repository, "digest": str(self.digest)}
+
+
+@attrs.frozen(kw_only=True)
+class GCReport:
+    """What a garbage collection deleted or, for a dry run, would delete.
+
+    Attributes:
+        dry_run: nothing was deleted; ``blobs`` and ``manifests`` are what a real run
+            on the same quiet root deletes.
+        delete_untagged: untagged manifests were collected too.
+        repositories: repositories visited.
+        manifests_kept: (repository, manifest) pairs kept.
+        blobs_kept: blobs left in the store.
+        blobs: the blobs deleted, sorted.
+        manifests: the manifests deleted (revision links removed), sorted.
+        layer_links: the layer links removed with their blobs (alias links included).
+        bytes_freed: the total size of ``blobs``.
+        recent: unreferenced blobs kept because their data or a link to them is
+            younger than the grace period.
+        restored_blobs: blobs moved to quarantine and put back because something
+            started using them while the run went on.
+        restored_manifests: manifests unlinked and put back for the same reason.
+        unreadable: manifests kept as roots because they cannot be parsed.
+        recovered_blobs: blobs restored from an earlier run that did not finish.
+        seconds: how long the run took.
+    """
+
+    dry_run: bool
+    delete_untagged: bool
+    repositories: int
+    manifests_kept: int
+    blobs_kept: int
+    blobs: tuple[Digest, ...]
+    manifests: tuple[RepositoryManifest, ...]
+    layer_links: tuple[str, ...]
+    bytes_freed: int
+    recent: tuple[Digest, ...] = ()
+    restored_blobs: tuple[Digest, ...] = ()
+    restored_manifests: tuple[RepositoryManifest, ...] = ()
+    unreadable: tuple[RepositoryManifest, ...] = ()
+    recovered_blobs: int = 0
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, object]:
+        """The report as JSON-ready values; ``blobs`` and ``manifests`` as the CLI prints."""
+        return {
+            "dry_run": self.dry_run,
+            "delete_untagged": self.delete_untagged,
+            "repositories": self.repositories,
+            "manifests_kept": self.manifests_kept,
+            "blobs_kept": self.blobs_kept,
+            "blobs": [str(d) for d in self.blobs],
+            "manifests": [m.to_json() for m in self.manifests],
+            "layer_links": list(self.layer_links),
+            "bytes_freed": self.bytes_freed,
+            "recent": [str(d) for d in self.recent],
+            "restored_blobs": [str(d) for d in self.restored_blobs],
+            "restored_manifests": [m.to_json() for m in self.restored_manifests],
+            "unreadable": [m.to_json() for m in self.unreadable],
+            "recovered_blobs": self.recovered_blobs,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@attrs.frozen(kw_only=True)
+class Explanation:
+    """Why garbage collection keeps (or would delete) one blob.
+
+    Attributes:
+        digest: the blob asked about.
+        exists: whether the blob is in the store.
+        size: its size, when it exists.
+        holders: every chain from a root manifest that reaches it.
+        recent_data: its data was written within the grace period.
+        recent_links: layer links naming it that were written within the grace period.
+    """
+
+    digest: Digest
+    exists: bool
+    size: int | None
+    holders: tuple[Holder, ...]
+    recent_data: bool
+    recent_links: tuple[str, ...]
+
+    @property
+    def kept(self) -> bool:
+        """Whether a collection now would keep the blob (``False`` when it is absent)."""
+        return self.exists and bool(self.holders or self.recent_data or self.recent_links)
+
+    def describe(self) -> str:
+        """A few lines for people: the verdict, then one line per holder."""
+        if not self.exists:
+            return f"{self.digest}: not in the blob store"
+        lines = [f"{self.digest}: {'kept' if self.kept else 'unreferenced, would be deleted'}"]
+        for holder in self.holders:
+            tags = f" (tags: {', '.join(holder.tags)})" if holder.tags else ""
+            via = " -> ".join(d.short() for d in holder.chain)
+            lines.append(
+                f"  held in {holder.repository} by {holder.manifest}{tags}: "
+                f"{holder.reason}; via {via}"
+            )
+        if self.recent_data:
+            lines.append("  its data is younger than the grace period")
+        lines.extend(f"  recent link: {path}" for path in self.recent_links)
+        return "\n".join(lines)
+
+
+@attrs.define
+class _Pass:
+    """The marks of every repository and the layer links naming suspect blobs."""
+
+    repositories: dict[str, RepositoryMarks] = attrs.Factory(dict)
+    layers: dict[str, LayerScan] = attrs.Factory(dict)
+
+    def recent(self) -> set[Digest]:
+        found: set[Digest] = set()
+        for scan in self.layers.values():
+            found |= scan.recent
+        return found
+
+    def links(self, doomed: Set[Digest]) -> dict[str, Digest]:
+        return {
+            path: target
+            for scan in self.layers.values()
+            for path, target in scan.links.items()
+            if target in doomed
+        }
+
+
+class GarbageCollector:
+    """Mark and sweep over one registry's storage.
+
+    Args:
+        registry: the registry whose storage is collected.
+        delete_untagged: also delete manifests that no tag reaches (Go's
+            ``--delete-untagged``), with their tag history entries.
+        grace: never delete blobs whose data, or blobs and manifests whose links, were
+            written less than this long before the run started.
+        settle: how long quarantined content waits before the confirming re-scan; a
+            manifest put that checked its references before the quarantine must finish
+            within this time to be seen by the re-scan.
+        workers: worker threads for storage calls (default :func:`default_workers`).
+        progress: called as work proceeds, see :data:`ProgressFn`.
+
+    Raises:
+        ValueError: ``grace`` or ``settle`` is negative.
+    """
+
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        delete_untagged: bool = False,
+        grace: timedelta = DEFAULT_GRACE,
+        settle: timedelta = DEFAULT_SETTLE,
+        workers: int | None = None,
+        progress: ProgressFn | None = None,
+    ) -> None:
+        if grace < timedelta(0) or settle < timedelta(0):
+            raise ValueError("grace and settle must not be negative")
+        self._driver: StorageDriver = registry.driver
+        self._size_limit = registry.options.manifest_size_limit
+        self._delete_untagged = delete_untagged
+        self._grace = grace
+        self._settle = settle.total_seconds()
+        self._workers = workers or default_workers()
+        self._progress = progress
+
+    # -- public -----------------------------------------------------------------------
+
+    def run(self, *, dry_run: bool = False) -> GCReport:
+        """Collect garbage, or with ``dry_run`` only report what would be deleted.
+
+        Raises:
+            StorageDriverError: the storage failed; a real run puts back everything it
+                had quarantined before raising (or, failing that, the next run does).
+        """
+        began = time.monotonic()
+        if dry_run:
+            return self._collect(None, datetime.now(timezone.utc), 0, began)
+        recovered, _ = recover(self._driver)
+        quarantine = Quarantine(self._driver)
+        try:
+            return self._collect(quarantine, quarantine.started, recovered, began)
+        except BaseException:
+            # Never leave blobs in quarantine: put everything back, then fail. If this
+            # fails too, the next run recovers; the first error is the one to report.
+            with contextlib.suppress(DistributionError):
+                recover(self._driver)
+            raise
+
+    def explain(self, digest: Digest) -> Explanation:
+        """Why a collection now would keep blob ``digest``, or that it would not.
+
+        Raises:
+            StorageDriverError: the storage failed.
+        """
+        cutoff = datetime.now(timezone.utc) - self._grace
+        blob = stat_blob(self._driver, digest)
+        marker = self._marker(cutoff, watch=digest)
+        names = find_repositories(self._driver)
+        recent_links: list[str] = []
+
+        def visit(name: str) -> None:
+            marker.mark(name)
+            path = _paths.layer_link(name, digest)
+            if digest in check_layers(self._driver, name, {digest}, cutoff).recent:
+                recent_links.append(path)
+
+        with ThreadPoolExecutor(self._workers) as pool:
+            self._each(pool, "mark", visit, names)
+        return Explanation(
+            digest=digest,
+            exists=blob is not None,
+            size=blob.size if blob is not None else None,
+            holders=tuple(sorted(marker.holders, key=lambda h: (h.repository, _key(h.chain)))),
+            recent_data=blob is not None and blob.mod_time >= cutoff,
+            recent_links=tuple(sorted(recent_links)),
+        )
+
+    # -- the run --------------------------------------------------------------------------
+
+    def _marker(self, cutoff: datetime, *, watch: Digest | None = None) -> Marker:
+        return Marker(
+            self._driver,
+            delete_untagged=self._delete_untagged,
+            cutoff=cutoff,
+            size_limit=self._size_limit,
+            watch=watch,
+        )
+
+    def _collect(
+        self, quarantine: Quarantine | None, start: datetime, recovered: int, began: float
+    ) -> GCReport:
+        cutoff = start - self._grace
+        with ThreadPoolExecutor(self._workers) as pool:
+            present = self._list_blobs(pool)
+            marker = self._marker(cutoff)
+            first = self._mark_all(pool, marker, _Pass())
+            unmarked = [d for d in present if d not in marker.marked]
+            stats = self._each(pool, "stat", lambda d: stat_blob(self._driver, d), unmarked)
+            garbage = {e.digest: e for e in stats if e is not None}
+            old = {d for d, e in garbage.items() if e.mod_time < cutoff}
+            self._check_layers(pool, first, old, cutoff)
+            doomed = sorted(old - first.recent(), key=str)
+            untagged = [
+                (name, digest)
+                for name, marks in first.repositories.items()
+                for digest in (marks.candidates() if self._delete_untagged else ())
+            ]
+            restored: list[Digest] = []
+            relinked: list[tuple[str, Digest]] = []
+            final = first
+            if quarantine is not None:
+                final, restored, relinked = self._sweep(
+                    pool, quarantine, marker, first, cutoff, doomed, untagged
+                )
+                put_back, relinked_set = set(restored), set(relinked)
+                doomed = [d for d in doomed if d not in put_back]
+                untagged = [m for m in untagged if m not in relinked_set]
+            gone = set(doomed)
+            links = final.links(gone)
+            if quarantine is not None:
+                quarantine.close()
+                self._remove_tag_history(pool, final, untagged)
+                removed = self._each(pool, "links", self._remove_link, list(links.items()))
+                links = {p: t for (p, t), ok in zip(links.items(), removed, strict=True) if ok}
+        untagged_set = set(untagged)
+        return GCReport(
+            dry_run=quarantine is None,
+            delete_untagged=self._delete_untagged,
+            repositories=len(final.repositories),
+            manifests_kept=sum(len(m.kept) for m in final.repositories.values()),
+            blobs_kept=len(present) - len(unmarked) + len(garbage) - len(gone),
+            blobs=tuple(sorted(gone, key=str)),
+            manifests=_refs(untagged),
+            layer_links=tuple(sorted(links)),
+            bytes_freed=sum(garbage[d].size for d in gone),
+            recent=tuple(sorted((d for d in garbage if d not in gone), key=str)),
+            restored_blobs=tuple(sorted(restored, key=str)),
+            restored_manifests=_refs(relinked),
+            unreadable=_refs(
+                (name, d)
+                for name, marks in final.repositories.items()
+                for d in marks.unreadable
+                if (name, d) not in untagged_set
+            ),
+            recovered_blobs=recovered,
+            seconds=time.monotonic() - began,
+        )
+
+    def _sweep(
+        self,
+        pool: ThreadPoolExecutor,
+        quarantine: Quarantine,
+        marker: Marker,
+        first: _Pass,
+        cutoff: datetime,
+        doomed: Sequence[Digest],
+        untagged: Sequence[tuple[str, Digest]],
+    ) -> tuple[_Pass, list[Digest], list[tuple[str, Digest]]]:
+        """Quarantine, wait, re-scan, put back what is in use; return the re-scan."""
+        if not doomed and not untagged:
+            return first, [], []
+        quarantine.record(untagged, doomed)
+        unlinked: dict[str, dict[Digest, Revision]] = {}
+        for name, digest in untagged:
+            if quarantine.unlink_manifest(name, digest):
+                unlinked.setdefault(name, {})[digest] = first.repositories[name].revisions[digest]
+        moved = self._each(pool, "sweep", quarantine.hold, doomed)
+        held = [d for d, ok in zip(doomed, moved, strict=True) if ok]
+        settled = time.monotonic() + self._settle
+        while (left := settled - time.monotonic()) > 0:
+            time.sleep(left)
+        final = self._mark_all(pool, marker, first, unlinked)
+        self._check_layers(pool, final, set(held), cutoff)
+        recent = final.recent()
+        restored = [d for d in held if d in marker.marked or d in recent]
+        self._each(pool, "restore", quarantine.release, restored)
+        relinked = [
+            (name, digest)
+            for name, digests in unlinked.items()
+            for digest in digests
+            if name in final.repositories and digest in final.repositories[name].kept
+        ]
+        for name, digest in relinked:
+            quarantine.relink_manifest(name, digest)
+        return final, restored, relinked
+
+    def _list_blobs(self, pool: ThreadPoolExecutor) -> list[Digest]:
+        dirs = blob_fan_out_dirs(self._driver)
+        found: list[Digest] = []
+        for digests in self._each(pool, "blobs", lambda d: list_blobs(self._driver, d), dirs):
+            found.extend(digests)
+        return found
+
+    def _mark_all(
+        self,
+        pool: ThreadPoolExecutor,
+        marker: Marker,
+        previous: _Pass,
+        unlinked: Mapping[str, Mapping[Digest, Revision]] | None = None,
+    ) -> _Pass:
+        rescan = unlinked is not None
+        names = find_repositories(self._driver)
+        if rescan:
+            # A repository that lost its links meanwhile may still hold unlinked manifests.
+            listed = set(names)
+            names += [n for n in (unlinked or {}) if n not in listed]
+
+        def visit(name: str) -> RepositoryMarks:
+            before = previous.repositories.get(name, RepositoryMarks(name)) if rescan else None
+            return marker.mark(name, previous=before, unlinked=(unlinked or {}).get(name))
+
+        phase = "rescan" if rescan else "mark"
+        return _Pass(
+            repositories=dict(zip(names, self._each(pool, phase, visit, names), strict=True))
+        )
+
+    def _check_layers(
+        self, pool: ThreadPoolExecutor, scan: _Pass, suspects: Set[Digest], cutoff: datetime
+    ) -> None:
+        names = list(scan.repositories)
+        if not suspects:
+            scan.layers = {}
+            return
+
+        def visit(name: str) -> LayerScan:
+            return check_layers(self._driver, name, suspects, cutoff)
+
+        scan.layers = dict(zip(names, self._each(pool, "links", visit, names), strict=True))
+
+    def _remove_link(self, item: tuple[str, Digest]) -> bool:
+        path, _ = item
+        try:
+            self._driver.delete(path)
+        except PathNotFoundError:
+            return False
+        return True
+
+    def _remove_tag_history(
+        self, pool: ThreadPoolExecutor, scan: _Pass, manifests: Sequence[tuple[str, Digest]]
+    ) -> None:
+        # As Go does: every tag's history entry for a deleted manifest goes too (§12.2).
+        paths = [
+            f"{_paths.tag_index_dir(name, tag)}/{digest.algorithm}/{digest.hex}"
+            for name, digest in manifests
+            for tag in (scan.repositories[name].tags if name in scan.repositories else ())
+        ]
+
+        def remove(path: str) -> None:
+            with contextlib.suppress(PathNotFoundError):
+                self._driver.delete(path)
+
+        self._each(pool, "tags", remove, paths)
+
+    def _each(
+        self, pool: ThreadPoolExecutor, phase: str, fn: Callable[[_T], _R], items: Sequence[_T]
+    ) -> list[_R]:
+        return map_progress(pool, fn, items, phase, self._progress)
+
+
+def _key(chain: tuple[Digest, ...]) -> tuple[str, ...]:
+    return tuple(str(d) for d in chain)
+
+
+def _refs(pairs: Iterable[tuple[str, Digest]]) -> tuple[RepositoryManifest, ...]:
+    refs = (RepositoryManifest(repository=r, digest=d) for r, d in pairs)
+    return tuple(sorted(refs, key=lambda m: (m.repository, str(m.digest))))
+
+
+def mark_and_sweep(
+    registry: Registry,
+    *,
+    dry_run: bool = False,
+    delete_untagged: bool = False,
+    grace: timedelta = DEFAULT_GRACE,
+    settle: timedelta = DEFAULT_SETTLE,
+    workers: int | None = None,
+    progress: ProgressFn | None = None,
+) -> GCReport:
+    """Collect the garbage of ``registry`` (see :class:`GarbageCollector` for the options).
+
+    Raises:
+        ValueError: ``grace`` or ``settle`` is negative.
+        StorageDriverError: the storage failed (quarantined blobs are put back first).
+    """
+    collector = GarbageCollector(
+        registry,
+        delete_untagged=delete_untagged,
+        grace=grace,
+        settle=settle,
+        workers=workers,
+        progress=progress,
+    )
+    return collector.run(dry_run=dry_run)
+
+
+Holder.__module__ = __name__

@@ -1,0 +1,1 @@
+"""Tests of garbage collection, upload purging and verification of registry storage."""
