@@ -32,7 +32,6 @@ from pydistribution.errors import (
     DigestInvalidFormatError,
     DigestInvalidLengthError,
     DigestUnsupportedError,
-    DriverError,
     ManifestBlobUnknownError,
     ManifestInvalidError,
     ManifestTooLargeError,
@@ -475,13 +474,6 @@ def test_threads_writing_different_tags(root: Path, fresh: Registry) -> None:
     check_consistent(root)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=DriverError,
-    reason="filesystem driver: delete() of a directory racing put_content() below it raises "
-    "DriverError (rmtree: ENOTEMPTY or 'Cannot call rmtree on a symbolic link'; "
-    "put_content: ENOENT/EEXIST from makedirs+open)",
-)
 def test_threads_tagging_and_untagging_one_tag(root: Path, fresh: Registry) -> None:
     """``tag`` racing ``untag`` on one tag: every call succeeds or says the tag is unknown.
 

@@ -18,10 +18,12 @@ Writes never expose a partial file under a path that was complete before:
 * ``commit`` and ``close`` differ only in the writer state: both flush, fsync and
   publish. ``cancel`` removes the temporary file, or, when appending, the file itself.
 
-Temporary names are ``<name>.<16 hex>~tmp`` in the target's directory; ``~`` is outside
-the path rule, so ``list`` and ``walk`` never report them and no driver path can name
-one. Symbolic links below the root are followed only while they stay inside it; a path
-that would leave the root raises ``DriverError``. Data is streamed in chunks of
+Temporary names are ``<name>.<16 hex>~tmp`` in the target's directory, and a deleted
+directory is first renamed to ``<name>.<16 hex>~del`` and then removed (so writers racing
+the delete never fail); ``~`` is outside the path rule, so ``list`` and ``walk`` never
+report either and no driver path can name one. Symbolic links below the root are
+followed only while they stay inside it; a path that would leave the root raises
+``DriverError``. Data is streamed in chunks of
 :data:`BUFFER_SIZE`; writes smaller than that are gathered in a buffer of that size.
 """
 
@@ -79,6 +81,7 @@ MIN_THREADS: Final = 25
 
 _NAME: Final = "filesystem"
 _TEMP_SUFFIX: Final = "~tmp"
+_TRASH_SUFFIX: Final = "~del"
 _COMPONENT: Final = re.compile(r"[A-Za-z0-9._-]+")
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _NOT_THERE: Final = (FileNotFoundError, NotADirectoryError)
@@ -97,6 +100,9 @@ def _write_all(fd: int, data: memoryview) -> None:
     while data:
         data = data[os.write(fd, data) :]
 
+
+_RACE_ATTEMPTS: Final = 8
+"""How often an operation is retried when a concurrent delete pulls directories away."""
 
 def _fsync_dir(directory: str) -> None:
     fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
@@ -128,10 +134,21 @@ def _temp_name(final: str) -> str:
 
 
 def _create_temp(final: str) -> tuple[str, int]:
-    """Create the parent directories and an exclusive temporary file next to ``final``."""
-    os.makedirs(os.path.dirname(final), exist_ok=True)
-    temp = _temp_name(final)
-    return temp, os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    """Create the parent directories and an exclusive temporary file next to ``final``.
+
+    A concurrent ``delete`` of an ancestor can remove the directories between their
+    creation and the file's; creating them again is then the right answer (contract §1:
+    every operation is safe to call concurrently), so a few attempts are made.
+    """
+    for attempt in range(_RACE_ATTEMPTS):
+        try:
+            os.makedirs(os.path.dirname(final), exist_ok=True)
+            temp = _temp_name(final)
+            return temp, os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except (FileNotFoundError, FileExistsError):
+            if attempt == _RACE_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _ignore_missing(function: Callable[..., object], path: str, error: BaseException) -> None:
@@ -140,11 +157,31 @@ def _ignore_missing(function: Callable[..., object], path: str, error: BaseExcep
         raise error
 
 
-def _remove_tree(path: str) -> None:
+def _rmtree_once(path: str) -> None:
     if sys.version_info >= (3, 12):
         shutil.rmtree(path, onexc=_ignore_missing)
     else:
         shutil.rmtree(path, onerror=lambda f, p, info: _ignore_missing(f, p, info[1]))
+
+
+def _remove_tree(path: str) -> None:
+    """Remove a tree while other threads may be writing into it.
+
+    A file created below ``path`` during the removal makes a directory non-empty again,
+    and a directory removed and re-created by others changes identity under rmtree; both
+    only mean the removal must go on, so it is retried a few times.
+    """
+    for attempt in range(_RACE_ATTEMPTS):
+        try:
+            _rmtree_once(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            if not os.path.lexists(path):
+                return
+            if attempt == _RACE_ATTEMPTS - 1:
+                raise
 
 
 @final
@@ -310,6 +347,17 @@ class _FilesystemBackend:
 
     def put_content(self, path: str, data: Buffer) -> None:
         final = self._locate(path, follow=False)
+        for attempt in range(_RACE_ATTEMPTS):
+            try:
+                self._put_once(final, data)
+                return
+            except FileNotFoundError:
+                # A concurrent delete removed the directory (and our temp file with it)
+                # before the rename: write again, as if this put came after the delete.
+                if attempt == _RACE_ATTEMPTS - 1:
+                    raise
+
+    def _put_once(self, final: str, data: Buffer) -> None:
         temp, fd = _create_temp(final)
         try:
             try:
@@ -416,7 +464,13 @@ class _FilesystemBackend:
         try:
             mode = os.lstat(full).st_mode
             if stat.S_ISDIR(mode):
-                _remove_tree(full)
+                # Rename first: the tree leaves the namespace in one atomic step, so
+                # writers racing the delete re-create their directories instead of
+                # keeping rmtree busy; the renamed tree (a name outside the path rule,
+                # so never listed) is then removed at leisure.
+                trash = f"{full}.{secrets.token_hex(8)}{_TRASH_SUFFIX}"
+                os.rename(full, trash)
+                _remove_tree(trash)
             else:
                 os.unlink(full)
         except _NOT_THERE as exc:
