@@ -2,6 +2,8 @@
 
 Importing this package is cheap and needs no extra: the suites (which use pytest) are
 imported on first access, e.g. ``from pydistribution.testing import DriverSuite``.
+:class:`DriverSuite` checks a storage driver against the driver contract;
+:class:`NamespaceSuite` checks anything that implements the ``Namespace`` protocol.
 """
 
 from __future__ import annotations
@@ -11,10 +13,16 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pydistribution.testing.driver_suite import DriverSuite
+    from pydistribution.testing.namespace_suite import NamespaceSuite, push_blob, push_image
 
-__all__ = ["DriverSuite"]
+__all__ = ["DriverSuite", "NamespaceSuite", "push_blob", "push_image"]
 
-_LAZY = {"DriverSuite": "pydistribution.testing.driver_suite"}
+_LAZY = {
+    "DriverSuite": "pydistribution.testing.driver_suite",
+    "NamespaceSuite": "pydistribution.testing.namespace_suite",
+    "push_blob": "pydistribution.testing.namespace_suite",
+    "push_image": "pydistribution.testing.namespace_suite",
+}
 
 
 def __getattr__(name: str) -> object:
