@@ -14,9 +14,8 @@ import hashlib
 import re
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
@@ -46,9 +45,8 @@ from pydistribution.manifest import OCIIndexBuilder, OCIManifestBuilder, Schema2
 from pydistribution.protocols import Manifest
 from pydistribution.storage import Registry, RegistryOptions
 from pydistribution.storage.driver.filesystem import FilesystemDriver
-from pydistribution.testing.namespace_suite import push_blob, push_image
+from pydistribution.testing.namespace_suite import push_blob, push_image, run_in_threads
 
-_T = TypeVar("_T")
 V2 = Path("docker/registry/v2")
 THREADS = 12
 _LINK = re.compile(rb"sha256:[0-9a-f]{64}")
@@ -404,29 +402,6 @@ def test_deletes_disabled(registry: Registry) -> None:
 # -- concurrency on the filesystem driver -----------------------------------------------
 
 
-def in_threads(count: int, work: Callable[[int], _T]) -> list[_T]:
-    """Run ``work(0..count-1)`` in ``count`` threads released together; re-raise a failure."""
-    results: dict[int, _T] = {}
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(count)
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-    return [results[i] for i in range(count)]
-
-
 @pytest.fixture
 def fresh(root: Path) -> Registry:
     return _registry(root, RegistryOptions(delete_enabled=True))
@@ -435,7 +410,7 @@ def fresh(root: Path) -> Registry:
 def test_threads_uploading_one_blob(root: Path, fresh: Registry) -> None:
     data = bytes(range(256)) * 1024
     blobs = fresh.repository("race/blob").blobs()
-    results = in_threads(THREADS, lambda i: push_blob(blobs, data, chunk=4096 + i))
+    results = run_in_threads(THREADS, lambda i: push_blob(blobs, data, chunk=4096 + i))
     assert {(r.digest, r.size) for r in results} == {(Digest.from_bytes(data), len(data))}
     assert blobs.get(Digest.from_bytes(data)) == data
     check_consistent(root)
@@ -443,7 +418,7 @@ def test_threads_uploading_one_blob(root: Path, fresh: Registry) -> None:
 
 def test_threads_moving_one_tag(root: Path, fresh: Registry) -> None:
     repository = fresh.repository("race/tag")
-    manifests = in_threads(
+    manifests = run_in_threads(
         THREADS, lambda i: push_image(repository, [f"layer {i}".encode()], tag="shared")
     )
     digests = {m.digest for m in manifests}
@@ -463,7 +438,7 @@ def test_threads_writing_different_tags(root: Path, fresh: Registry) -> None:
         repository.tags().tag(f"also-{i}", manifest.describe())
         return manifest.digest
 
-    digests = in_threads(THREADS, work)
+    digests = run_in_threads(THREADS, work)
     tags = repository.tags()
     assert tags.all() == sorted(
         [f"t{i}" for i in range(THREADS)] + [f"also-{i}" for i in range(THREADS)]
@@ -498,7 +473,7 @@ def test_threads_tagging_and_untagging_one_tag(root: Path, fresh: Registry) -> N
             failed.set()
             raise
 
-    in_threads(8, work)
+    run_in_threads(8, work)
     repository.tags().tag("flip", image.describe())
     assert repository.tags().get("flip").digest == image.digest
     check_consistent(root)

@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import io
 import json
-import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
@@ -38,9 +35,7 @@ from pydistribution.manifest.ociindex import OCIIndexBuilder
 from pydistribution.manifest.ocimanifest import OCIManifestBuilder
 from pydistribution.protocols import BlobWriter, Mounted
 from pydistribution.reference import Reference
-from pydistribution.testing.namespace_suite import push_blob, push_image
-
-_T = TypeVar("_T")
+from pydistribution.testing.namespace_suite import push_blob, push_image, run_in_threads
 
 
 def _provisional(data: bytes) -> Descriptor:
@@ -527,31 +522,9 @@ def test_tags_of_an_empty_layout(repo: LayoutRepository) -> None:
 # -- concurrency ------------------------------------------------------------------------
 
 
-def _in_threads(count: int, work: Callable[[int], _T]) -> list[_T]:
-    results: dict[int, _T] = {}
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(count)
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-    return [results[i] for i in range(count)]
-
-
 def test_concurrent_uploads_of_one_blob(repo: LayoutRepository) -> None:
     data = b"the same layer" * 1000
-    results = _in_threads(8, lambda i: push_blob(repo.blobs(), data, chunk=4096))
+    results = run_in_threads(8, lambda i: push_blob(repo.blobs(), data, chunk=4096))
     assert {r.digest for r in results} == {Digest.from_bytes(data)}
     assert repo.blobs().get(Digest.from_bytes(data)) == data
     assert _uploads(repo) == []
@@ -564,7 +537,7 @@ def test_concurrent_tagging(repo: LayoutRepository) -> None:
         repo.tags().tag("shared", images[i].describe())
         repo.tags().tag(f"own-{i}", images[i].describe())
 
-    _in_threads(8, tag_both)
+    run_in_threads(8, tag_both)
     tags = repo.tags()
     assert tags.all() == sorted([f"own-{i}" for i in range(8)] + ["shared"])
     assert tags.get("shared").digest in {image.digest for image in images}

@@ -40,7 +40,7 @@ from pydistribution.reference import Reference
 if TYPE_CHECKING:
     from pydistribution.protocols import BlobStore
 
-__all__ = ["NamespaceSuite", "push_blob", "push_image"]
+__all__ = ["NamespaceSuite", "push_blob", "push_image", "run_in_threads"]
 
 _T = TypeVar("_T")
 
@@ -423,7 +423,7 @@ class NamespaceSuite:
 
     def test_concurrent_uploads_of_one_blob(self, repo: Repository) -> None:
         data = b"the same layer" * 1000
-        results = _in_threads(8, lambda i: push_blob(repo.blobs(), data, chunk=4096))
+        results = run_in_threads(8, lambda i: push_blob(repo.blobs(), data, chunk=4096))
         assert {r.digest for r in results} == {Digest.from_bytes(data)}
         assert repo.blobs().get(Digest.from_bytes(data)) == data
 
@@ -434,7 +434,7 @@ class NamespaceSuite:
             repo.tags().tag("shared", images[i].describe())
             repo.tags().tag(f"own-{i}", images[i].describe())
 
-        _in_threads(8, tag_both)
+        run_in_threads(8, tag_both)
         tags = repo.tags()
         assert tags.all() == sorted([f"own-{i}" for i in range(8)] + ["shared"])
         assert tags.get("shared").digest in {image.digest for image in images}
@@ -442,7 +442,11 @@ class NamespaceSuite:
             assert tags.get(f"own-{i}").digest == image.digest
 
 
-def _in_threads(count: int, work: Callable[[int], _T]) -> list[_T]:
+def run_in_threads(count: int, work: Callable[[int], _T]) -> list[_T]:
+    """Run ``work(i)`` for ``i`` in ``range(count)`` in threads released together.
+
+    Returns the results in order; the first exception of any thread is re-raised here.
+    """
     results: dict[int, _T] = {}
     errors: list[BaseException] = []
     barrier = threading.Barrier(count)
