@@ -9,6 +9,7 @@ import hashlib
 import os
 import secrets
 import socket
+import threading
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
@@ -373,7 +374,9 @@ def test_cancel_aborts_the_upload(make_driver: Callable[..., S3Driver], bucket: 
 
 def test_interrupted_writer_is_resumable(make_driver: Callable[..., S3Driver]) -> None:
     """A writer that dies without close keeps every uploaded part for the next session."""
-    crashed = make_driver().writer("/up/data")
+    # One part at a time: a process that dies sends nothing more (here the writer's
+    # pipeline threads would otherwise still finish its last part).
+    crashed = make_driver(uploadconcurrency=1).writer("/up/data")
     data = os.urandom(11 * MiB)
     crashed.write(data)  # two 5 MiB parts uploaded, 1 MiB buffered and lost
     del crashed
@@ -395,6 +398,34 @@ def test_new_writer_replaces_an_older_upload(driver: S3Driver, bucket: str) -> N
         assert writer.size == len(b"new session")
         writer.commit()
     assert driver.get_content("/up/data") == b"new session"
+
+
+def test_failed_part_ends_the_writer_cleanly(driver: S3Driver, bucket: str) -> None:
+    """A part that S3 refuses fails the writer: upload aborted, pipeline threads gone."""
+    threads_before = threading.active_count()
+    refused = iter([False, True])
+
+    def refuse_second(**kwargs: object) -> AWSResponse | None:
+        if not next(refused, False):
+            return None
+        body = b"<Error><Code>InvalidPart</Code><Message>refused</Message></Error>"
+        return AWSResponse("http://x", 400, HTTPHeaders(), _Raw(body))
+
+    driver.client.meta.events.register("before-send.s3.UploadPart", refuse_second)  # type: ignore[arg-type]
+    writer = driver.writer("/up/data")
+
+    def write_and_commit() -> None:
+        for _ in range(4):
+            writer.write(os.urandom(5 * MiB))
+        writer.commit()
+
+    with pytest.raises(DriverError, match="InvalidPart"):
+        write_and_commit()
+    assert _uploads(driver.client, bucket, driver.key("/up")) == []
+    assert threading.active_count() == threads_before
+    with pytest.raises(DriverError, match="failed earlier"):
+        writer.write(b"x")
+    writer.close()  # after a failure: nothing left to release
 
 
 def test_append_to_a_committed_object(driver: S3Driver) -> None:

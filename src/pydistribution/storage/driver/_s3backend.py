@@ -25,7 +25,8 @@ from pydistribution.errors import DriverError, DriverErrors, PathNotFoundError
 from pydistribution.storage.driver._protocol import FileInfo
 from pydistribution.storage.driver._s3client import Bucket
 from pydistribution.storage.driver._s3options import NAME
-from pydistribution.storage.driver._s3writer import S3Writer, abort_uploads, find_upload
+from pydistribution.storage.driver._s3uploads import abort_uploads, find_upload
+from pydistribution.storage.driver._s3writer import S3Writer
 
 if TYPE_CHECKING:
     from botocore.response import StreamingBody

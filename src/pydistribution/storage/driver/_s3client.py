@@ -66,6 +66,7 @@ def make_client(options: S3Options, session: boto3.session.Session | None = None
         signature_version="s3v4" if options.v4_auth else "s3",
         s3={
             "addressing_style": "path" if options.force_path_style else "auto",
+            "payload_signing_enabled": False,
             "use_accelerate_endpoint": options.accelerate,
         },
         retries={"mode": "standard", "max_attempts": options.max_attempts},

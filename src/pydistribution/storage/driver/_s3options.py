@@ -146,6 +146,8 @@ class S3Options:
             endpoint in front of a private one) [``redirectendpoint``].
         log_level: accepted for compatibility; Python's ``logging`` configuration of the
             ``botocore`` logger decides what is logged [``loglevel``].
+        upload_concurrency: parts a writer sends at once; 1 sends each part from the
+            writing thread (Python only, [``uploadconcurrency``]).
         max_attempts: attempts per request, first one included, with exponential
             backoff on throttling, 5xx answers and connection errors (Python only,
             [``maxattempts``]).
@@ -188,6 +190,7 @@ class S3Options:
     use_fips_endpoint: bool = False
     redirect_endpoint: str = ""
     log_level: str = "off"
+    upload_concurrency: int = attrs.field(default=2, validator=_in_range(1, 64))
     max_attempts: int = attrs.field(default=5, validator=_in_range(1, 100))
     connect_timeout: float = attrs.field(default=10.0, validator=attrs.validators.gt(0))
     read_timeout: float = attrs.field(default=60.0, validator=attrs.validators.gt(0))
@@ -310,7 +313,8 @@ def options_from_parameters(parameters: Mapping[str, object]) -> S3Options:
     least 1), ``multipartcopythresholdsize`` (0 to 5 GiB), ``rootdirectory``,
     ``storageclass`` (case-insensitive), ``objectacl``, ``useragent``, ``usedualstack``,
     ``accelerate``, ``usefipsendpoint``, ``redirectendpoint``, ``loglevel``; Python
-    additions ``maxattempts``, ``connecttimeout`` and ``readtimeout``. Other keys are
+    additions ``uploadconcurrency``, ``maxattempts``, ``connecttimeout`` and
+    ``readtimeout``. Other keys are
     ignored, as Go does.
 
     Raises:
@@ -387,6 +391,7 @@ def options_from_parameters(parameters: Mapping[str, object]) -> S3Options:
         use_fips_endpoint=_boolean(parameters, "usefipsendpoint", False, "useFIPSEndpoint"),
         redirect_endpoint=_string(parameters, "redirectendpoint"),
         log_level=_string(parameters, "loglevel") or "off",
+        upload_concurrency=_integer(parameters, "uploadconcurrency", 2, 1, 64),
         max_attempts=_integer(parameters, "maxattempts", 5, 1, 100),
         connect_timeout=_seconds(parameters, "connecttimeout", 10.0),
         read_timeout=_seconds(parameters, "readtimeout", 60.0),

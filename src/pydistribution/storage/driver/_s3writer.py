@@ -17,135 +17,92 @@ either download that object into the buffer (under 5 MiB) or make it the first p
 writer's ``size`` is authoritative. Unlike Go, appending to a committed non-empty object
 is allowed (it takes the same restart path), which also makes a crash in the middle of a
 restart recoverable.
+
+Up to ``uploadconcurrency`` parts are in flight at once (default 2), so that filling
+the next part overlaps sending the last one; memory stays below
+``(uploadconcurrency + 1) * chunksize``. The uploads run on threads owned by the writer,
+which ``close``, ``commit`` and ``cancel`` (and any failure) wait for and end; with
+``uploadconcurrency: 1`` every part is sent by the calling thread and no thread starts.
 """
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
 import contextlib
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, final
 
-import attrs
 from botocore.exceptions import BotoCoreError, ClientError
 from typing_extensions import Buffer
 
 from pydistribution.errors import DriverError
 from pydistribution.storage.driver._s3client import Bucket
 from pydistribution.storage.driver._s3options import MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, NAME
+from pydistribution.storage.driver._s3uploads import Part, abort_uploads
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import CompletedPartTypeDef
 
     from pydistribution.storage.driver._protocol import RawFileWriter
 
-__all__ = ["Part", "S3Writer", "abort_uploads", "find_upload"]
+__all__ = ["S3Writer"]
 
 
-@attrs.frozen
-class Part:
-    """One uploaded part of a multipart upload."""
+@final
+class _Pipeline:
+    """A writer's part uploads: at most ``limit`` at once, finished in submission order."""
 
-    number: int
-    etag: str
-    size: int
+    __slots__ = ("_limit", "_pending", "_pool")
 
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._pending: collections.deque[concurrent.futures.Future[Part]] = collections.deque()
 
-def _uploads(bucket: Bucket, path: str) -> Iterator[tuple[str, str]]:
-    """``(key, upload id)`` of every in-progress upload whose key starts with ``path``'s.
+    def submit(self, upload: Callable[[], Part]) -> list[Part]:
+        """Start ``upload``; return the parts that had to finish first to make room.
 
-    Listed by key, then oldest first, page by page.
+        Raises:
+            StorageDriverError: an earlier upload failed.
+        """
+        if self._limit == 1:
+            return [upload()]
+        done = []
+        while len(self._pending) >= self._limit:
+            done.append(self._pending.popleft().result())
+        if self._pool is None:
+            self._pool = concurrent.futures.ThreadPoolExecutor(
+                self._limit, thread_name_prefix="pydistribution-s3-part"
+            )
+        self._pending.append(self._pool.submit(upload))
+        return done
 
-    Raises:
-        DriverError: S3 failed.
-    """
-    client, prefix = bucket.client, bucket.key(path)
-    key_marker = id_marker = ""
-    while True:
-        with bucket.errors("ListMultipartUploads", path):
-            if key_marker:
-                page = client.list_multipart_uploads(
-                    Bucket=bucket.name,
-                    Prefix=prefix,
-                    KeyMarker=key_marker,
-                    UploadIdMarker=id_marker,
-                )
-            else:
-                page = client.list_multipart_uploads(Bucket=bucket.name, Prefix=prefix)
-        for upload in page.get("Uploads", []):
-            key, upload_id = upload.get("Key", ""), upload.get("UploadId", "")
-            if key and upload_id:
-                yield key, upload_id
-        key_marker = page.get("NextKeyMarker", "")
-        id_marker = page.get("NextUploadIdMarker", "")
-        if not page.get("IsTruncated") or not key_marker:
-            return
+    def drain(self) -> list[Part]:
+        """Wait for every upload in flight and return their parts, in order.
 
+        Raises:
+            StorageDriverError: an upload failed (the first failure; all have ended).
+        """
+        parts: list[Part] = []
+        failure: BaseException | None = None
+        while self._pending:
+            try:
+                parts.append(self._pending.popleft().result())
+            except BaseException as exc:  # noqa: BLE001  # re-raised below, after the rest
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+        return parts
 
-def find_upload(bucket: Bucket, path: str) -> tuple[str, list[Part]] | None:
-    """The in-progress multipart upload of ``path``'s key and its parts, if there is one.
-
-    The first upload listed for exactly that key wins, as in Go (S3 lists the uploads of
-    a key oldest first; this driver's new writers abort older ones, so there is one).
-
-    Raises:
-        DriverError: S3 failed.
-    """
-    key = bucket.key(path)
-    upload_id: str | None = None
-    for listed, listed_id in _uploads(bucket, path):
-        if listed == key:
-            upload_id = listed_id
-            break
-        if listed > key:
-            break  # listed by key: there is none for this one
-    if upload_id is None:
-        return None
-    client = bucket.client
-    parts: list[Part] = []
-    marker = 0
-    while True:
-        with bucket.errors("ListParts", path):
-            if marker:
-                listing = client.list_parts(
-                    Bucket=bucket.name, Key=key, UploadId=upload_id, PartNumberMarker=marker
-                )
-            else:
-                listing = client.list_parts(Bucket=bucket.name, Key=key, UploadId=upload_id)
-        parts.extend(
-            Part(part["PartNumber"], part["ETag"], part["Size"])
-            for part in listing.get("Parts", [])
-        )
-        marker = listing.get("NextPartNumberMarker", 0)
-        if not listing.get("IsTruncated") or not marker:
-            break
-    parts.sort(key=lambda part: part.number)
-    return upload_id, parts
-
-
-def abort_uploads(bucket: Bucket, path: str, *, below: bool) -> int:
-    """Abort the in-progress uploads of ``path``'s key (and of keys below it if ``below``).
-
-    Returns how many were aborted.
-
-    Raises:
-        DriverError: S3 failed.
-    """
-    key = bucket.key(path)
-    doomed = [
-        (listed, upload_id)
-        for listed, upload_id in _uploads(bucket, path)
-        if listed == key or (below and listed.startswith(key + "/"))
-    ]
-    for listed, upload_id in doomed:
-        try:
-            bucket.client.abort_multipart_upload(Bucket=bucket.name, Key=listed, UploadId=upload_id)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "NoSuchUpload":
-                raise bucket.client_error(exc, "AbortMultipartUpload", path) from exc
-            # finished or aborted meanwhile: gone either way
-        except BotoCoreError as exc:
-            raise DriverError(NAME, f"AbortMultipartUpload {bucket.where(path)}: {exc}") from exc
-    return len(doomed)
+    def shutdown(self) -> None:
+        """Wait for the uploads in flight (their outcome no longer matters), end threads."""
+        concurrent.futures.wait(self._pending)
+        self._pending.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
 
 @final
@@ -166,10 +123,12 @@ class S3Writer:
         "_bucket",
         "_buffer",
         "_key",
+        "_next",
         "_object_size",
         "_owned",
         "_parts",
         "_path",
+        "_pipeline",
         "_size",
         "_upload_id",
     )
@@ -190,10 +149,12 @@ class S3Writer:
         self._appending = appending
         self._upload_id = upload_id
         self._owned = False  # whether this writer created the current upload
-        self._parts = list(parts or [])
+        self._parts = list(parts or [])  # the finished parts, in order
+        self._next = self._parts[-1].number + 1 if self._parts else 1
         self._object_size = object_size
         self._size = sum(part.size for part in self._parts) + (object_size or 0)
         self._buffer = bytearray()
+        self._pipeline = _Pipeline(bucket.options.upload_concurrency)
 
     @property
     def size(self) -> int:
@@ -233,6 +194,7 @@ class S3Writer:
             elif self._upload_id is None and self._object_size is None:
                 # Nothing written: an empty upload is what a later append will find.
                 self._create_upload()
+            self._settle()
         self._release()
 
     def commit(self) -> None:
@@ -249,15 +211,18 @@ class S3Writer:
                         )
                 # else: the committed object already holds the whole content.
             else:
+                self._settle()
                 if self._buffer or not self._parts:
                     # S3 refuses to complete an upload without parts: send an empty one.
                     self._upload_part(self._buffer)
+                    self._settle()
                 self._complete()
         self._release()
 
     def cancel(self) -> None:
         """Abort the upload; when appending, also remove what earlier sessions committed."""
         try:
+            self._pipeline.shutdown()
             if self._upload_id is not None:
                 with self._bucket.errors("AbortMultipartUpload", self._path):
                     self._abort()
@@ -271,10 +236,11 @@ class S3Writer:
 
     @contextlib.contextmanager
     def _failing(self) -> Iterator[None]:
-        """On any error, abort an upload this writer started and release the buffer."""
+        """On any error, abort an upload this writer started and release everything."""
         try:
             yield
         except BaseException:
+            self._pipeline.shutdown()
             if self._owned and self._upload_id is not None:
                 # The original error is what matters; an upload that cannot be aborted
                 # now is left to the bucket's lifecycle rule (contract §7.3 advice).
@@ -284,7 +250,12 @@ class S3Writer:
             raise
 
     def _release(self) -> None:
+        self._pipeline.shutdown()
         self._buffer = bytearray()
+
+    def _settle(self) -> None:
+        """Wait for the parts in flight."""
+        self._parts.extend(self._pipeline.drain())
 
     def _restart_if_needed(self) -> None:
         """Before appending: make the content so far a valid prefix of a new upload."""
@@ -321,22 +292,27 @@ class S3Writer:
         self._upload_id = response["UploadId"]
         self._owned = True
         self._parts = []
+        self._next = 1
 
     def _upload_part(self, data: Buffer) -> None:
+        """Send ``data`` (copied now) as the next part, maybe on a pipeline thread."""
         if self._upload_id is None:
             self._create_upload()
         assert self._upload_id is not None
-        number = self._parts[-1].number + 1 if self._parts else 1
-        body = bytes(data)
+        upload = functools.partial(self._send_part, self._upload_id, self._next, bytes(data))
+        self._next += 1
+        self._parts.extend(self._pipeline.submit(upload))
+
+    def _send_part(self, upload_id: str, number: int, body: bytes) -> Part:
         with self._bucket.errors("UploadPart", self._path):
             response = self._bucket.client.upload_part(
                 Bucket=self._bucket.name,
                 Key=self._key,
-                UploadId=self._upload_id,
+                UploadId=upload_id,
                 PartNumber=number,
                 Body=body,
             )
-        self._parts.append(Part(number, response["ETag"], len(body)))
+        return Part(number, response["ETag"], len(body))
 
     def _copy_object_as_parts(self, size: int) -> None:
         """Make the object at the key the first part(s) of the current upload."""
@@ -346,18 +322,19 @@ class S3Writer:
         step = -(-size // count)
         source = {"Bucket": self._bucket.name, "Key": self._key}
         with self._bucket.errors("UploadPartCopy", self._path):
-            for index, first in enumerate(range(0, size, step)):
+            for first in range(0, size, step):
                 last = min(first + step, size) - 1
                 response = self._bucket.client.upload_part_copy(
                     Bucket=self._bucket.name,
                     Key=self._key,
                     UploadId=self._upload_id,
-                    PartNumber=index + 1,
+                    PartNumber=self._next,
                     CopySource=source,  # type: ignore[arg-type]  # a CopySourceTypeDef
                     CopySourceRange=f"bytes={first}-{last}",
                 )
                 etag = response.get("CopyPartResult", {}).get("ETag", "")
-                self._parts.append(Part(index + 1, etag, last - first + 1))
+                self._parts.append(Part(self._next, etag, last - first + 1))
+                self._next += 1
 
     def _download(self, size: int) -> bytes:
         with self._bucket.errors("GetObject", self._path):
@@ -374,6 +351,7 @@ class S3Writer:
 
     def _complete(self) -> None:
         assert self._upload_id is not None
+        self._settle()
         parts: list[CompletedPartTypeDef] = [
             {"PartNumber": part.number, "ETag": part.etag} for part in self._parts
         ]
@@ -389,6 +367,7 @@ class S3Writer:
         self._upload_id = None
         self._owned = False
         self._parts = []
+        self._next = 1
 
     def _abort(self) -> None:
         assert self._upload_id is not None
