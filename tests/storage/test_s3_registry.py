@@ -29,9 +29,10 @@ from pydistribution.manifest.schema2 import Schema2Builder
 from pydistribution.protocols import Namespace
 from pydistribution.reference import Reference
 from pydistribution.storage import Registry, RegistryOptions
+from pydistribution.storage.config import open_registry
 from pydistribution.storage.driver.s3 import S3Driver, options_from_parameters
-from pydistribution.testing.namespace_suite import NamespaceSuite, push_image
-from pydistribution.testing.peers import free_port, require_program
+from pydistribution.testing.namespace_suite import NamespaceSuite, push_blob, push_image
+from pydistribution.testing.peers import RedisServer, free_port, require_program
 
 MiB = 1 << 20
 DELETES = RegistryOptions(delete_enabled=True)
@@ -301,3 +302,25 @@ def test_python_resumes_a_go_upload(go_on_s3: _GoOnS3, make_driver: Callable[[],
             )
         )
     assert go_on_s3.blob("team/go", stored.digest) == data
+
+
+def test_go_config_with_s3_and_redis(
+    s3_parameters: Mapping[str, object], redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """A Go ``config.yml`` with ``storage.s3``, the redis cache and ``redis.addr`` opens
+    a registry that writes Go's keys to both (the guide's example)."""
+    pytest.importorskip("redis", reason="pip install 'pydistribution[redis]'")
+    pytest.importorskip("yaml", reason="pip install 'pydistribution[cli]'")
+    lines = ["version: 0.1", "storage:", "  s3:"]
+    lines += [f"    {key}: {json.dumps(value)}" for key, value in s3_parameters.items()]
+    lines += ["  cache:", "    blobdescriptor: redis", "  delete:", "    enabled: true"]
+    lines += ["redis:", f"  addr: {json.dumps(redis_server.host)}", "  dialtimeout: 100ms"]
+    config = tmp_path / "config.yml"
+    config.write_text("\n".join(lines) + "\n")
+    registry = open_registry(str(config))
+    assert isinstance(registry.driver, S3Driver)
+    stored = push_blob(registry.repository(Reference(path="team/app")).blobs(), b"configured")
+    hex_ = stored.digest.hex
+    data_path = f"/docker/registry/v2/blobs/sha256/{hex_[:2]}/{hex_}/data"
+    assert registry.driver.get_content(data_path) == b"configured"
+    assert redis_server.command("SISMEMBER", "repository::team/app::blobs", str(stored.digest))
