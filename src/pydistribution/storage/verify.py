@@ -1,0 +1,442 @@
+"""Verification (scrub) of registry storage: re-hash blobs, check links, tags and manifests.
+
+:func:`verify` reads a whole registry, or one repository, and reports every problem it
+finds as a :class:`Problem` with a ``kind`` and a ``location`` (a driver path, or
+``<repository>@<manifest digest>`` for a manifest). It checks that every blob's bytes
+hash to its digest (streamed, several blobs at once in worker threads: ``hashlib``
+releases the GIL), that every link names a blob that exists, that every tag names a
+manifest of its repository, that every reference of every manifest resolves in its
+repository the way the registry resolves it when the manifest is put (storage-layout
+document §8.6), and that every repository directory has a valid name (§10.4). It never
+writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Final, TypeVar
+
+import attrs
+
+from pydistribution.digest import CHUNK_SIZE, Digest
+from pydistribution.errors import (
+    DigestInvalidError,
+    DigestUnsupportedError,
+    PathNotFoundError,
+    RepositoryUnknownError,
+    StorageDriverError,
+)
+from pydistribution.storage import _paths
+from pydistribution.storage._gcscan import (
+    BlobEntry,
+    blob_fan_out_dirs,
+    find_repositories,
+    is_valid_repository_name,
+    list_digests,
+    map_progress,
+    parse_manifest,
+    read_limited,
+    scan_blobs,
+    stat_blob,
+)
+from pydistribution.storage.gc import ProgressFn, default_workers
+
+if TYPE_CHECKING:
+    from pydistribution.storage._registry import Registry
+    from pydistribution.storage.driver import StorageDriver
+
+__all__ = [
+    "CORRUPT_BLOB",
+    "DANGLING_LINK",
+    "DANGLING_REVISION",
+    "DANGLING_TAG",
+    "INVALID_LINK",
+    "INVALID_REPOSITORY_NAME",
+    "LINK_MISMATCH",
+    "MISSING_REFERENCE",
+    "PROBLEM_KINDS",
+    "Problem",
+    "UNREADABLE_BLOB",
+    "UNREADABLE_MANIFEST",
+    "VerifyReport",
+    "verify",
+]
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+CORRUPT_BLOB: Final = "corrupt-blob"
+"""A blob's bytes do not hash to its digest (location: its ``data`` path)."""
+UNREADABLE_BLOB: Final = "unreadable-blob"
+"""A blob's bytes could not be read (location: its ``data`` path)."""
+INVALID_LINK: Final = "invalid-link"
+"""A link file does not hold a digest (location: the link path)."""
+DANGLING_LINK: Final = "dangling-link"
+"""A layer link names a blob that does not exist (location: the link path)."""
+DANGLING_REVISION: Final = "dangling-revision"
+"""A revision link names a manifest whose blob does not exist (location: the link path)."""
+LINK_MISMATCH: Final = "link-mismatch"
+"""A revision link holds another digest than its path names (location: the link path)."""
+DANGLING_TAG: Final = "dangling-tag"
+"""A tag names no manifest of its repository (location: its ``current/link`` path)."""
+MISSING_REFERENCE: Final = "missing-reference"
+"""A manifest references a blob or child manifest its repository lacks (``repo@digest``)."""
+UNREADABLE_MANIFEST: Final = "unreadable-manifest"
+"""A manifest's bytes are not a manifest pydistribution reads (``repo@digest``)."""
+INVALID_REPOSITORY_NAME: Final = "invalid-repository-name"
+"""A repository directory whose name breaks the grammar (location: the directory)."""
+
+PROBLEM_KINDS: Final = frozenset(
+    {
+        CORRUPT_BLOB,
+        UNREADABLE_BLOB,
+        INVALID_LINK,
+        DANGLING_LINK,
+        DANGLING_REVISION,
+        LINK_MISMATCH,
+        DANGLING_TAG,
+        MISSING_REFERENCE,
+        UNREADABLE_MANIFEST,
+        INVALID_REPOSITORY_NAME,
+    }
+)
+"""Every ``Problem.kind``."""
+
+
+@attrs.frozen(kw_only=True, order=True)
+class Problem:
+    """One thing wrong in the storage.
+
+    Attributes:
+        kind: one of :data:`PROBLEM_KINDS`.
+        location: a driver path, or ``<repository>@<manifest digest>``.
+        detail: what exactly is wrong, for people.
+    """
+
+    kind: str
+    location: str
+    detail: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        """``{"kind": ..., "location": ..., "detail": ...}``."""
+        return {"kind": self.kind, "location": self.location, "detail": self.detail}
+
+
+@attrs.frozen(kw_only=True)
+class VerifyReport:
+    """What :func:`verify` checked and what it found.
+
+    Attributes:
+        problems: every problem found, sorted by kind and location.
+        repositories: repositories checked.
+        manifests: manifests checked.
+        links: layer, revision and tag links checked.
+        blobs: blobs re-hashed.
+        bytes: bytes re-hashed.
+        seconds: how long it took.
+    """
+
+    problems: tuple[Problem, ...]
+    repositories: int
+    manifests: int
+    links: int
+    blobs: int
+    bytes: int
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """Whether no problem was found."""
+        return not self.problems
+
+    def to_json(self) -> dict[str, object]:
+        """The report as JSON-ready values."""
+        return {
+            "problems": [p.to_json() for p in self.problems],
+            "repositories": self.repositories,
+            "manifests": self.manifests,
+            "links": self.links,
+            "blobs": self.blobs,
+            "bytes": self.bytes,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@attrs.define
+class _Checked:
+    """The findings of one repository."""
+
+    problems: list[Problem] = attrs.Factory(list)
+    blobs: set[Digest] = attrs.Factory(set)
+    manifests: int = 0
+    links: int = 0
+
+
+class _Link:
+    """A link's content: ``MISSING``, ``INVALID`` or a digest."""
+
+    MISSING: Final = "missing"
+    INVALID: Final = "invalid"
+
+
+def _read_link(driver: StorageDriver, path: str) -> Digest | str:
+    try:
+        content = driver.get_content(path)
+    except PathNotFoundError:
+        return _Link.MISSING
+    try:
+        return Digest.parse(content.decode("ascii").strip())
+    except (UnicodeDecodeError, DigestInvalidError, DigestUnsupportedError):
+        return _Link.INVALID
+
+
+class _Verifier:
+    def __init__(self, registry: Registry, workers: int, progress: ProgressFn | None) -> None:
+        self._driver = registry.driver
+        self._size_limit = registry.options.manifest_size_limit
+        self._workers = workers
+        self._progress = progress
+        self._known: dict[Digest, BlobEntry | None] = {}
+        self._lock = threading.Lock()
+
+    def blob(self, digest: Digest) -> BlobEntry | None:
+        """The blob, from the scan or a ``stat`` (cached)."""
+        if digest in self._known:
+            return self._known[digest]
+        entry = stat_blob(self._driver, digest)
+        with self._lock:
+            self._known[digest] = entry
+        return entry
+
+    def run(self, repository: str | None) -> VerifyReport:
+        began = time.monotonic()
+        names = find_repositories(self._driver)
+        if repository is not None:
+            if repository not in names:
+                raise RepositoryUnknownError(repository)
+            names = [repository]
+        problems = [
+            Problem(
+                kind=INVALID_REPOSITORY_NAME,
+                location=_paths.repository_dir(name),
+                detail=f"{name!r} is not a valid repository name; no client can address it",
+            )
+            for name in names
+            if not is_valid_repository_name(name)
+        ]
+        with ThreadPoolExecutor(self._workers) as pool:
+            if repository is None:
+                dirs = blob_fan_out_dirs(self._driver)
+                for entries in self._each(pool, "blobs", self._scan, dirs):
+                    self._known.update((e.digest, e) for e in entries)
+            checked = self._each(pool, "repositories", self._check, names)
+            for result in checked:
+                problems.extend(result.problems)
+            if repository is None:
+                to_hash = [e for e in self._known.values() if e is not None]
+            else:
+                wanted = set().union(*(r.blobs for r in checked))
+                to_hash = [e for d in wanted if (e := self.blob(d)) is not None]
+            to_hash.sort(key=lambda e: (-e.size, str(e.digest)))
+            hashed = self._each(pool, "hash", self._hash, to_hash)
+            problems.extend(p for p in hashed if p is not None)
+        return VerifyReport(
+            problems=tuple(sorted(problems)),
+            repositories=len(names),
+            manifests=sum(r.manifests for r in checked),
+            links=sum(r.links for r in checked),
+            blobs=len(to_hash),
+            bytes=sum(e.size for e in to_hash),
+            seconds=time.monotonic() - began,
+        )
+
+    def _scan(self, fan_out_dir: str) -> list[BlobEntry]:
+        return scan_blobs(self._driver, fan_out_dir)
+
+    def _check(self, name: str) -> _Checked:
+        checked = _Checked()
+        layers = self._check_links(name, checked)
+        revisions = self._check_revisions(name, checked)
+        self._check_tags(name, revisions, checked)
+        for digest, target in sorted(revisions.items(), key=lambda item: str(item[0])):
+            self._check_manifest(name, digest, target, layers, revisions, checked)
+        return checked
+
+    def _check_links(self, name: str, checked: _Checked) -> dict[Digest, Digest]:
+        found: dict[Digest, Digest] = {}
+        for digest in list_digests(self._driver, _paths.layers_dir(name)):
+            path = _paths.layer_link(name, digest)
+            target = _read_link(self._driver, path)
+            if target == _Link.MISSING:
+                continue  # a directory left behind without its link: absent
+            checked.links += 1
+            if not isinstance(target, Digest):
+                checked.problems.append(Problem(kind=INVALID_LINK, location=path))
+            elif self.blob(target) is None:
+                checked.problems.append(
+                    Problem(kind=DANGLING_LINK, location=path, detail=f"blob {target} is missing")
+                )
+            else:
+                found[digest] = target
+                checked.blobs.add(target)
+        return found
+
+    def _check_revisions(self, name: str, checked: _Checked) -> dict[Digest, Digest]:
+        found: dict[Digest, Digest] = {}
+        for digest in list_digests(self._driver, _paths.revisions_dir(name)):
+            path = _paths.revision_link(name, digest)
+            target = _read_link(self._driver, path)
+            if target == _Link.MISSING:
+                continue  # a deleted manifest: Go leaves the directory
+            checked.links += 1
+            if not isinstance(target, Digest):
+                checked.problems.append(Problem(kind=INVALID_LINK, location=path))
+                continue
+            if target != digest:
+                checked.problems.append(
+                    Problem(kind=LINK_MISMATCH, location=path, detail=f"it holds {target}")
+                )
+            if self.blob(target) is None:
+                checked.problems.append(
+                    Problem(
+                        kind=DANGLING_REVISION,
+                        location=path,
+                        detail=f"manifest blob {target} is missing",
+                    )
+                )
+                continue
+            found[digest] = target
+            checked.blobs.add(target)
+        return found
+
+    def _check_tags(self, name: str, revisions: dict[Digest, Digest], checked: _Checked) -> None:
+        try:
+            tag_dirs = sorted(self._driver.list(_paths.tags_dir(name)))
+        except PathNotFoundError:
+            return
+        for tag_dir in tag_dirs:
+            path = f"{tag_dir}/current/link"
+            target = _read_link(self._driver, path)
+            checked.links += 1
+            if target == _Link.MISSING:
+                checked.problems.append(
+                    Problem(kind=DANGLING_TAG, location=path, detail="the tag has no current link")
+                )
+            elif not isinstance(target, Digest):
+                checked.problems.append(Problem(kind=INVALID_LINK, location=path))
+            elif target not in revisions:
+                checked.problems.append(
+                    Problem(
+                        kind=DANGLING_TAG,
+                        location=path,
+                        detail=f"manifest {target} is not in the repository",
+                    )
+                )
+
+    def _check_manifest(
+        self,
+        name: str,
+        digest: Digest,
+        target: Digest,
+        layers: dict[Digest, Digest],
+        revisions: dict[Digest, Digest],
+        checked: _Checked,
+    ) -> None:
+        checked.manifests += 1
+        location = f"{name}@{digest}"
+        payload = read_limited(self._driver, target, self._size_limit)
+        if payload is None:
+            return  # removed since the revisions were read
+        if len(payload) > self._size_limit:
+            checked.problems.append(
+                Problem(
+                    kind=UNREADABLE_MANIFEST,
+                    location=location,
+                    detail=f"larger than the {self._size_limit}-byte manifest limit",
+                )
+            )
+            return
+        parsed = parse_manifest(payload, max_size=self._size_limit)
+        if not parsed.readable:
+            checked.problems.append(
+                Problem(kind=UNREADABLE_MANIFEST, location=location, detail=parsed.reason)
+            )
+            if not parsed.schema1:
+                return
+        for reference in parsed.references:
+            if parsed.index:
+                if reference not in revisions:
+                    checked.problems.append(
+                        Problem(
+                            kind=MISSING_REFERENCE,
+                            location=location,
+                            detail=f"child manifest {reference} is not in the repository",
+                        )
+                    )
+            elif reference not in layers and reference not in parsed.foreign:
+                checked.problems.append(
+                    Problem(
+                        kind=MISSING_REFERENCE,
+                        location=location,
+                        detail=f"blob {reference} is not in the repository",
+                    )
+                )
+
+    def _hash(self, entry: BlobEntry) -> Problem | None:
+        path = _paths.blob_data(entry.digest)
+        hasher = hashlib.new(entry.digest.algorithm)
+        buffer = bytearray(CHUNK_SIZE)
+        view = memoryview(buffer)
+        try:
+            with self._driver.reader(path) as stream:
+                readinto: Callable[[memoryview], int] | None = getattr(stream, "readinto", None)
+                while True:
+                    if readinto is not None:
+                        count = readinto(view)
+                        if not count:
+                            break
+                        hasher.update(view[:count])
+                    else:
+                        chunk = stream.read(CHUNK_SIZE)
+                        if not chunk:
+                            break
+                        hasher.update(chunk)
+        except PathNotFoundError:
+            return None  # deleted since the scan (garbage collection)
+        except (OSError, StorageDriverError) as exc:
+            return Problem(kind=UNREADABLE_BLOB, location=path, detail=str(exc))
+        actual = f"{entry.digest.algorithm}:{hasher.hexdigest()}"
+        if actual != str(entry.digest):
+            detail = f"its content hashes to {actual}"
+            return Problem(kind=CORRUPT_BLOB, location=path, detail=detail)
+        return None
+
+    def _each(
+        self, pool: ThreadPoolExecutor, phase: str, fn: Callable[[_T], _R], items: Sequence[_T]
+    ) -> list[_R]:
+        return map_progress(pool, fn, items, phase, self._progress)
+
+
+def verify(
+    registry: Registry,
+    repository: str | None = None,
+    *,
+    workers: int | None = None,
+    progress: ProgressFn | None = None,
+) -> VerifyReport:
+    """Check the storage of ``registry`` (or of one ``repository``) and report problems.
+
+    With ``repository``, only that repository's links, tags and manifests are checked,
+    and only the blobs it links are re-hashed; otherwise every blob in the store is.
+
+    Raises:
+        RepositoryUnknownError: ``repository`` has no directory with ``_layers`` or
+            ``_manifests``.
+        StorageDriverError: the storage failed while listing (read errors of single
+            blobs are reported as problems instead).
+    """
+    return _Verifier(registry, workers or default_workers(), progress).run(repository)
