@@ -1,0 +1,130 @@
+"""``pydistribution gc ROOT``: garbage-collect a registry's storage, safely while it serves."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import click
+
+from pydistribution.cli._app import cli, echo_json, reports_errors
+from pydistribution.cli._progress import as_duration, progress_bars
+from pydistribution.digest import Digest
+from pydistribution.storage.config import open_registry
+from pydistribution.storage.gc import DEFAULT_SETTLE, GarbageCollector, GCReport
+
+__all__ = ["gc_command"]
+
+
+def _size(count: int) -> str:
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _summary(report: GCReport) -> str:
+    verb = "would delete" if report.dry_run else "deleted"
+    lines = [
+        f"{report.repositories} repositories, {report.manifests_kept} manifests kept, "
+        f"{report.blobs_kept} blobs kept",
+        f"{verb} {len(report.blobs)} blobs ({_size(report.bytes_freed)}), "
+        f"{len(report.manifests)} manifests and {len(report.layer_links)} layer links",
+    ]
+    if report.recent:
+        lines.append(f"kept {len(report.recent)} unreferenced blobs younger than the grace period")
+    if report.restored_blobs or report.restored_manifests:
+        lines.append(
+            f"put back {len(report.restored_blobs)} blobs and "
+            f"{len(report.restored_manifests)} manifests that came into use meanwhile"
+        )
+    if report.unreadable:
+        lines.append(f"kept {len(report.unreadable)} unreadable manifests as roots")
+    if report.recovered_blobs:
+        lines.append(f"restored {report.recovered_blobs} blobs left by an interrupted run")
+    return "\n".join(lines)
+
+
+@cli.command("gc")
+@click.argument("root")
+@click.option("--dry-run", "-d", is_flag=True, help="Only report what would be deleted.")
+@click.option("--delete-untagged", "-m", is_flag=True, help="Also delete manifests no tag reaches.")
+@click.option(
+    "--grace",
+    callback=as_duration,
+    metavar="DURATION",
+    default="1h",
+    show_default=True,
+    help="Never delete content written less than this long ago (Go duration).",
+)
+@click.option(
+    "--settle",
+    callback=as_duration,
+    metavar="DURATION",
+    default=f"{DEFAULT_SETTLE.total_seconds():g}s",
+    show_default=True,
+    help="How long quarantined content waits for in-flight pushes before the re-check.",
+)
+@click.option("--explain", metavar="DIGEST", help="Say why blob DIGEST is kept; delete nothing.")
+@click.option("--workers", type=click.IntRange(min=1), help="Worker threads.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@reports_errors
+def gc_command(
+    root: str,
+    dry_run: bool,
+    delete_untagged: bool,
+    grace: timedelta,
+    settle: timedelta,
+    explain: str | None,
+    workers: int | None,
+    as_json: bool,
+) -> None:
+    """Delete blobs (and with -m untagged manifests) nothing references under ROOT.
+
+    ROOT is a storage path, a file://, memory:// or s3:// URL, or a Go registry
+    config.yml. Safe while registries serve ROOT, within the limits of the grace period
+    and the settle time (see docs/guides/gc-and-verify.md); run one collection at a time.
+    """
+    registry = open_registry(root)
+    with progress_bars() as progress:
+        collector = GarbageCollector(
+            registry,
+            delete_untagged=delete_untagged,
+            grace=grace,
+            settle=settle,
+            workers=workers,
+            progress=progress,
+        )
+        if explain is not None:
+            explanation = collector.explain(Digest.parse(explain))
+        else:
+            report = collector.run(dry_run=dry_run)
+    if explain is not None:
+        if as_json:
+            echo_json(
+                {
+                    "digest": str(explanation.digest),
+                    "exists": explanation.exists,
+                    "kept": explanation.kept,
+                    "holders": [
+                        {
+                            "repository": h.repository,
+                            "manifest": str(h.manifest),
+                            "tags": list(h.tags),
+                            "reason": h.reason,
+                            "chain": [str(d) for d in h.chain],
+                        }
+                        for h in explanation.holders
+                    ],
+                    "recent_data": explanation.recent_data,
+                    "recent_links": list(explanation.recent_links),
+                }
+            )
+        else:
+            click.echo(explanation.describe())
+        return
+    if as_json:
+        echo_json(report.to_json())
+    else:
+        click.echo(_summary(report))
