@@ -465,6 +465,13 @@ def test_move_above_threshold_is_a_multipart_copy(make_driver: Callable[..., S3D
         driver.stat("/src")
 
 
+def test_move_onto_itself(driver: S3Driver) -> None:
+    """Moving a file onto its own path keeps it (S3 refuses such a copy)."""
+    driver.put_content("/same", b"x")
+    driver.move("/same", "/same")
+    assert driver.get_content("/same") == b"x"
+
+
 def test_small_move_is_one_copy(driver: S3Driver) -> None:
     """At or below the threshold a move is HeadObject, CopyObject, DeleteObject."""
     driver.put_content("/src", b"x")

@@ -237,6 +237,8 @@ class S3Backend:
         info = self._head(source)
         if info is None:
             raise PathNotFoundError(NAME, source)
+        if source == dest:
+            return  # S3 refuses to copy an object onto itself unchanged
         bucket = self._bucket
         if info.size <= bucket.options.multipart_copy_threshold_size:
             with bucket.errors("CopyObject", dest):
