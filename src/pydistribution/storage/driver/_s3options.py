@@ -13,7 +13,7 @@ ignored. Secrets are kept out of ``repr`` and out of every error message.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final
 
 import attrs
@@ -84,7 +84,7 @@ _GO_INT: Final = (
 )
 
 
-def _in_range(low: int, high: int) -> attrs._ValidatorType[int]:
+def _in_range(low: int, high: int) -> Callable[[object, attrs.Attribute[int], int], None]:
     def check(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
         if not low <= value <= high:
             raise ValueError(f"{attribute.name} must be between {low} and {high}, not {value}")
@@ -92,7 +92,7 @@ def _in_range(low: int, high: int) -> attrs._ValidatorType[int]:
     return check
 
 
-def _one_of(choices: frozenset[str]) -> attrs._ValidatorType[str]:
+def _one_of(choices: frozenset[str]) -> Callable[[object, attrs.Attribute[str], str], None]:
     def check(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
         if value not in choices:
             raise ValueError(f"{attribute.name} must be one of {sorted(choices)}, not {value!r}")
