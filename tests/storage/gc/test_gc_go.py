@@ -29,14 +29,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-from tests.interop.images import Blob, Image, build_image, oci_index, sha256
-from tests.interop.registry_client import RegistryClient
 
 from pydistribution import mediatypes as mt
 from pydistribution.digest import Digest
 from pydistribution.storage.gc import RepositoryManifest
 from pydistribution.storage.verify import verify
 from pydistribution.testing.plugin import GoRegistryFactory
+from tests.interop.images import Blob, Image, build_image, oci_index, sha256
+from tests.interop.registry_client import RegistryClient
 
 from ._roots import (
     V2,

@@ -6,13 +6,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from tests.interop.registry_client import RegistryClient, RegistryError
 
 from pydistribution.errors import BlobUploadUnknownError
 from pydistribution.storage import Registry, RegistryOptions
 from pydistribution.storage.driver.inmemory import InMemoryDriver
 from pydistribution.storage.purge import purge_uploads
 from pydistribution.testing.plugin import GoRegistryFactory
+from tests.interop.registry_client import RegistryClient, RegistryError
 
 from ._roots import fs_registry
 
