@@ -120,13 +120,21 @@ BASE = {"bucket": "b-b-b", "region": "us-east-1"}
         ({**BASE, "storageclass": "COLD"}, "storageclass", "must be one of"),
         ({**BASE, "storageclass": 3}, "storageclass", "must be one of"),
         ({**BASE, "objectacl": "everyone"}, "objectacl", "invalid value for objectacl"),
+        ({**BASE, "regionendpoint": "ftp://x"}, "regionendpoint", "http or https"),
+        ({**BASE, "accesskey": ""}, "accesskey", "given together"),
+        ({**BASE, "regionendpoint": "http://"}, "regionendpoint", "Invalid endpoint"),
+        (
+            {**BASE, "region": "bad region!", "regionendpoint": "http://x"},
+            "region",
+            "region_name",
+        ),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
 )
 def test_parameters_go_rejects(parameters: dict[str, object], key: str, message: str) -> None:
     """What Go's ``FromParameters`` rejects is a ``DriverParameterError`` naming the key."""
     with pytest.raises(DriverParameterError, match=message) as info:
-        from_parameters({**parameters, "secretkey": SECRET})
+        from_parameters({"accesskey": "AKIDEXAMPLE", "secretkey": SECRET, **parameters})
     assert info.value.parameter == key
     assert SECRET not in str(info.value)
 

@@ -20,11 +20,17 @@ from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     EndpointConnectionError,
+    InvalidRegionError,
     NoCredentialsError,
     PartialCredentialsError,
 )
 
-from pydistribution.errors import DriverError, PathNotFoundError, StorageDriverError
+from pydistribution.errors import (
+    DriverError,
+    DriverParameterError,
+    PathNotFoundError,
+    StorageDriverError,
+)
 from pydistribution.storage.driver._s3options import NAME, S3Options
 
 if TYPE_CHECKING:
@@ -60,6 +66,9 @@ def make_client(options: S3Options, session: boto3.session.Session | None = None
     exponential backoff with jitter), up to ``options.max_attempts`` attempts. Checksums
     are sent only where the S3 API requires them, so that S3-compatible stores without
     the newer checksum headers keep working (the Go driver sends none either).
+
+    Raises:
+        DriverParameterError: botocore refuses the region or the endpoint.
     """
     config = Config(
         region_name=options.region,
@@ -81,16 +90,27 @@ def make_client(options: S3Options, session: boto3.session.Session | None = None
     )
     if session is None:
         session = boto3.session.Session()
-    return session.client(
-        "s3",
-        aws_access_key_id=options.access_key or None,
-        aws_secret_access_key=options.secret_key or None,
-        aws_session_token=options.session_token or None,
-        endpoint_url=options.endpoint_url,
-        use_ssl=options.secure,
-        verify=not options.skip_verify,
-        config=config,
-    )
+    try:
+        return session.client(
+            "s3",
+            aws_access_key_id=options.access_key or None,
+            aws_secret_access_key=options.secret_key or None,
+            aws_session_token=options.session_token or None,
+            endpoint_url=options.endpoint_url,
+            use_ssl=options.secure,
+            verify=not options.skip_verify,
+            config=config,
+        )
+    except InvalidRegionError as exc:
+        raise DriverParameterError(NAME, "region", str(exc)) from exc
+    except PartialCredentialsError as exc:
+        raise DriverParameterError(
+            NAME, "accesskey", "accesskey and secretkey must be given together"
+        ) from exc
+    except ValueError as exc:  # botocore's "Invalid endpoint: ..."
+        raise DriverParameterError(NAME, "regionendpoint", str(exc)) from exc
+    except BotoCoreError as exc:
+        raise DriverParameterError(NAME, "region", f"cannot configure S3: {exc}") from exc
 
 
 @final

@@ -329,6 +329,11 @@ def options_from_parameters(parameters: Mapping[str, object]) -> S3Options:
     # Go checks the region only when talking to AWS itself.
     if not endpoint and region not in _known_regions():
         raise DriverParameterError(NAME, "region", f"invalid region provided: {region}")
+    scheme = endpoint.partition("://")[0].lower() if "://" in endpoint else "https"
+    if scheme not in ("http", "https"):
+        raise DriverParameterError(
+            NAME, "regionendpoint", f"expected an http or https URL, got {endpoint!r}"
+        )
     bucket = _string(parameters, "bucket")
     if not bucket:
         raise DriverParameterError(NAME, "bucket", "no bucket parameter provided")

@@ -91,6 +91,9 @@ class S3Driver:
         session: the boto3 session to build the client from; sharing one between
             drivers saves loading the S3 service model (about 0.1 s) for each. The
             options' credentials take precedence over the session's.
+
+    Raises:
+        DriverParameterError: botocore refuses the region or the endpoint.
     """
 
     __slots__ = ("_backend", "_driver")
