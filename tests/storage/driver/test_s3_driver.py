@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pathlib
 import secrets
 import socket
 import threading
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import pytest
 
@@ -39,7 +40,7 @@ from pydistribution.storage.driver.s3 import (
     from_parameters,
     options_from_parameters,
 )
-from pydistribution.testing.peers import S3Endpoint
+from pydistribution.testing.peers import MotoServer, S3Endpoint
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -616,3 +617,37 @@ def test_options_value_object() -> None:
         S3Options(bucket="b-b-b", region="us-east-1", chunk_size=1)
     with pytest.raises(ValueError, match="bucket"):
         S3Options(bucket="", region="us-east-1")
+
+
+def _read_to_end(stream: IO[bytes]) -> None:
+    while stream.read(MiB):
+        pass
+
+
+def test_server_dying_mid_read_is_an_oserror(
+    tmp_path: pathlib.Path, session: boto3.session.Session
+) -> None:
+    """A stream whose server dies raises ``OSError`` (like any file), never botocore's."""
+    with MotoServer(work_dir=tmp_path) as server:
+        endpoint = server.endpoint
+        client = session.client(
+            "s3",
+            endpoint_url=endpoint.url,
+            region_name=endpoint.region,
+            aws_access_key_id=endpoint.access_key,
+            aws_secret_access_key=endpoint.secret_key,
+        )
+        client.create_bucket(Bucket="dying")
+        parameters = {**endpoint.driver_parameters("dying"), "maxattempts": 1}
+        driver = S3Driver(options_from_parameters(parameters), session=session)
+        driver.put_content("/big", os.urandom(64 * MiB))
+        stream = driver.reader("/big")
+        try:
+            assert len(stream.read(MiB)) == MiB
+            server.kill()
+            with pytest.raises(OSError, match="reading s3://dying/big"):
+                _read_to_end(stream)
+        finally:
+            stream.close()
+        with pytest.raises(DriverError, match="cannot connect"):
+            driver.stat("/big")
