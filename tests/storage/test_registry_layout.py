@@ -348,3 +348,24 @@ def test_get_refuses_blobs_over_the_limit(driver: InMemoryDriver) -> None:
         blobs.get(stored.digest)
     with blobs.open(stored.digest) as stream:
         assert stream.read() == b"more than ten bytes"
+
+
+def test_tag_pages(registry: Registry, driver: InMemoryDriver) -> None:
+    repo = registry.repository("team/app")
+    image = push_image(repo)
+    for tag in ["v1", "v1-rc", "v1.2", "v2", "a", "B"]:
+        repo.tags().tag(tag, image.describe())
+    tags_dir = f"{V2}/repositories/team/app/_manifests/tags"
+    driver.put_content(f"{tags_dir}/half/index/sha256/{image.digest.hex}/link", b"x")
+    assert repo.tags().all() == ["B", "a", "v1", "v1-rc", "v1.2", "v2"]
+    assert repo.tags().list(n=2) == ["B", "a"]
+    assert repo.tags().list(last="a", n=2) == ["v1", "v1-rc"]
+    assert repo.tags().list(last="b") == ["v1", "v1-rc", "v1.2", "v2"]
+    assert repo.tags().list(last="g", n=10) == ["v1", "v1-rc", "v1.2", "v2"]
+    assert repo.tags().list(last="v2") == []
+    assert repo.tags().list(n=0) == []
+    pages, last = [], None
+    while page := repo.tags().list(last=last, n=4):
+        pages.extend(page)
+        last = page[-1]
+    assert pages == repo.tags().all()

@@ -7,6 +7,9 @@ exclusive and ``n`` a page size, never dropping or repeating a tag (§9.2).
 
 from __future__ import annotations
 
+import bisect
+import itertools
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from pydistribution import mediatypes
@@ -101,21 +104,29 @@ class TagStore:
         Raises:
             RepositoryUnknownError: the repository has no tag store.
         """
-        driver = self._context.driver
+        return list(self._live_tags(self._candidates()))
+
+    def _candidates(self) -> list[str]:
+        """The well-formed tag directory names, sorted bytewise (links not yet checked)."""
         try:
-            entries = driver.list(_paths.tags_dir(self._name))
+            entries = self._context.driver.list(_paths.tags_dir(self._name))
         except PathNotFoundError:
             raise RepositoryUnknownError(self._name) from None
-        tags = []
+        names = []
         for entry in entries:
             tag = entry.rsplit("/", 1)[-1]
             try:
                 validate_tag(tag)
             except InvalidReferenceError:
                 continue
+            names.append(tag)
+        return sorted(names, key=lambda t: t.encode())
+
+    def _live_tags(self, candidates: Iterable[str]) -> Iterator[str]:
+        # A tag directory without current/link (a half-removed tag) counts as absent.
+        for tag in candidates:
             if _exists(self._context, _paths.tag_current_link(self._name, tag)):
-                tags.append(tag)
-        return sorted(tags, key=lambda t: t.encode())
+                yield tag
 
     def lookup(self, descriptor: Descriptor) -> list[str]:
         """The tags whose current target is ``descriptor``'s digest, sorted."""
@@ -142,7 +153,6 @@ class TagStore:
             removed.append(tag)
         return removed
 
-
     def list(self, *, last: str | None = None, n: int | None = None) -> list[str]:
         """One page of :meth:`all`: up to ``n`` tags sorting strictly after ``last``.
 
@@ -152,11 +162,15 @@ class TagStore:
         """
         if n is not None and n < 0:
             raise PaginationNumberInvalidError(n)
-        tags = self.all()
+        candidates = self._candidates()
         if last is not None:
-            cursor = last.encode()
-            tags = [t for t in tags if t.encode() > cursor]
-        return tags if n is None else tags[:n]
+            # Cut before checking links, so a page costs one check per tag on it.
+            candidates = candidates[
+                bisect.bisect_right(candidates, last.encode(), key=str.encode) :
+            ]
+        live = self._live_tags(candidates)
+        return list(live if n is None else itertools.islice(live, n))
+
 
 def _exists(context: StorageContext, path: str) -> bool:
     try:
