@@ -13,7 +13,7 @@ from worker threads.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Set
+from collections.abc import Iterator, Mapping, Set
 from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
@@ -24,10 +24,13 @@ from pydistribution.errors import PathNotFoundError
 from pydistribution.storage import _paths
 from pydistribution.storage._gcscan import (
     ParsedManifest,
+    digest_or_none,
     list_digests,
+    list_dir,
     mark_parse,
     read_digest,
     read_limited,
+    scan_links,
     scan_tags,
 )
 
@@ -58,7 +61,7 @@ KEPT_BEFORE: Final = "kept by the first pass"
 class Revision:
     """A live revision link: the manifest it names, its target and modification time.
 
-    The time is only read when it matters (with ``delete_untagged``), else ``None``.
+    The time is read only when it matters (with ``delete_untagged``), else ``None``.
     """
 
     digest: Digest
@@ -129,23 +132,44 @@ def check_layers(
     them, so they are not read unless recent.
     """
     scan = LayerScan()
-    for digest in list_digests(driver, _paths.layers_dir(name)):
-        path = _paths.layer_link(name, digest)
-        target = digest if digest.algorithm == CANONICAL_ALGORITHM else read_digest(driver, path)
-        if target is None or target not in suspects:
-            continue
-        try:
-            info = driver.stat(path)
-        except PathNotFoundError:
-            continue
-        if info.mod_time >= cutoff:
-            scan.recent.add(target)
-            content = read_digest(driver, path)
-            if content is not None:
-                scan.recent.add(content)
-        else:
-            scan.links[path] = target
+    wanted = {d.hex for d in suspects}
+    for algorithm_dir in list_dir(driver, _paths.layers_dir(name)):
+        algorithm = algorithm_dir.rsplit("/", 1)[-1]
+        canonical = algorithm == CANONICAL_ALGORITHM
+        for digest_dir in list_dir(driver, algorithm_dir):
+            hex_ = digest_dir.rsplit("/", 1)[-1]
+            if canonical and hex_ not in wanted:
+                continue  # the common case: no Digest built, nothing read
+            _check_link(driver, scan, f"{digest_dir}/link", algorithm, hex_, suspects, cutoff)
     return scan
+
+
+def _check_link(
+    driver: StorageDriver,
+    scan: LayerScan,
+    path: str,
+    algorithm: str,
+    hex_: str,
+    suspects: Set[Digest],
+    cutoff: datetime,
+) -> None:
+    if algorithm == CANONICAL_ALGORITHM:
+        target: Digest | None = digest_or_none(algorithm, hex_)
+    else:
+        target = read_digest(driver, path)
+    if target is None or target not in suspects:
+        return
+    try:
+        info = driver.stat(path)
+    except PathNotFoundError:
+        return
+    if info.mod_time >= cutoff:
+        scan.recent.add(target)
+        content = read_digest(driver, path)
+        if content is not None:
+            scan.recent.add(content)
+    else:
+        scan.links[path] = target
 
 
 class Marker:
@@ -209,21 +233,11 @@ class Marker:
         links the sweep removed meanwhile: they are restored if something reaches them.
         """
         marks = RepositoryMarks(name)
-        timed = self._delete_untagged
-        for digest in list_digests(self._driver, _paths.revisions_dir(name)):
-            path = _paths.revision_link(name, digest)
+        for digest, path, mod_time in self._revision_links(name):
             known = previous.revisions.get(digest) if previous is not None else None
             target = known.target if known is not None else read_digest(self._driver, path)
-            if target is None:
-                continue  # a missing or unreadable link is no manifest (Go skips it too)
-            mod_time = None
-            if timed:
-                try:
-                    mod_time = self._driver.stat(path).mod_time
-                except PathNotFoundError:
-                    continue
-            if self.parsed(target) is None:
-                continue  # a dangling link: its manifest blob is gone
+            if target is None or self.parsed(target) is None:
+                continue  # an unreadable or dangling link is no manifest (Go skips it too)
             marks.revisions[digest] = Revision(digest, target, mod_time)
         if self._delete_untagged or self._watch is not None:
             marks.tags = scan_tags(self._driver, name)
@@ -232,6 +246,17 @@ class Marker:
         roots = self._roots(marks, previous, universe)
         self._mark_from(marks, universe, roots)
         return marks
+
+    def _revision_links(self, name: str) -> Iterator[tuple[Digest, str, datetime | None]]:
+        """The revision links of ``name``; their times only when ``delete_untagged``."""
+        if self._delete_untagged:
+            # One listing per revision directory gives existence and time together.
+            for entry in scan_links(self._driver, _paths.revisions_dir(name)):
+                yield entry.digest, entry.path, entry.mod_time
+        else:
+            # Reading the link is what decides; a directory without one reads as absent.
+            for digest in list_digests(self._driver, _paths.revisions_dir(name)):
+                yield digest, _paths.revision_link(name, digest), None
 
     def _roots(
         self,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Final, TypeVar
 
@@ -41,18 +41,22 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BlobEntry",
+    "LinkEntry",
     "ParsedManifest",
+    "Workers",
     "blob_fan_out_dirs",
+    "digest_or_none",
     "find_repositories",
     "is_valid_repository_name",
     "list_blobs",
     "list_digests",
-    "map_progress",
+    "list_dir",
     "mark_parse",
     "parse_manifest",
     "read_digest",
     "read_limited",
     "scan_blobs",
+    "scan_links",
     "scan_tags",
     "stat_blob",
 ]
@@ -67,7 +71,8 @@ class BlobEntry:
     mod_time: datetime
 
 
-def _digest(algorithm: str, hex_: str) -> Digest | None:
+def digest_or_none(algorithm: str, hex_: str) -> Digest | None:
+    """``Digest(algorithm, hex_)``, or ``None`` when that is no valid digest."""
     try:
         return Digest(algorithm, hex_)
     except (DigestInvalidError, DigestUnsupportedError):
@@ -125,6 +130,41 @@ def find_repositories(driver: StorageDriver) -> list[str]:
     return found
 
 
+@attrs.frozen
+class LinkEntry:
+    """A ``<root>/<alg>/<hex>/link`` file: the digest its path names, and its time."""
+
+    digest: Digest
+    path: str
+    mod_time: datetime
+
+
+def scan_links(driver: StorageDriver, root: str) -> list[LinkEntry]:
+    """Every ``<root>/<alg>/<hex>/link`` file with its modification time, in walk order.
+
+    One listing per digest directory, which also tells cheaply that a directory has
+    lost its link (Go leaves such directories behind). A missing root has none.
+    """
+    entries: list[LinkEntry] = []
+    prefix = len(root) + 1
+
+    def visit(info: FileInfo) -> WalkAction | None:
+        parts = info.path[prefix:].split("/")
+        if info.is_dir:
+            return WalkAction.SKIP_DIR if len(parts) > 2 else None
+        if len(parts) == 3 and parts[2] == "link":
+            digest = digest_or_none(parts[0], parts[1])
+            if digest is not None:
+                entries.append(LinkEntry(digest, info.path, info.mod_time))
+        return None
+
+    try:
+        driver.walk(root, visit)
+    except PathNotFoundError:
+        return []
+    return entries
+
+
 def list_digests(driver: StorageDriver, root: str) -> list[Digest]:
     """The digests named by the ``<root>/<alg>/<hex>`` directories, without looking inside.
 
@@ -132,10 +172,10 @@ def list_digests(driver: StorageDriver, root: str) -> list[Digest]:
     caller reads or stats the link it cares about. A missing root has none.
     """
     found: list[Digest] = []
-    for algorithm_dir in _list(driver, root):
+    for algorithm_dir in list_dir(driver, root):
         algorithm = algorithm_dir.rsplit("/", 1)[-1]
-        for digest_dir in _list(driver, algorithm_dir):
-            digest = _digest(algorithm, digest_dir.rsplit("/", 1)[-1])
+        for digest_dir in list_dir(driver, algorithm_dir):
+            digest = digest_or_none(algorithm, digest_dir.rsplit("/", 1)[-1])
             if digest is not None:
                 found.append(digest)
     return found
@@ -144,8 +184,8 @@ def list_digests(driver: StorageDriver, root: str) -> list[Digest]:
 def blob_fan_out_dirs(driver: StorageDriver) -> list[str]:
     """The ``blobs/<alg>/<xx>`` directories, sorted; none when ``blobs`` is missing."""
     dirs: list[str] = []
-    for algorithm_dir in _list(driver, _paths.BLOBS_ROOT):
-        dirs.extend(_list(driver, algorithm_dir))
+    for algorithm_dir in list_dir(driver, _paths.BLOBS_ROOT):
+        dirs.extend(list_dir(driver, algorithm_dir))
     return dirs
 
 
@@ -158,10 +198,10 @@ def list_blobs(driver: StorageDriver, fan_out_dir: str) -> list[Digest]:
     """
     algorithm, fan_out = fan_out_dir.rsplit("/", 2)[-2:]
     found: list[Digest] = []
-    for blob_dir in _list(driver, fan_out_dir):
+    for blob_dir in list_dir(driver, fan_out_dir):
         hex_ = blob_dir.rsplit("/", 1)[-1]
         if hex_[:2] == fan_out:
-            digest = _digest(algorithm, hex_)
+            digest = digest_or_none(algorithm, hex_)
             if digest is not None:
                 found.append(digest)
     return found
@@ -182,7 +222,7 @@ def scan_blobs(driver: StorageDriver, fan_out_dir: str) -> list[BlobEntry]:
         if info.is_dir:
             return WalkAction.SKIP_DIR if len(parts) > 1 else None
         if len(parts) == 2 and parts[1] == "data" and parts[0][:2] == fan_out:
-            digest = _digest(algorithm, parts[0])
+            digest = digest_or_none(algorithm, parts[0])
             if digest is not None:
                 entries.append(BlobEntry(digest, info.size, info.mod_time))
         return None
@@ -225,32 +265,72 @@ def scan_tags(driver: StorageDriver, name: str) -> dict[str, Digest | None]:
     value is ``None`` when the current link is missing or unreadable.
     """
     tags: dict[str, Digest | None] = {}
-    for tag_dir in _list(driver, _paths.tags_dir(name)):
+    for tag_dir in list_dir(driver, _paths.tags_dir(name)):
         tag = tag_dir.rsplit("/", 1)[-1]
         tags[tag] = read_digest(driver, f"{tag_dir}/current/link")
     return tags
 
 
-def map_progress(
-    pool: Executor,
-    fn: Callable[[_T], _R],
-    items: Sequence[_T],
-    phase: str,
-    progress: Callable[[str, int, int | None], None] | None,
-) -> list[_R]:
-    """``fn`` over ``items`` on ``pool``, results in order, reporting ``(phase, done, total)``."""
-    if progress is None:
-        return list(pool.map(fn, items))
-    total = len(items)
-    progress(phase, 0, total)
-    results: list[_R] = []
-    for done, result in enumerate(pool.map(fn, items), 1):
-        results.append(result)
-        progress(phase, done, total)
-    return results
+class Workers:
+    """Runs a function over many items on worker threads, a chunk of items per task.
+
+    Storage calls of local drivers take microseconds, so one future per item would cost
+    more than the call; items go to the threads in chunks instead (a few per thread, for
+    balance), and with one worker everything runs in the calling thread. Results come
+    back in the order of the items. A context manager: the threads end with the block.
+
+    Args:
+        workers: the number of threads; 1 runs everything inline.
+        progress: called with ``(phase, done, total)`` as chunks complete.
+    """
+
+    def __init__(
+        self, workers: int, progress: Callable[[str, int, int | None], None] | None = None
+    ) -> None:
+        self._workers = max(1, workers)
+        self._progress = progress
+        self._executor = ThreadPoolExecutor(self._workers) if self._workers > 1 else None
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def map(
+        self, phase: str, fn: Callable[[_T], _R], items: Sequence[_T], *, chunk: int | None = None
+    ) -> list[_R]:
+        """``[fn(item) for item in items]``, computed on the threads.
+
+        ``chunk`` is the number of items per task (default: about a quarter of an even
+        share per thread); give 1 for items that each take long, such as hashing blobs.
+        """
+        total = len(items)
+        progress = self._progress
+        if progress is not None:
+            progress(phase, 0, total)
+        size = chunk or max(1, -(-total // (self._workers * 4)))
+        chunks = [items[i : i + size] for i in range(0, total, size)]
+        results: list[_R] = []
+        if self._executor is None:
+            pending: Iterator[list[_R]] = (_apply(fn, part) for part in chunks)
+        else:
+            futures = [self._executor.submit(_apply, fn, part) for part in chunks]
+            pending = (future.result() for future in futures)
+        for part in pending:
+            results.extend(part)
+            if progress is not None:
+                progress(phase, len(results), total)
+        return results
 
 
-def _list(driver: StorageDriver, path: str) -> list[str]:
+def _apply(fn: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
+    return [fn(item) for item in items]
+
+
+def list_dir(driver: StorageDriver, path: str) -> list[str]:
+    """The sorted children of ``path``; none when it is missing."""
     try:
         return sorted(driver.list(path))
     except PathNotFoundError:

@@ -20,12 +20,10 @@ meanwhile, puts back whatever is in use now, and only then deletes.
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Final, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 import attrs
 
@@ -41,10 +39,11 @@ from pydistribution.storage._gcmark import (
     check_layers,
 )
 from pydistribution.storage._gcscan import (
+    BlobEntry,
+    Workers,
     blob_fan_out_dirs,
     find_repositories,
     list_blobs,
-    map_progress,
     stat_blob,
 )
 from pydistribution.storage._gcsweep import Quarantine, recover
@@ -75,13 +74,19 @@ DEFAULT_SETTLE: Final = timedelta(seconds=2)
 ProgressFn: TypeAlias = Callable[[str, int, "int | None"], None]
 """A progress callback: ``(phase, done, total)``; ``total`` is ``None`` when unknown."""
 
-_T = TypeVar("_T")
-_R = TypeVar("_R")
+
+_LOCAL_DRIVERS: Final = frozenset({"filesystem", "inmemory"})
 
 
-def default_workers() -> int:
-    """The default number of worker threads: four per CPU, at most 32."""
-    return min(32, 4 * (os.cpu_count() or 1))
+def default_workers(driver: StorageDriver) -> int:
+    """How many threads make storage calls on ``driver`` at once, by default.
+
+    One for local storage (the ``filesystem`` and ``inmemory`` drivers): a call takes
+    microseconds, mostly interpreter time, and threads only contend for the interpreter
+    lock (measured: two threads are slower than one). Sixteen for remote storage such as
+    S3, where each call waits milliseconds for the network.
+    """
+    return 1 if driver.name in _LOCAL_DRIVERS else 16
 
 
 @attrs.frozen(kw_only=True, order=True)
@@ -235,7 +240,7 @@ class GarbageCollector:
         settle: how long quarantined content waits before the confirming re-scan; a
             manifest put that checked its references before the quarantine must finish
             within this time to be seen by the re-scan.
-        workers: worker threads for storage calls (default :func:`default_workers`).
+        workers: threads making storage calls (default: :func:`default_workers`).
         progress: called as work proceeds, see :data:`ProgressFn`.
 
     Raises:
@@ -259,7 +264,7 @@ class GarbageCollector:
         self._delete_untagged = delete_untagged
         self._grace = grace
         self._settle = settle.total_seconds()
-        self._workers = workers or default_workers()
+        self._workers = workers or default_workers(self._driver)
         self._progress = progress
 
     # -- public -----------------------------------------------------------------------
@@ -303,8 +308,8 @@ class GarbageCollector:
             if digest in check_layers(self._driver, name, {digest}, cutoff).recent:
                 recent_links.append(path)
 
-        with ThreadPoolExecutor(self._workers) as pool:
-            self._each(pool, "mark", visit, names)
+        with Workers(self._workers, self._progress) as pool:
+            pool.map("mark", visit, names)
         return Explanation(
             digest=digest,
             exists=blob is not None,
@@ -329,51 +334,58 @@ class GarbageCollector:
         self, quarantine: Quarantine | None, start: datetime, recovered: int, began: float
     ) -> GCReport:
         cutoff = start - self._grace
-        with ThreadPoolExecutor(self._workers) as pool:
+        with Workers(self._workers, self._progress) as pool:
             present = self._list_blobs(pool)
             marker = self._marker(cutoff)
             first = self._mark_all(pool, marker, _Pass())
-            unmarked = [d for d in present if d not in marker.marked]
-            stats = self._each(pool, "stat", lambda d: stat_blob(self._driver, d), unmarked)
-            garbage = {e.digest: e for e in stats if e is not None}
-            old = {d for d, e in garbage.items() if e.mod_time < cutoff}
-            self._check_layers(pool, first, old, cutoff)
-            doomed = sorted(old - first.recent(), key=str)
+            unmarked = sorted((d for d in present if d not in marker.marked), key=str)
             untagged = [
                 (name, digest)
                 for name, marks in first.repositories.items()
                 for digest in (marks.candidates() if self._delete_untagged else ())
             ]
-            restored: list[Digest] = []
+            garbage: dict[Digest, BlobEntry] = {}
+            if quarantine is None or self._grace > timedelta(0):
+                # Age and size first, so that recent blobs are never even moved aside.
+                stats = pool.map("stat", self._stat, unmarked)
+                garbage = {e.digest: e for e in stats if e is not None}
+                old = {d for d, e in garbage.items() if e.mod_time < cutoff}
+                self._check_layers(pool, first, old, cutoff)
+                doomed = [d for d in unmarked if d in old and d not in first.recent()]
+            else:
+                # No grace period: only what is written while the run goes on is recent,
+                # so age and size are read in the quarantine, in one listing.
+                doomed = unmarked
+            final, gone, in_use = first, set(doomed), set[Digest]()
             relinked: list[tuple[str, Digest]] = []
-            final = first
             if quarantine is not None:
-                final, restored, relinked = self._sweep(
+                final, held, in_use, young, relinked = self._sweep(
                     pool, quarantine, marker, first, cutoff, doomed, untagged
                 )
-                put_back, relinked_set = set(restored), set(relinked)
-                doomed = [d for d in doomed if d not in put_back]
+                garbage.update(held)
+                gone = set(held) - in_use - young
+                relinked_set = set(relinked)
                 untagged = [m for m in untagged if m not in relinked_set]
-            gone = set(doomed)
             links = final.links(gone)
             if quarantine is not None:
                 quarantine.close()
                 self._remove_tag_history(pool, final, untagged)
-                removed = self._each(pool, "links", self._remove_link, list(links.items()))
+                removed = pool.map("links", self._remove_link, list(links.items()))
                 links = {p: t for (p, t), ok in zip(links.items(), removed, strict=True) if ok}
         untagged_set = set(untagged)
+        empty = len(unmarked) - len(garbage)  # directories without data: not blobs
         return GCReport(
             dry_run=quarantine is None,
             delete_untagged=self._delete_untagged,
             repositories=len(final.repositories),
             manifests_kept=sum(len(m.kept) for m in final.repositories.values()),
-            blobs_kept=len(present) - len(unmarked) + len(garbage) - len(gone),
+            blobs_kept=len(present) - empty - len(gone),
             blobs=tuple(sorted(gone, key=str)),
             manifests=_refs(untagged),
             layer_links=tuple(sorted(links)),
             bytes_freed=sum(garbage[d].size for d in gone),
-            recent=tuple(sorted((d for d in garbage if d not in gone), key=str)),
-            restored_blobs=tuple(sorted(restored, key=str)),
+            recent=tuple(sorted((d for d in garbage if d not in gone | in_use), key=str)),
+            restored_blobs=tuple(sorted(in_use, key=str)),
             restored_manifests=_refs(relinked),
             unreadable=_refs(
                 (name, d)
@@ -387,32 +399,39 @@ class GarbageCollector:
 
     def _sweep(
         self,
-        pool: ThreadPoolExecutor,
+        pool: Workers,
         quarantine: Quarantine,
         marker: Marker,
         first: _Pass,
         cutoff: datetime,
         doomed: Sequence[Digest],
         untagged: Sequence[tuple[str, Digest]],
-    ) -> tuple[_Pass, list[Digest], list[tuple[str, Digest]]]:
-        """Quarantine, wait, re-scan, put back what is in use; return the re-scan."""
+    ) -> tuple[_Pass, dict[Digest, BlobEntry], set[Digest], set[Digest], list[tuple[str, Digest]]]:
+        """Quarantine, wait, re-scan, put back what is in use or recent.
+
+        Returns the re-scan, the blobs that were held (with size and time), those put
+        back because something uses them now, those put back because they are recent,
+        and the manifests relinked.
+        """
         if not doomed and not untagged:
-            return first, [], []
+            return first, {}, set(), set(), []
         quarantine.record(untagged, doomed)
         unlinked: dict[str, dict[Digest, Revision]] = {}
         for name, digest in untagged:
             if quarantine.unlink_manifest(name, digest):
                 unlinked.setdefault(name, {})[digest] = first.repositories[name].revisions[digest]
-        moved = self._each(pool, "sweep", quarantine.hold, doomed)
-        held = [d for d, ok in zip(doomed, moved, strict=True) if ok]
+        pool.map("sweep", quarantine.hold, doomed)
+        held = quarantine.held()
+        young = [d for d, e in held.items() if e.mod_time >= cutoff]
+        pool.map("restore", quarantine.release, young)
         settled = time.monotonic() + self._settle
         while (left := settled - time.monotonic()) > 0:
             time.sleep(left)
         final = self._mark_all(pool, marker, first, unlinked)
-        self._check_layers(pool, final, set(held), cutoff)
+        self._check_layers(pool, final, set(held).difference(young), cutoff)
         recent = final.recent()
-        restored = [d for d in held if d in marker.marked or d in recent]
-        self._each(pool, "restore", quarantine.release, restored)
+        restored = [d for d in held if d not in young and (d in marker.marked or d in recent)]
+        pool.map("restore", quarantine.release, restored)
         relinked = [
             (name, digest)
             for name, digests in unlinked.items()
@@ -421,18 +440,21 @@ class GarbageCollector:
         ]
         for name, digest in relinked:
             quarantine.relink_manifest(name, digest)
-        return final, restored, relinked
+        return final, held, set(restored), set(young), relinked
 
-    def _list_blobs(self, pool: ThreadPoolExecutor) -> list[Digest]:
+    def _stat(self, digest: Digest) -> BlobEntry | None:
+        return stat_blob(self._driver, digest)
+
+    def _list_blobs(self, pool: Workers) -> list[Digest]:
         dirs = blob_fan_out_dirs(self._driver)
         found: list[Digest] = []
-        for digests in self._each(pool, "blobs", lambda d: list_blobs(self._driver, d), dirs):
+        for digests in pool.map("blobs", lambda d: list_blobs(self._driver, d), dirs):
             found.extend(digests)
         return found
 
     def _mark_all(
         self,
-        pool: ThreadPoolExecutor,
+        pool: Workers,
         marker: Marker,
         previous: _Pass,
         unlinked: Mapping[str, Mapping[Digest, Revision]] | None = None,
@@ -449,12 +471,10 @@ class GarbageCollector:
             return marker.mark(name, previous=before, unlinked=(unlinked or {}).get(name))
 
         phase = "rescan" if rescan else "mark"
-        return _Pass(
-            repositories=dict(zip(names, self._each(pool, phase, visit, names), strict=True))
-        )
+        return _Pass(repositories=dict(zip(names, pool.map(phase, visit, names), strict=True)))
 
     def _check_layers(
-        self, pool: ThreadPoolExecutor, scan: _Pass, suspects: Set[Digest], cutoff: datetime
+        self, pool: Workers, scan: _Pass, suspects: Set[Digest], cutoff: datetime
     ) -> None:
         names = list(scan.repositories)
         if not suspects:
@@ -464,7 +484,7 @@ class GarbageCollector:
         def visit(name: str) -> LayerScan:
             return check_layers(self._driver, name, suspects, cutoff)
 
-        scan.layers = dict(zip(names, self._each(pool, "links", visit, names), strict=True))
+        scan.layers = dict(zip(names, pool.map("links", visit, names), strict=True))
 
     def _remove_link(self, item: tuple[str, Digest]) -> bool:
         path, _ = item
@@ -475,7 +495,7 @@ class GarbageCollector:
         return True
 
     def _remove_tag_history(
-        self, pool: ThreadPoolExecutor, scan: _Pass, manifests: Sequence[tuple[str, Digest]]
+        self, pool: Workers, scan: _Pass, manifests: Sequence[tuple[str, Digest]]
     ) -> None:
         # As Go does: every tag's history entry for a deleted manifest goes too (§12.2).
         paths = [
@@ -488,12 +508,7 @@ class GarbageCollector:
             with contextlib.suppress(PathNotFoundError):
                 self._driver.delete(path)
 
-        self._each(pool, "tags", remove, paths)
-
-    def _each(
-        self, pool: ThreadPoolExecutor, phase: str, fn: Callable[[_T], _R], items: Sequence[_T]
-    ) -> list[_R]:
-        return map_progress(pool, fn, items, phase, self._progress)
+        pool.map("tags", remove, paths)
 
 
 def _key(chain: tuple[Digest, ...]) -> tuple[str, ...]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Final
 
@@ -23,7 +22,7 @@ import attrs
 
 from pydistribution.errors import PathNotFoundError
 from pydistribution.storage import _paths
-from pydistribution.storage._gcscan import map_progress
+from pydistribution.storage._gcscan import Workers
 from pydistribution.storage._uploads import parse_started_at
 from pydistribution.storage.driver import FileInfo, WalkAction
 from pydistribution.storage.gc import ProgressFn, default_workers
@@ -185,8 +184,8 @@ def purge_uploads(
     driver = registry.driver
     threshold = (now or datetime.now(timezone.utc)) - older_than
     dirs = _upload_dirs(driver)
-    with ThreadPoolExecutor(workers or default_workers()) as pool:
-        uploads = map_progress(pool, lambda p: _inspect(driver, p), dirs, "inspect", progress)
+    with Workers(workers or default_workers(driver), progress) as pool:
+        uploads = pool.map("inspect", lambda p: _inspect(driver, p), dirs)
         purged: list[Upload] = []
         kept: list[Upload] = []
         skipped: list[Upload] = []
@@ -200,7 +199,7 @@ def purge_uploads(
             else:
                 purged.append(upload)
         if not dry_run:
-            map_progress(pool, lambda u: _delete(driver, u.path), purged, "purge", progress)
+            pool.map("purge", lambda u: _delete(driver, u.path), purged)
     return PurgeReport(
         dry_run=dry_run,
         older_than=older_than,

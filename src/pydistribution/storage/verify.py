@@ -14,11 +14,11 @@ writes.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Final, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
@@ -33,11 +33,11 @@ from pydistribution.errors import (
 from pydistribution.storage import _paths
 from pydistribution.storage._gcscan import (
     BlobEntry,
+    Workers,
     blob_fan_out_dirs,
     find_repositories,
     is_valid_repository_name,
     list_digests,
-    map_progress,
     parse_manifest,
     read_limited,
     scan_blobs,
@@ -65,9 +65,6 @@ __all__ = [
     "VerifyReport",
     "verify",
 ]
-
-_T = TypeVar("_T")
-_R = TypeVar("_R")
 
 CORRUPT_BLOB: Final = "corrupt-blob"
 """A blob's bytes do not hash to its digest (location: its ``data`` path)."""
@@ -228,12 +225,12 @@ class _Verifier:
             for name in names
             if not is_valid_repository_name(name)
         ]
-        with ThreadPoolExecutor(self._workers) as pool:
+        with Workers(default_workers(self._driver), self._progress) as pool:
             if repository is None:
                 dirs = blob_fan_out_dirs(self._driver)
-                for entries in self._each(pool, "blobs", self._scan, dirs):
+                for entries in pool.map("blobs", self._scan, dirs):
                     self._known.update((e.digest, e) for e in entries)
-            checked = self._each(pool, "repositories", self._check, names)
+            checked = pool.map("repositories", self._check, names)
             for result in checked:
                 problems.extend(result.problems)
             if repository is None:
@@ -241,9 +238,12 @@ class _Verifier:
             else:
                 wanted = set().union(*(r.blobs for r in checked))
                 to_hash = [e for d in wanted if (e := self.blob(d)) is not None]
-            to_hash.sort(key=lambda e: (-e.size, str(e.digest)))
-            hashed = self._each(pool, "hash", self._hash, to_hash)
-            problems.extend(p for p in hashed if p is not None)
+        # Hashing is where threads pay off on any storage: hashlib and file reads release
+        # the interpreter lock. Largest blobs first, one per task, for balance.
+        to_hash.sort(key=lambda e: (-e.size, str(e.digest)))
+        with Workers(self._workers, self._progress) as hashers:
+            hashed = hashers.map("hash", self._hash, to_hash, chunk=1)
+        problems.extend(p for p in hashed if p is not None)
         return VerifyReport(
             problems=tuple(sorted(problems)),
             repositories=len(names),
@@ -415,11 +415,6 @@ class _Verifier:
             return Problem(kind=CORRUPT_BLOB, location=path, detail=detail)
         return None
 
-    def _each(
-        self, pool: ThreadPoolExecutor, phase: str, fn: Callable[[_T], _R], items: Sequence[_T]
-    ) -> list[_R]:
-        return map_progress(pool, fn, items, phase, self._progress)
-
 
 def verify(
     registry: Registry,
@@ -432,6 +427,8 @@ def verify(
 
     With ``repository``, only that repository's links, tags and manifests are checked,
     and only the blobs it links are re-hashed; otherwise every blob in the store is.
+    ``workers`` threads hash blobs (default: one per CPU, at least two); the storage is
+    listed with :func:`~pydistribution.storage.gc.default_workers` threads.
 
     Raises:
         RepositoryUnknownError: ``repository`` has no directory with ``_layers`` or
@@ -439,4 +436,5 @@ def verify(
         StorageDriverError: the storage failed while listing (read errors of single
             blobs are reported as problems instead).
     """
-    return _Verifier(registry, workers or default_workers(), progress).run(repository)
+    hashers = workers or max(2, os.cpu_count() or 1)
+    return _Verifier(registry, hashers, progress).run(repository)
