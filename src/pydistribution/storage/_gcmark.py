@@ -22,12 +22,11 @@ import attrs
 from pydistribution.digest import CANONICAL_ALGORITHM, Digest
 from pydistribution.errors import PathNotFoundError
 from pydistribution.storage import _paths
+from pydistribution.storage._gcparse import ParsedManifest, mark_parse
 from pydistribution.storage._gcscan import (
-    ParsedManifest,
     digest_or_none,
     list_digests,
     list_dir,
-    mark_parse,
     read_digest,
     read_limited,
     scan_links,

@@ -31,6 +31,7 @@ from pydistribution.errors import (
     StorageDriverError,
 )
 from pydistribution.storage import _paths
+from pydistribution.storage._gcparse import parse_manifest
 from pydistribution.storage._gcscan import (
     BlobEntry,
     Workers,
@@ -38,7 +39,6 @@ from pydistribution.storage._gcscan import (
     find_repositories,
     is_valid_repository_name,
     list_digests,
-    parse_manifest,
     read_limited,
     scan_blobs,
     stat_blob,
