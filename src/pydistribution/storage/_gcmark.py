@@ -121,17 +121,23 @@ class LayerScan:
 
 
 def check_layers(
-    driver: StorageDriver, name: str, suspects: Set[Digest], cutoff: datetime
+    driver: StorageDriver,
+    name: str,
+    suspects: Set[Digest],
+    cutoff: datetime,
+    *,
+    hexes: Set[str] | None = None,
 ) -> LayerScan:
     """Find the layer links of ``name`` that name a blob in ``suspects``.
 
     Only links under the canonical algorithm named after a suspect are looked at, plus
     every alias link (another algorithm; rare), whose content says which blob it names.
     Canonical links are taken to name their own path digest, as the Go registry writes
-    them, so they are not read unless recent.
+    them, so they are not read unless recent. ``hexes`` are the suspects' hex parts,
+    computed once by a caller that checks many repositories.
     """
     scan = LayerScan()
-    wanted = {d.hex for d in suspects}
+    wanted = hexes if hexes is not None else {d.hex for d in suspects}
     for algorithm_dir in list_dir(driver, _paths.layers_dir(name)):
         algorithm = algorithm_dir.rsplit("/", 1)[-1]
         canonical = algorithm == CANONICAL_ALGORITHM

@@ -2,14 +2,16 @@
 
 A real sweep never deletes a blob in place. It first moves the blob's ``data`` into a
 quarantine directory outside the Go layout (``/docker/registry/gc-quarantine/<run>``,
-which no Go walker reads), and removes the revision links of untagged manifests; only
-after a re-scan has confirmed that nothing marks them now are they deleted, and whatever
-the re-scan finds in use is moved back. While a blob sits in quarantine, reading it
-fails: a push racing the sweep gets a clean "blob unknown" instead of a manifest that
-references deleted content.
+which no Go walker reads), and removes the layer links naming it and the revision links
+of untagged manifests; only after a re-scan has confirmed that nothing marks them now
+are the blobs deleted, and whatever the re-scan finds in use is moved back and linked
+again. Nothing is unlinked after the re-scan, so a push that lands after it keeps
+everything it wrote. While a blob sits in quarantine, reading it fails: a push racing
+the sweep gets a clean "blob unknown" instead of a manifest that references deleted
+content.
 
-Each run writes a journal (``journal.json``) before it unlinks anything. A run that
-crashed leaves its directory behind; the next collection restores everything in it
+Each run journals (``journal.json``) what it is about to unlink before it does. A run
+that crashed leaves its directory behind; the next collection restores everything in it
 (:func:`recover`), so a crash can delay space reclamation but never lose data.
 """
 
@@ -18,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Final
 
@@ -62,21 +64,31 @@ class Quarantine:
         self._driver = driver
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         self.path = f"{QUARANTINE_ROOT}/{stamp}-{secrets.token_hex(4)}"
-        self._write_journal([], [])
+        self._manifests: list[tuple[str, Digest]] = []
+        self._blobs: list[Digest] = []
+        self._links: dict[str, Digest] = {}
+        self._write_journal()
         self.started = driver.stat(f"{self.path}/{_JOURNAL}").mod_time
 
-    def _write_journal(
-        self, manifests: Iterable[tuple[str, Digest]], blobs: Iterable[Digest]
-    ) -> None:
+    def _write_journal(self) -> None:
         document = {
-            "manifests": [{"repository": r, "digest": str(d)} for r, d in manifests],
-            "blobs": [str(d) for d in blobs],
+            "manifests": [{"repository": r, "digest": str(d)} for r, d in self._manifests],
+            "blobs": [str(d) for d in self._blobs],
+            "links": [{"path": p, "digest": str(d)} for p, d in self._links.items()],
         }
         self._driver.put_content(f"{self.path}/{_JOURNAL}", json.dumps(document).encode())
 
-    def record(self, manifests: Iterable[tuple[str, Digest]], blobs: Iterable[Digest]) -> None:
+    def record(
+        self,
+        manifests: Iterable[tuple[str, Digest]] = (),
+        blobs: Iterable[Digest] = (),
+        links: Mapping[str, Digest] | None = None,
+    ) -> None:
         """Journal what the sweep is about to unlink and move, before it does."""
-        self._write_journal(manifests, blobs)
+        self._manifests.extend(manifests)
+        self._blobs.extend(blobs)
+        self._links.update(links or {})
+        self._write_journal()
 
     def blob_path(self, digest: Digest) -> str:
         """Where blob ``digest`` waits in quarantine."""
@@ -128,6 +140,18 @@ class Quarantine:
         """Write back the revision link of a manifest that turned out to be in use."""
         write_link(self._driver, _paths.revision_link(repository, digest), digest)
 
+    def unlink_layer(self, path: str) -> bool:
+        """Remove a layer link (journaled first); ``False`` when it is already gone."""
+        try:
+            self._driver.delete(path)
+        except PathNotFoundError:
+            return False
+        return True
+
+    def relink_layer(self, path: str, target: Digest) -> None:
+        """Write back a layer link whose blob turned out to be in use."""
+        write_link(self._driver, path, target)
+
     def close(self) -> None:
         """Delete the quarantine for good: every blob still in it, and the journal."""
         with contextlib.suppress(PathNotFoundError):
@@ -177,32 +201,57 @@ def recover(driver: StorageDriver) -> tuple[int, int]:
                     continue
                 _restore_blob(driver, held, digest)
                 blobs += 1
-        for repository, digest in _journal_manifests(driver, run):
+        journal = _journal(driver, run)
+        for repository, digest in _manifest_entries(journal):
             link = _paths.revision_link(repository, digest)
             if not _exists(driver, link) and _exists(driver, _paths.blob_data(digest)):
                 write_link(driver, link, digest)
                 manifests += 1
+        for path, digest in _link_entries(journal):
+            if not _exists(driver, path) and _exists(driver, _paths.blob_data(digest)):
+                write_link(driver, path, digest)
         with contextlib.suppress(PathNotFoundError):
             driver.delete(run)
     _remove_root_if_empty(driver)
     return blobs, manifests
 
 
-def _journal_manifests(driver: StorageDriver, run: str) -> list[tuple[str, Digest]]:
+def _journal(driver: StorageDriver, run: str) -> dict[str, object]:
     try:
         document = json.loads(driver.get_content(f"{run}/{_JOURNAL}"))
     except (PathNotFoundError, ValueError):
-        return []
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+def _entries(
+    journal: dict[str, object], key: str, fields: tuple[str, str]
+) -> list[tuple[str, Digest]]:
     found: list[tuple[str, Digest]] = []
-    entries = document.get("manifests") if isinstance(document, dict) else None
+    entries = journal.get(key)
     for entry in entries if isinstance(entries, list) else []:
         if not isinstance(entry, dict):
             continue
-        repository, digest = entry.get("repository"), entry.get("digest")
-        if not isinstance(repository, str) or not isinstance(digest, str):
+        name, digest = entry.get(fields[0]), entry.get(fields[1])
+        if not isinstance(name, str) or not isinstance(digest, str):
             continue
         try:
-            found.append((repository, Digest.parse(digest)))
+            found.append((name, Digest.parse(digest)))
         except (DigestInvalidError, DigestUnsupportedError):
             continue
     return found
+
+
+def _manifest_entries(journal: dict[str, object]) -> list[tuple[str, Digest]]:
+    return _entries(journal, "manifests", ("repository", "digest"))
+
+
+def _link_entries(journal: dict[str, object]) -> list[tuple[str, Digest]]:
+    # A path from a damaged journal must still be a layer link of the layout.
+    return [
+        (path, digest)
+        for path, digest in _entries(journal, "links", ("path", "digest"))
+        if path.startswith(f"{_paths.REPOSITORIES_ROOT}/")
+        and path.endswith("/link")
+        and "/_layers/" in path
+    ]

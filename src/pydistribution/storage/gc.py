@@ -91,6 +91,18 @@ def default_workers(driver: StorageDriver) -> int:
 
 
 @attrs.define
+class _Swept:
+    """What a sweep did: held blobs, what it put back and why, what it unlinked for good."""
+
+    final: _Pass
+    held: dict[Digest, BlobEntry] = attrs.Factory(dict)
+    young: set[Digest] = attrs.Factory(set)
+    in_use: set[Digest] = attrs.Factory(set)
+    links: dict[str, Digest] = attrs.Factory(dict)
+    relinked: list[tuple[str, Digest]] = attrs.Factory(list)
+
+
+@attrs.define
 class _Pass:
     """The marks of every repository and the layer links naming suspect blobs."""
 
@@ -240,22 +252,24 @@ class GarbageCollector:
                 # No grace period: only what is written while the run goes on is recent,
                 # so age and size are read in the quarantine, in one listing.
                 doomed = unmarked
-            final, gone, in_use = first, set(doomed), set[Digest]()
-            relinked: list[tuple[str, Digest]] = []
-            if quarantine is not None:
-                final, held, in_use, young, relinked = self._sweep(
-                    pool, quarantine, marker, first, cutoff, doomed, untagged
+            if quarantine is None:
+                final, gone, in_use = first, set(doomed), set[Digest]()
+                links = first.links(gone)
+                relinked: list[tuple[str, Digest]] = []
+            else:
+                swept = self._sweep(pool, quarantine, marker, first, cutoff, doomed, untagged)
+                final, in_use, links, relinked = (
+                    swept.final,
+                    swept.in_use,
+                    swept.links,
+                    swept.relinked,
                 )
-                garbage.update(held)
-                gone = set(held) - in_use - young
+                garbage.update(swept.held)
+                gone = set(swept.held) - swept.in_use - swept.young
                 relinked_set = set(relinked)
                 untagged = [m for m in untagged if m not in relinked_set]
-            links = final.links(gone)
-            if quarantine is not None:
                 quarantine.close()
                 self._remove_tag_history(pool, final, untagged)
-                removed = pool.map("links", self._remove_link, list(links.items()))
-                links = {p: t for (p, t), ok in zip(links.items(), removed, strict=True) if ok}
         untagged_set = set(untagged)
         empty = len(unmarked) - len(garbage)  # directories without data: not blobs
         return GCReport(
@@ -268,7 +282,7 @@ class GarbageCollector:
             manifests=_refs(untagged),
             layer_links=tuple(sorted(links)),
             bytes_freed=sum(garbage[d].size for d in gone),
-            recent=tuple(sorted((d for d in garbage if d not in gone | in_use), key=str)),
+            recent=tuple(sorted(set(garbage) - gone - in_use, key=str)),
             restored_blobs=tuple(sorted(in_use, key=str)),
             restored_manifests=_refs(relinked),
             unreadable=_refs(
@@ -290,41 +304,52 @@ class GarbageCollector:
         cutoff: datetime,
         doomed: Sequence[Digest],
         untagged: Sequence[tuple[str, Digest]],
-    ) -> tuple[_Pass, dict[Digest, BlobEntry], set[Digest], set[Digest], list[tuple[str, Digest]]]:
-        """Quarantine, wait, re-scan, put back what is in use or recent.
-
-        Returns the re-scan, the blobs that were held (with size and time), those put
-        back because something uses them now, those put back because they are recent,
-        and the manifests relinked.
-        """
+    ) -> _Swept:
+        """Quarantine, unlink, wait, re-scan, put back and relink what is in use or recent."""
+        swept = _Swept(final=first)
         if not doomed and not untagged:
-            return first, {}, set(), set(), []
-        quarantine.record(untagged, doomed)
+            return swept
+        quarantine.record(manifests=untagged, blobs=doomed)
         unlinked: dict[str, dict[Digest, Revision]] = {}
         for name, digest in untagged:
             if quarantine.unlink_manifest(name, digest):
                 unlinked.setdefault(name, {})[digest] = first.repositories[name].revisions[digest]
         pool.map("sweep", quarantine.hold, doomed)
-        held = quarantine.held()
-        young = [d for d, e in held.items() if e.mod_time >= cutoff]
-        pool.map("restore", quarantine.release, young)
+        swept.held = quarantine.held()
+        swept.young = {d for d, e in swept.held.items() if e.mod_time >= cutoff}
+        pool.map("restore", quarantine.release, sorted(swept.young, key=str))
+        suspects = set(swept.held) - swept.young
+        if not first.layers:
+            self._check_layers(pool, first, suspects, cutoff)
+        # The links naming a quarantined blob go aside with it, before the re-scan: a push
+        # that links the blob again afterwards is seen by the re-scan, and nothing it
+        # writes after the re-scan is ever removed.
+        early = suspects & first.recent()
+        links = first.links(suspects - early)
+        quarantine.record(links=links)
+        unlinked_layers = pool.map("unlink", quarantine.unlink_layer, list(links))
+        removed = {p: t for (p, t), ok in zip(links.items(), unlinked_layers, strict=True) if ok}
         settled = time.monotonic() + self._settle
         while (left := settled - time.monotonic()) > 0:
             time.sleep(left)
-        final = self._mark_all(pool, marker, first, unlinked)
-        self._check_layers(pool, final, set(held).difference(young), cutoff)
+        swept.final = final = self._mark_all(pool, marker, first, unlinked)
+        self._check_layers(pool, final, suspects - early, cutoff)
         recent = final.recent()
-        restored = [d for d in held if d not in young and (d in marker.marked or d in recent)]
-        pool.map("restore", quarantine.release, restored)
-        relinked = [
+        swept.in_use = early | {d for d in suspects if d in marker.marked or d in recent}
+        pool.map("restore", quarantine.release, sorted(swept.in_use, key=str))
+        for path, target in removed.items():
+            if target in swept.in_use:
+                quarantine.relink_layer(path, target)
+        swept.links = {p: t for p, t in removed.items() if t not in swept.in_use}
+        swept.relinked = [
             (name, digest)
             for name, digests in unlinked.items()
             for digest in digests
             if name in final.repositories and digest in final.repositories[name].kept
         ]
-        for name, digest in relinked:
+        for name, digest in swept.relinked:
             quarantine.relink_manifest(name, digest)
-        return final, held, set(restored), set(young), relinked
+        return swept
 
     def _stat(self, digest: Digest) -> BlobEntry | None:
         return stat_blob(self._driver, digest)
@@ -364,19 +389,12 @@ class GarbageCollector:
         if not suspects:
             scan.layers = {}
             return
+        hexes = {d.hex for d in suspects}
 
         def visit(name: str) -> LayerScan:
-            return check_layers(self._driver, name, suspects, cutoff)
+            return check_layers(self._driver, name, suspects, cutoff, hexes=hexes)
 
         scan.layers = dict(zip(names, pool.map("links", visit, names), strict=True))
-
-    def _remove_link(self, item: tuple[str, Digest]) -> bool:
-        path, _ = item
-        try:
-            self._driver.delete(path)
-        except PathNotFoundError:
-            return False
-        return True
 
     def _remove_tag_history(
         self, pool: Workers, scan: _Pass, manifests: Sequence[tuple[str, Digest]]

@@ -273,6 +273,26 @@ def test_a_link_written_during_settle_protects_its_blob(registry: Registry) -> N
     assert registry.repository("other").blobs().stat(stray.digest).size == 19
 
 
+def test_nothing_is_unlinked_after_the_rescan(registry: Registry) -> None:
+    """A push that uploads a collected blob again and lands after the re-scan keeps it."""
+    repo = registry.repository("app")
+    push_image(repo, [b"base"], tag="v1")
+    stray = push_blob(repo.blobs(), b"collected, then pushed again")
+    pushed: list[Digest] = []
+
+    def after_rescan(phase: str, done: int, total: int | None) -> None:
+        if phase == "tags" and not pushed:  # the blobs are gone; the run is finishing
+            image = push_image(repo, [b"collected, then pushed again"], config=b'{"n":2}')
+            pushed.append(image.digest)
+
+    report = collect(registry, progress=after_rescan)
+
+    assert report.blobs == (stray.digest,)
+    assert repo.manifests().exists(pushed[0])
+    assert repo.blobs().stat(stray.digest).size == len(b"collected, then pushed again")
+    assert verify(registry).problems == ()
+
+
 def test_a_failed_run_puts_everything_back(registry: Registry) -> None:
     repo = registry.repository("app")
     loose = push_image(repo, [b"loose"], config=b'{"loose":1}')
