@@ -102,25 +102,7 @@ def gc_command(
             report = collector.run(dry_run=dry_run)
     if explain is not None:
         if as_json:
-            echo_json(
-                {
-                    "digest": str(explanation.digest),
-                    "exists": explanation.exists,
-                    "kept": explanation.kept,
-                    "holders": [
-                        {
-                            "repository": h.repository,
-                            "manifest": str(h.manifest),
-                            "tags": list(h.tags),
-                            "reason": h.reason,
-                            "chain": [str(d) for d in h.chain],
-                        }
-                        for h in explanation.holders
-                    ],
-                    "recent_data": explanation.recent_data,
-                    "recent_links": list(explanation.recent_links),
-                }
-            )
+            echo_json(explanation.to_json())
         else:
             click.echo(explanation.describe())
         return

@@ -87,6 +87,16 @@ class Holder:
     reason: str
     chain: tuple[Digest, ...]
 
+    def to_json(self) -> dict[str, object]:
+        """The holder as JSON-ready values."""
+        return {
+            "repository": self.repository,
+            "manifest": str(self.manifest),
+            "tags": list(self.tags),
+            "reason": self.reason,
+            "chain": [str(d) for d in self.chain],
+        }
+
 
 @attrs.define
 class RepositoryMarks:
@@ -235,7 +245,8 @@ class Marker:
         For a re-scan pass the result of the first pass as ``previous``: revision links
         it saw are not read again, and every revision it did not see is a root (it
         appeared while the collection ran). ``unlinked`` are manifests whose revision
-        links the sweep removed meanwhile: they are restored if something reaches them.
+        links the sweep removed meanwhile: they are kept (and the sweep links them again)
+        when a root reaches them.
         """
         marks = RepositoryMarks(name)
         for digest, path, mod_time in self._revision_links(name):

@@ -112,6 +112,18 @@ class Explanation:
         """Whether a collection now would keep the blob (``False`` when it is absent)."""
         return self.exists and bool(self.holders or self.recent_data or self.recent_links)
 
+    def to_json(self) -> dict[str, object]:
+        """The explanation as JSON-ready values."""
+        return {
+            "digest": str(self.digest),
+            "exists": self.exists,
+            "size": self.size,
+            "kept": self.kept,
+            "holders": [h.to_json() for h in self.holders],
+            "recent_data": self.recent_data,
+            "recent_links": list(self.recent_links),
+        }
+
     def describe(self) -> str:
         """A few lines for people: the verdict, then one line per holder."""
         if not self.exists:
