@@ -31,11 +31,10 @@ from pydistribution.errors import (
     PathNotFoundError,
 )
 from pydistribution.storage import _paths
-from pydistribution.storage._gcscan import BlobEntry
 from pydistribution.storage._links import write_link
 
 if TYPE_CHECKING:
-    from pydistribution.storage.driver import FileInfo, StorageDriver
+    from pydistribution.storage.driver import StorageDriver
 
 __all__ = ["QUARANTINE_ROOT", "Quarantine", "recover"]
 
@@ -101,28 +100,6 @@ class Quarantine:
         except PathNotFoundError:
             return False
         return True
-
-    def held(self) -> dict[Digest, BlobEntry]:
-        """Every blob in quarantine with its size and (preserved) modification time.
-
-        One walk of the quarantine, instead of a ``stat`` of each blob where it was.
-        """
-        root = f"{self.path}/blobs"
-        found: dict[Digest, BlobEntry] = {}
-
-        def visit(info: FileInfo) -> None:
-            if info.is_dir:
-                return
-            algorithm, _, hex_ = info.path[len(root) + 1 :].partition("/")
-            try:
-                digest = Digest(algorithm, hex_)
-            except (DigestInvalidError, DigestUnsupportedError):
-                return
-            found[digest] = BlobEntry(digest, info.size, info.mod_time)
-
-        with contextlib.suppress(PathNotFoundError):
-            self._driver.walk(root, visit)
-        return found
 
     def release(self, digest: Digest) -> None:
         """Move blob ``digest`` back, unless a new upload has put it in place already."""

@@ -96,7 +96,6 @@ class _Swept:
 
     final: _Pass
     held: dict[Digest, BlobEntry] = attrs.Factory(dict)
-    young: set[Digest] = attrs.Factory(set)
     in_use: set[Digest] = attrs.Factory(set)
     links: dict[str, Digest] = attrs.Factory(dict)
     relinked: list[tuple[str, Digest]] = attrs.Factory(list)
@@ -240,32 +239,29 @@ class GarbageCollector:
                 for name, marks in first.repositories.items()
                 for digest in (marks.candidates() if self._delete_untagged else ())
             ]
-            garbage: dict[Digest, BlobEntry] = {}
-            if quarantine is None or self._grace > timedelta(0):
-                # Age and size first, so that recent blobs are never even moved aside.
-                stats = pool.map("stat", self._stat, unmarked)
-                garbage = {e.digest: e for e in stats if e is not None}
-                old = {d for d, e in garbage.items() if e.mod_time < cutoff}
-                self._check_layers(pool, first, old, cutoff)
-                doomed = [d for d in unmarked if d in old and d not in first.recent()]
-            else:
-                # No grace period: only what is written while the run goes on is recent,
-                # so age and size are read in the quarantine, in one listing.
-                doomed = unmarked
+            # Age and size first, so that recent blobs are never even moved aside. (Not
+            # from the quarantine afterwards: a move on S3 is a copy, with a new time.)
+            stats = pool.map("stat", self._stat, unmarked)
+            garbage = {e.digest: e for e in stats if e is not None}
+            old = {d for d, e in garbage.items() if e.mod_time < cutoff}
+            self._check_layers(pool, first, old, cutoff)
+            doomed = [d for d in unmarked if d in old and d not in first.recent()]
             if quarantine is None:
                 final, gone, in_use = first, set(doomed), set[Digest]()
                 links = first.links(gone)
                 relinked: list[tuple[str, Digest]] = []
             else:
-                swept = self._sweep(pool, quarantine, marker, first, cutoff, doomed, untagged)
+                doomed_entries = {d: garbage[d] for d in doomed}
+                swept = self._sweep(
+                    pool, quarantine, marker, first, cutoff, doomed_entries, untagged
+                )
                 final, in_use, links, relinked = (
                     swept.final,
                     swept.in_use,
                     swept.links,
                     swept.relinked,
                 )
-                garbage.update(swept.held)
-                gone = set(swept.held) - swept.in_use - swept.young
+                gone = set(swept.held) - swept.in_use
                 relinked_set = set(relinked)
                 untagged = [m for m in untagged if m not in relinked_set]
                 quarantine.close()
@@ -302,7 +298,7 @@ class GarbageCollector:
         marker: Marker,
         first: _Pass,
         cutoff: datetime,
-        doomed: Sequence[Digest],
+        doomed: Mapping[Digest, BlobEntry],
         untagged: Sequence[tuple[str, Digest]],
     ) -> _Swept:
         """Quarantine, unlink, wait, re-scan, put back and relink what is in use or recent."""
@@ -310,17 +306,14 @@ class GarbageCollector:
         if not doomed and not untagged:
             return swept
         quarantine.record(manifests=untagged, blobs=doomed)
+        victims = list(doomed)
         unlinked: dict[str, dict[Digest, Revision]] = {}
         for name, digest in untagged:
             if quarantine.unlink_manifest(name, digest):
                 unlinked.setdefault(name, {})[digest] = first.repositories[name].revisions[digest]
-        pool.map("sweep", quarantine.hold, doomed)
-        swept.held = quarantine.held()
-        swept.young = {d for d, e in swept.held.items() if e.mod_time >= cutoff}
-        pool.map("restore", quarantine.release, sorted(swept.young, key=str))
-        suspects = set(swept.held) - swept.young
-        if not first.layers:
-            self._check_layers(pool, first, suspects, cutoff)
+        moved = pool.map("sweep", quarantine.hold, victims)
+        swept.held = {d: doomed[d] for d, ok in zip(victims, moved, strict=True) if ok}
+        suspects = set(swept.held)
         # The links naming a quarantined blob go aside with it, before the re-scan: a push
         # that links the blob again afterwards is seen by the re-scan, and nothing it
         # writes after the re-scan is ever removed.

@@ -25,8 +25,7 @@ from pydistribution.storage.gc import (
 )
 from pydistribution.storage.verify import verify
 from pydistribution.testing.namespace_suite import push_blob
-
-from ._roots import NOW, fs_registry, push_image, push_index, push_referrer
+from tests.storage.gc._roots import NOW, fs_registry, push_image, push_index, push_referrer
 
 V2 = "/docker/registry/v2"
 QUARANTINE = "/docker/registry/gc-quarantine"

@@ -1,1 +1,0 @@
-"""Tests of garbage collection, upload purging and verification of registry storage."""
