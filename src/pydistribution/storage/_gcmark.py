@@ -104,6 +104,7 @@ class RepositoryMarks:
 
     name: str
     revisions: dict[Digest, Revision] = attrs.Factory(dict)
+    dead: set[Digest] = attrs.Factory(set)
     tags: dict[str, Digest | None] = attrs.Factory(dict)
     kept: set[Digest] = attrs.Factory(set)
     unreadable: list[Digest] = attrs.Factory(list)
@@ -137,6 +138,7 @@ def check_layers(
     cutoff: datetime,
     *,
     hexes: Set[str] | None = None,
+    removed: Set[str] = frozenset(),
 ) -> LayerScan:
     """Find the layer links of ``name`` that name a blob in ``suspects``.
 
@@ -144,7 +146,9 @@ def check_layers(
     every alias link (another algorithm; rare), whose content says which blob it names.
     Canonical links are taken to name their own path digest, as the Go registry writes
     them, so they are not read unless recent. ``hexes`` are the suspects' hex parts,
-    computed once by a caller that checks many repositories.
+    computed once by a caller that checks many repositories. Links in ``removed`` were
+    unlinked by the sweep: their directory is listed first (cheaper than a ``stat`` of
+    a missing file), and only a link written there again is looked at.
     """
     scan = LayerScan()
     wanted = hexes if hexes is not None else {d.hex for d in suspects}
@@ -155,7 +159,10 @@ def check_layers(
             hex_ = digest_dir.rsplit("/", 1)[-1]
             if canonical and hex_ not in wanted:
                 continue  # the common case: no Digest built, nothing read
-            _check_link(driver, scan, f"{digest_dir}/link", algorithm, hex_, suspects, cutoff)
+            path = f"{digest_dir}/link"
+            if path in removed and not list_dir(driver, digest_dir):
+                continue  # still unlinked
+            _check_link(driver, scan, path, algorithm, hex_, suspects, cutoff)
     return scan
 
 
@@ -251,8 +258,20 @@ class Marker:
         marks = RepositoryMarks(name)
         for digest, path, mod_time in self._revision_links(name):
             known = previous.revisions.get(digest) if previous is not None else None
-            target = known.target if known is not None else read_digest(self._driver, path)
+            if known is not None:
+                target: Digest | None = known.target
+            elif (
+                mod_time is None
+                and previous is not None
+                and digest in previous.dead
+                and not list_dir(self._driver, path.removesuffix("/link"))
+            ):
+                marks.dead.add(digest)  # still without a link: cheaper to list than to read
+                continue
+            else:
+                target = read_digest(self._driver, path)
             if target is None or self.parsed(target) is None:
+                marks.dead.add(digest)
                 continue  # an unreadable or dangling link is no manifest (Go skips it too)
             marks.revisions[digest] = Revision(digest, target, mod_time)
         if self._delete_untagged or self._watch is not None:

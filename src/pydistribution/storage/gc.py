@@ -245,7 +245,8 @@ class GarbageCollector:
             garbage = {e.digest: e for e in stats if e is not None}
             old = {d for d, e in garbage.items() if e.mod_time < cutoff}
             self._check_layers(pool, first, old, cutoff)
-            doomed = [d for d in unmarked if d in old and d not in first.recent()]
+            recent_links = first.recent()
+            doomed = [d for d in unmarked if d in old and d not in recent_links]
             if quarantine is None:
                 final, gone, in_use = first, set(doomed), set[Digest]()
                 links = first.links(gone)
@@ -326,7 +327,7 @@ class GarbageCollector:
         while (left := settled - time.monotonic()) > 0:
             time.sleep(left)
         swept.final = final = self._mark_all(pool, marker, first, unlinked)
-        self._check_layers(pool, final, suspects - early, cutoff)
+        self._check_layers(pool, final, suspects - early, cutoff, removed=set(removed))
         recent = final.recent()
         swept.in_use = early | {d for d in suspects if d in marker.marked or d in recent}
         pool.map("restore", quarantine.release, sorted(swept.in_use, key=str))
@@ -376,7 +377,13 @@ class GarbageCollector:
         return _Pass(repositories=dict(zip(names, pool.map(phase, visit, names), strict=True)))
 
     def _check_layers(
-        self, pool: Workers, scan: _Pass, suspects: Set[Digest], cutoff: datetime
+        self,
+        pool: Workers,
+        scan: _Pass,
+        suspects: Set[Digest],
+        cutoff: datetime,
+        *,
+        removed: Set[str] = frozenset(),
     ) -> None:
         names = list(scan.repositories)
         if not suspects:
@@ -385,7 +392,7 @@ class GarbageCollector:
         hexes = {d.hex for d in suspects}
 
         def visit(name: str) -> LayerScan:
-            return check_layers(self._driver, name, suspects, cutoff, hexes=hexes)
+            return check_layers(self._driver, name, suspects, cutoff, hexes=hexes, removed=removed)
 
         scan.layers = dict(zip(names, pool.map("links", visit, names), strict=True))
 
