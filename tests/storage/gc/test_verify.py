@@ -168,9 +168,10 @@ def test_large_blobs_are_hashed_in_parallel_streams(tmp_path: Path) -> None:
         push_blob(repo.blobs(), layer, chunk=1 << 20)
     victim = Digest.from_bytes(layers[2])
     path = tmp_path / "root" / blob_path(victim).lstrip("/")
+    offset = (2 << 20) + 17
     with path.open("r+b") as stream:
-        stream.seek((2 << 20) + 17)
-        stream.write(b"\0")
+        stream.seek(offset)
+        stream.write(bytes([layers[2][offset] ^ 0xFF]))  # surely another byte
 
     report = verify(registry, workers=3)
 
