@@ -42,6 +42,8 @@ from tests.storage.gc._roots import fs_registry
 PUSHERS = 4
 ROUNDS = 25
 """Pushes per pusher; the images of odd rounds are deleted after the next push."""
+SETTLE = timedelta(milliseconds=50)
+"""Far longer than an in-process manifest put takes, even with five busy threads."""
 ATTEMPTS = 20
 
 
@@ -136,7 +138,7 @@ def _collector(
             registry,
             delete_untagged=delete_untagged,
             grace=timedelta(0),
-            settle=timedelta(milliseconds=20),
+            settle=SETTLE,
         )
         with tally.lock:
             tally.collections += 1
