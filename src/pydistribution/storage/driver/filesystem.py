@@ -83,6 +83,8 @@ _NAME: Final = "filesystem"
 _TEMP_SUFFIX: Final = "~tmp"
 _TRASH_SUFFIX: Final = "~del"
 _COMPONENT: Final = re.compile(r"[A-Za-z0-9._-]+")
+_COMPONENTS: Final = re.compile(r"[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*")
+"""Names joined by ``/`` that are all valid components (one match for a whole listing)."""
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _NOT_THERE: Final = (FileNotFoundError, NotADirectoryError)
 _O_PATH: Final[int] = getattr(os, "O_PATH", 0)  # Linux: open a path without reading it
@@ -305,6 +307,10 @@ class _FilesystemBackend:
             target = full if follow else os.path.dirname(full)
             try:
                 fd = os.open(target, _O_PATH)
+            except FileNotFoundError:
+                if follow and path != "/":
+                    return self._locate_missing(path, full)
+                return self._locate_by_components(path, full, follow=follow)
             except OSError:
                 return self._locate_by_components(path, full, follow=follow)
             try:
@@ -315,6 +321,31 @@ class _FilesystemBackend:
                 raise _OutsideRootError(path)
             return full
         return self._locate_by_components(path, full, follow=follow)
+
+    def _locate_missing(self, path: str, full: str) -> str:
+        """:meth:`_locate` of a path that did not open: its directory opens, in most cases.
+
+        Then the directory is checked like any existing path, and the last component
+        with ``lstat``: missing (the common case: a read of a missing file), or a link
+        that leads nowhere, which is resolved. Else every component is checked.
+        """
+        try:
+            fd = os.open(os.path.dirname(full), _O_PATH)
+        except OSError:
+            return self._locate_by_components(path, full, follow=True)
+        try:
+            real = os.readlink(f"/proc/self/fd/{fd}")
+        finally:
+            os.close(fd)
+        if real != self._root and not real.startswith(self._prefix + "/"):
+            raise _OutsideRootError(path)
+        try:
+            mode = os.lstat(full).st_mode
+        except _NOT_THERE:
+            return full
+        if stat.S_ISLNK(mode):
+            return self._resolve(path, full, follow=True)
+        return full
 
     def _locate_by_components(self, path: str, full: str, *, follow: bool) -> str:
         parts = path.split("/")[1:] if path != "/" else []
@@ -435,7 +466,9 @@ class _FilesystemBackend:
     def list(self, path: str) -> list[str]:
         try:
             with os.scandir(self._locate(path)) as entries:
-                names = [entry.name for entry in entries if _COMPONENT.fullmatch(entry.name)]
+                names = [entry.name for entry in entries]
+            if names and not _COMPONENTS.fullmatch("/".join(names)):
+                names = [name for name in names if _COMPONENT.fullmatch(name)]
         except _NOT_THERE as exc:
             if path == "/":
                 return []  # a root directory not created yet is an empty store
@@ -447,13 +480,14 @@ class _FilesystemBackend:
     def move(self, source: str, dest: str) -> None:
         old = self._locate(source, follow=False)
         new = self._locate(dest, follow=False)
-        try:
-            os.lstat(old)
-        except _NOT_THERE as exc:
-            raise PathNotFoundError(_NAME, source) from exc
         new_dir = os.path.dirname(new)
-        os.makedirs(new_dir, exist_ok=True)
-        os.replace(old, new)
+        try:
+            os.replace(old, new)  # the common case: the destination directory exists
+        except _NOT_THERE as exc:
+            if not os.path.lexists(old):
+                raise PathNotFoundError(_NAME, source) from exc
+            os.makedirs(new_dir, exist_ok=True)
+            os.replace(old, new)
         if self._fsync:
             _fsync_dir(new_dir)
             if os.path.dirname(old) != new_dir:
@@ -462,17 +496,20 @@ class _FilesystemBackend:
     def delete(self, path: str) -> None:
         full = self._locate(path, follow=False)
         try:
-            mode = os.lstat(full).st_mode
-            if stat.S_ISDIR(mode):
-                # Rename first: the tree leaves the namespace in one atomic step, so
-                # writers racing the delete re-create their directories instead of
-                # keeping rmtree busy; the renamed tree (a name outside the path rule,
-                # so never listed) is then removed at leisure.
-                trash = f"{full}.{secrets.token_hex(8)}{_TRASH_SUFFIX}"
-                os.rename(full, trash)
-                _remove_tree(trash)
-            else:
-                os.unlink(full)
+            try:
+                os.unlink(full)  # the common case: a file (or a link, never followed)
+                return
+            except (IsADirectoryError, PermissionError):
+                # Linux refuses to unlink a directory with EISDIR, POSIX with EPERM.
+                if not stat.S_ISDIR(os.lstat(full).st_mode):
+                    raise
+            # Rename first: the tree leaves the namespace in one atomic step, so writers
+            # racing the delete re-create their directories instead of keeping rmtree
+            # busy; the renamed tree (a name outside the path rule, so never listed) is
+            # then removed at leisure.
+            trash = f"{full}.{secrets.token_hex(8)}{_TRASH_SUFFIX}"
+            os.rename(full, trash)
+            _remove_tree(trash)
         except _NOT_THERE as exc:
             raise PathNotFoundError(_NAME, path) from exc
 
