@@ -15,16 +15,25 @@ if TYPE_CHECKING:
     from pydistribution.testing.driver_suite import DriverSuite
     from pydistribution.testing.namespace_suite import (
         NamespaceSuite,
+        RepositorySuite,
         push_blob,
         push_image,
         run_in_threads,
     )
 
-__all__ = ["DriverSuite", "NamespaceSuite", "push_blob", "push_image", "run_in_threads"]
+__all__ = [
+    "DriverSuite",
+    "NamespaceSuite",
+    "RepositorySuite",
+    "push_blob",
+    "push_image",
+    "run_in_threads",
+]
 
 _LAZY = {
     "DriverSuite": "pydistribution.testing.driver_suite",
     "NamespaceSuite": "pydistribution.testing.namespace_suite",
+    "RepositorySuite": "pydistribution.testing.namespace_suite",
     "push_blob": "pydistribution.testing.namespace_suite",
     "push_image": "pydistribution.testing.namespace_suite",
     "run_in_threads": "pydistribution.testing.namespace_suite",

@@ -1,9 +1,11 @@
-"""A conformance suite for anything that implements the ``Namespace`` protocol.
+"""Conformance suites for anything that implements ``Repository`` or ``Namespace``.
 
 Subclass :class:`NamespaceSuite` in a test module and provide one fixture, ``namespace``,
 returning a fresh, empty namespace with deletes enabled; pytest then runs every test
-below against it. Registry storage runs it over each driver; other backends (OCI layouts,
-remote registries) run the same tests, so behaviour is the same wherever images live.
+below against it. A backend that is a single repository (an OCI layout) subclasses
+:class:`RepositorySuite` instead and provides a ``repo`` fixture. Registry storage runs
+the namespace suite over each driver, OCI layouts the repository suite, so behaviour is
+the same wherever images live.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from pydistribution.reference import Reference
 if TYPE_CHECKING:
     from pydistribution.protocols import BlobStore
 
-__all__ = ["NamespaceSuite", "push_blob", "push_image", "run_in_threads"]
+__all__ = ["NamespaceSuite", "RepositorySuite", "push_blob", "push_image", "run_in_threads"]
 
 _T = TypeVar("_T")
 
@@ -90,19 +92,13 @@ def _name(text: str) -> Reference:
     return Reference(path=text)
 
 
-class NamespaceSuite:
-    """Behaviour every ``Namespace`` must show. Provide a ``namespace`` fixture."""
+class RepositorySuite:
+    """Behaviour every ``Repository`` must show. Provide a ``repo`` fixture."""
 
     @pytest.fixture
-    def namespace(self) -> Namespace:
-        """A fresh, empty namespace with deletes enabled (subclasses override)."""
-        raise NotImplementedError("subclasses provide the namespace fixture")
-
-    @pytest.fixture
-    def repo(self, namespace: Namespace) -> Repository:
-        return namespace.repository(_name("suite/app"))
-
-    # -- blobs ------------------------------------------------------------------------
+    def repo(self) -> Repository:
+        """A fresh, empty repository with deletes enabled (subclasses override)."""
+        raise NotImplementedError("subclasses provide the repo fixture")
 
     def test_put_then_stat_get_open(self, repo: Repository) -> None:
         blobs = repo.blobs()
@@ -121,13 +117,6 @@ class NamespaceSuite:
         assert info.value.digest == digest
         with pytest.raises(BlobUnknownError):
             repo.blobs().open(digest)
-
-    def test_blob_is_visible_only_where_linked(self, namespace: Namespace) -> None:
-        stored = (
-            namespace.repository(_name("suite/a")).blobs().put(mediatypes.OCTET_STREAM, b"private")
-        )
-        with pytest.raises(BlobUnknownError):
-            namespace.repository(_name("suite/b")).blobs().stat(stored.digest)
 
     def test_upload_in_chunks(self, repo: Repository) -> None:
         data = bytes(range(256)) * 40
@@ -231,26 +220,6 @@ class NamespaceSuite:
             stream.seek(0)
             assert stream.read(2) == b"01"
 
-    def test_mount_from_another_repository(self, namespace: Namespace) -> None:
-        source = namespace.repository(_name("suite/source"))
-        stored = push_blob(source.blobs(), b"shared layer")
-        target = namespace.repository(_name("suite/target"))
-        result = target.blobs().create(
-            mount_from=Reference(path="suite/source", digest=stored.digest)
-        )
-        assert isinstance(result, Mounted)
-        assert result.descriptor.digest == stored.digest
-        assert target.blobs().get(stored.digest) == b"shared layer"
-
-    def test_mount_of_unlinked_blob_starts_an_upload(self, namespace: Namespace) -> None:
-        target = namespace.repository(_name("suite/target"))
-        result = target.blobs().create(
-            mount_from=Reference(path="suite/empty", digest=Digest.from_bytes(b"x"))
-        )
-        assert not isinstance(result, Mounted)
-        writer: BlobWriter = result
-        writer.cancel()
-
     def test_delete_blob(self, repo: Repository) -> None:
         descriptor = push_blob(repo.blobs(), b"to delete")
         repo.blobs().delete(descriptor.digest)
@@ -258,8 +227,6 @@ class NamespaceSuite:
             repo.blobs().stat(descriptor.digest)
         with pytest.raises(BlobUnknownError):
             repo.blobs().delete(descriptor.digest)
-
-    # -- manifests --------------------------------------------------------------------
 
     def test_put_and_get_manifest(self, repo: Repository) -> None:
         manifest = push_image(repo, tag="v1")
@@ -354,8 +321,6 @@ class NamespaceSuite:
         with pytest.raises(ManifestUnknownRevisionError):
             repo.manifests().delete(first.digest)
 
-    # -- tags -------------------------------------------------------------------------
-
     def test_tags(self, repo: Repository) -> None:
         manifest = push_image(repo, tag="v1")
         tags = repo.tags()
@@ -392,11 +357,73 @@ class NamespaceSuite:
         with pytest.raises(TagInvalidFormatError):
             repo.tags().get(tag)
 
+    def test_concurrent_uploads_of_one_blob(self, repo: Repository) -> None:
+        data = b"the same layer" * 1000
+        results = run_in_threads(8, lambda i: push_blob(repo.blobs(), data, chunk=4096))
+        assert {r.digest for r in results} == {Digest.from_bytes(data)}
+        assert repo.blobs().get(Digest.from_bytes(data)) == data
+
+    def test_concurrent_tagging(self, repo: Repository) -> None:
+        images = [push_image(repo, [f"layer {i}".encode()]) for i in range(8)]
+
+        def tag_both(i: int) -> None:
+            repo.tags().tag("shared", images[i].describe())
+            repo.tags().tag(f"own-{i}", images[i].describe())
+
+        run_in_threads(8, tag_both)
+        tags = repo.tags()
+        assert tags.all() == sorted([f"own-{i}" for i in range(8)] + ["shared"])
+        assert tags.get("shared").digest in {image.digest for image in images}
+        for i, image in enumerate(images):
+            assert tags.get(f"own-{i}").digest == image.digest
+
+
+class NamespaceSuite(RepositorySuite):
+    """Behaviour every ``Namespace`` must show. Provide a ``namespace`` fixture.
+
+    Every :class:`RepositorySuite` test runs on a repository of the namespace, then the
+    tests below check what involves several repositories.
+    """
+
+    @pytest.fixture
+    def namespace(self) -> Namespace:
+        """A fresh, empty namespace with deletes enabled (subclasses override)."""
+        raise NotImplementedError("subclasses provide the namespace fixture")
+
+    @pytest.fixture
+    def repo(self, namespace: Namespace) -> Repository:
+        return namespace.repository(_name("suite/app"))
+
+    def test_blob_is_visible_only_where_linked(self, namespace: Namespace) -> None:
+        stored = (
+            namespace.repository(_name("suite/a")).blobs().put(mediatypes.OCTET_STREAM, b"private")
+        )
+        with pytest.raises(BlobUnknownError):
+            namespace.repository(_name("suite/b")).blobs().stat(stored.digest)
+
+    def test_mount_from_another_repository(self, namespace: Namespace) -> None:
+        source = namespace.repository(_name("suite/source"))
+        stored = push_blob(source.blobs(), b"shared layer")
+        target = namespace.repository(_name("suite/target"))
+        result = target.blobs().create(
+            mount_from=Reference(path="suite/source", digest=stored.digest)
+        )
+        assert isinstance(result, Mounted)
+        assert result.descriptor.digest == stored.digest
+        assert target.blobs().get(stored.digest) == b"shared layer"
+
+    def test_mount_of_unlinked_blob_starts_an_upload(self, namespace: Namespace) -> None:
+        target = namespace.repository(_name("suite/target"))
+        result = target.blobs().create(
+            mount_from=Reference(path="suite/empty", digest=Digest.from_bytes(b"x"))
+        )
+        assert not isinstance(result, Mounted)
+        writer: BlobWriter = result
+        writer.cancel()
+
     def test_tags_of_unknown_repository(self, namespace: Namespace) -> None:
         with pytest.raises(RepositoryUnknownError):
             namespace.repository(_name("suite/nothing")).tags().all()
-
-    # -- catalog ----------------------------------------------------------------------
 
     def test_catalog_pages_return_every_name_once(self, namespace: Namespace) -> None:
         names = ["x", "x/0", "x/z", "x-y", "a/b/c", "zz"]
@@ -418,28 +445,6 @@ class NamespaceSuite:
         assert namespace.repositories(n=0) == []
         with pytest.raises(PaginationNumberInvalidError):
             namespace.repositories(n=-1)
-
-    # -- concurrency ------------------------------------------------------------------
-
-    def test_concurrent_uploads_of_one_blob(self, repo: Repository) -> None:
-        data = b"the same layer" * 1000
-        results = run_in_threads(8, lambda i: push_blob(repo.blobs(), data, chunk=4096))
-        assert {r.digest for r in results} == {Digest.from_bytes(data)}
-        assert repo.blobs().get(Digest.from_bytes(data)) == data
-
-    def test_concurrent_tagging(self, repo: Repository) -> None:
-        images = [push_image(repo, [f"layer {i}".encode()]) for i in range(8)]
-
-        def tag_both(i: int) -> None:
-            repo.tags().tag("shared", images[i].describe())
-            repo.tags().tag(f"own-{i}", images[i].describe())
-
-        run_in_threads(8, tag_both)
-        tags = repo.tags()
-        assert tags.all() == sorted([f"own-{i}" for i in range(8)] + ["shared"])
-        assert tags.get("shared").digest in {image.digest for image in images}
-        for i, image in enumerate(images):
-            assert tags.get(f"own-{i}").digest == image.digest
 
 
 def run_in_threads(count: int, work: Callable[[int], _T]) -> list[_T]:
