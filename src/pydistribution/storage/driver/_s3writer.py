@@ -18,7 +18,7 @@ writer's ``size`` is authoritative. Unlike Go, appending to a committed non-empt
 is allowed (it takes the same restart path), which also makes a crash in the middle of a
 restart recoverable.
 
-Up to ``uploadconcurrency`` parts are in flight at once (default 2), so that filling
+Up to ``uploadconcurrency`` parts are in flight at once (default 4), so that filling
 the next part overlaps sending the last one; memory stays below
 ``(uploadconcurrency + 1) * chunksize``. The uploads run on threads owned by the writer,
 which ``close``, ``commit`` and ``cancel`` (and any failure) wait for and end; with
