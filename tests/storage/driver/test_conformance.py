@@ -35,3 +35,21 @@ class TestFilesystemDriver(DriverSuite):
     @pytest.fixture
     def reopen(self, root: Path) -> Callable[[], StorageDriver]:
         return lambda: FilesystemDriver(root)
+
+
+def _by_name(driver: FilesystemDriver) -> FilesystemDriver:
+    """The driver checking paths by name, as on systems without ``openat2``."""
+    driver._backend._root._openat2 = None
+    return driver
+
+
+class TestFilesystemDriverByName(TestFilesystemDriver):
+    """The same driver where ``openat2`` is missing (another OS, an older kernel)."""
+
+    @pytest.fixture
+    def driver(self, root: Path) -> StorageDriver:
+        return _by_name(FilesystemDriver(root))
+
+    @pytest.fixture
+    def reopen(self, root: Path) -> Callable[[], StorageDriver]:
+        return lambda: _by_name(FilesystemDriver(root))

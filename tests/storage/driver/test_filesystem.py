@@ -15,6 +15,7 @@ import pytest
 
 from pydistribution.errors import DriverError, PathNotFoundError
 from pydistribution.storage.driver import filesystem
+from pydistribution.storage.driver._fsroot import openat2_available
 from pydistribution.storage.driver.filesystem import BUFFER_SIZE, FilesystemDriver
 
 MiB = 1 << 20
@@ -305,13 +306,20 @@ def test_resume_across_processes(root: Path) -> None:
 # -- symbolic links -----------------------------------------------------------------------
 
 
-@pytest.fixture(params=["proc-fd", "lstat"])
+@pytest.fixture(params=["openat2", "proc-fd", "lstat"])
 def resolving(request: pytest.FixtureRequest, root: Path) -> FilesystemDriver:
-    """A driver checking links through /proc/self/fd (Linux) or component by component."""
+    """A driver opening with openat2, or checking by name through /proc/self/fd (Linux)
+    or component by component (the portable way, also used for new paths)."""
     driver = FilesystemDriver(root)
+    checks = driver._backend._root
+    if request.param == "openat2":
+        if not openat2_available():
+            pytest.skip("no openat2 here")
+        return driver
+    checks._openat2 = None
     if request.param == "lstat":
-        driver._backend._proc_fd = False  # the portable way, also used for new paths
-    elif not driver._backend._proc_fd:
+        checks._proc_fd = False
+    elif not checks._proc_fd:
         pytest.skip("no /proc/self/fd here")
     return driver
 

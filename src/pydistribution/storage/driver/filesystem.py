@@ -44,6 +44,7 @@ from typing_extensions import Buffer
 
 from pydistribution.errors import PathNotFoundError
 from pydistribution.storage.driver._checked import CheckedDriver
+from pydistribution.storage.driver._fsroot import FilesystemRoot
 from pydistribution.storage.driver._protocol import (
     FileInfo,
     FileWriter,
@@ -88,13 +89,7 @@ _COMPONENTS: Final = re.compile(r"[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*")
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _NOT_THERE: Final = (FileNotFoundError, NotADirectoryError)
 _O_PATH: Final[int] = getattr(os, "O_PATH", 0)  # Linux: open a path without reading it
-
-
-class _OutsideRootError(PermissionError):
-    """A symbolic link would take the path out of the root directory."""
-
-    def __init__(self, path: str) -> None:
-        super().__init__(f"path {path} resolves outside the root directory")
+_O_DIRECTORY: Final[int] = getattr(os, "O_DIRECTORY", 0)
 
 
 def _write_all(fd: int, data: memoryview) -> None:
@@ -123,6 +118,18 @@ def _info(path: str, st: os.stat_result) -> FileInfo:
     return FileInfo(
         path=path, size=0 if is_dir else st.st_size, mod_time=_mod_time(st), is_dir=is_dir
     )
+
+
+def _parent(path: str) -> str:
+    return path.rpartition("/")[0] or "/"
+
+
+def _exists_in(directory_fd: int, name: str) -> bool:
+    try:
+        os.lstat(name, dir_fd=directory_fd)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _unlink_quietly(path: str) -> None:
@@ -270,16 +277,14 @@ class _FilesystemWriter:
 class _FilesystemBackend:
     """The raw filesystem driver, rooted at a directory."""
 
-    __slots__ = ("_fsync", "_prefix", "_proc_fd", "_root")
+    __slots__ = ("_fsync", "_root")
 
     def __init__(self, root: StrPath, *, fsync: bool) -> None:
-        self._root = os.path.realpath(os.fspath(root))
-        self._prefix = "" if self._root == os.sep else self._root
+        self._root = FilesystemRoot(os.path.realpath(os.fspath(root)))
         self._fsync = fsync
-        self._proc_fd = _O_PATH != 0 and os.path.isdir("/proc/self/fd")
 
     def __repr__(self) -> str:
-        return f"_FilesystemBackend({self._root!r})"
+        return f"_FilesystemBackend({self._root.path!r})"
 
     @property
     def name(self) -> str:
@@ -287,91 +292,15 @@ class _FilesystemBackend:
 
     @property
     def root(self) -> str:
-        return self._root
+        return self._root.path
 
     def _locate(self, path: str, *, follow: bool = True) -> str:
-        """The OS path of driver path ``path``, never reached through a link out of root.
-
-        With ``follow=False`` the last component itself may be a link (the operation
-        does not follow it: rename, unlink), so only its directory is checked. Where
-        Linux's ``/proc/self/fd`` is available, the existing path is opened with
-        ``O_PATH`` and the kernel says where it leads (two system calls whatever the
-        depth); otherwise, or if the path does not exist yet, every existing component
-        is checked with ``lstat``.
-
-        Raises:
-            _OutsideRootError: a symbolic link leads out of the root directory.
-        """
-        full = self._prefix + path if path != "/" else self._root
-        if self._proc_fd:
-            target = full if follow else os.path.dirname(full)
-            try:
-                fd = os.open(target, _O_PATH)
-            except FileNotFoundError:
-                if follow and path != "/":
-                    return self._locate_missing(path, full)
-                return self._locate_by_components(path, full, follow=follow)
-            except OSError:
-                return self._locate_by_components(path, full, follow=follow)
-            try:
-                real = os.readlink(f"/proc/self/fd/{fd}")
-            finally:
-                os.close(fd)
-            if real != self._root and not real.startswith(self._prefix + "/"):
-                raise _OutsideRootError(path)
-            return full
-        return self._locate_by_components(path, full, follow=follow)
-
-    def _locate_missing(self, path: str, full: str) -> str:
-        """:meth:`_locate` of a path that did not open: its directory opens, in most cases.
-
-        Then the directory is checked like any existing path, and the last component
-        with ``lstat``: missing (the common case: a read of a missing file), or a link
-        that leads nowhere, which is resolved. Else every component is checked.
-        """
-        try:
-            fd = os.open(os.path.dirname(full), _O_PATH)
-        except OSError:
-            return self._locate_by_components(path, full, follow=True)
-        try:
-            real = os.readlink(f"/proc/self/fd/{fd}")
-        finally:
-            os.close(fd)
-        if real != self._root and not real.startswith(self._prefix + "/"):
-            raise _OutsideRootError(path)
-        try:
-            mode = os.lstat(full).st_mode
-        except _NOT_THERE:
-            return full
-        if stat.S_ISLNK(mode):
-            return self._resolve(path, full, follow=True)
-        return full
-
-    def _locate_by_components(self, path: str, full: str, *, follow: bool) -> str:
-        parts = path.split("/")[1:] if path != "/" else []
-        if not follow:
-            parts = parts[:-1]
-        current = self._prefix
-        for part in parts:
-            current = f"{current}/{part}"
-            try:
-                mode = os.lstat(current).st_mode
-            except _NOT_THERE:
-                return full  # nothing below exists, so no link can be followed
-            if stat.S_ISLNK(mode):
-                return self._resolve(path, full, follow=follow)
-        return full
-
-    def _resolve(self, path: str, full: str, *, follow: bool) -> str:
-        head, tail = (full, "") if follow else os.path.split(full)
-        real = os.path.realpath(head)
-        if real != self._root and not real.startswith(self._prefix + os.sep):
-            raise _OutsideRootError(path)
-        return os.path.join(real, tail) if tail else real
+        return self._root.locate(path, follow=follow)
 
     def get_content(self, path: str) -> bytes:
         try:
-            with open(self._locate(path), "rb", buffering=0) as file:
+            fd = self._root.open(path, os.O_RDONLY)
+            with open(fd, "rb", buffering=0) as file:
                 return file.readall()
         except (*_NOT_THERE, IsADirectoryError) as exc:
             raise PathNotFoundError(_NAME, path) from exc
@@ -406,9 +335,17 @@ class _FilesystemBackend:
 
     def reader(self, path: str, offset: int) -> BinaryIO:
         try:
-            file = open(self._locate(path), "rb", buffering=BUFFER_SIZE)  # noqa: SIM115
-        except (*_NOT_THERE, IsADirectoryError) as exc:
+            fd = self._root.open(path, os.O_RDONLY)
+        except _NOT_THERE as exc:
             raise PathNotFoundError(_NAME, path) from exc
+        try:
+            file = open(fd, "rb", buffering=BUFFER_SIZE)  # noqa: SIM115
+        except IsADirectoryError as exc:
+            os.close(fd)  # open() leaves a descriptor it did not open to its caller
+            raise PathNotFoundError(_NAME, path) from exc
+        except BaseException:
+            os.close(fd)
+            raise
         try:
             file.seek(offset)
         except BaseException:
@@ -435,83 +372,120 @@ class _FilesystemBackend:
 
     def stat(self, path: str) -> FileInfo:
         try:
-            st = os.stat(self._locate(path))
+            fd = self._root.open(path, _O_PATH)
         except _NOT_THERE as exc:
             raise PathNotFoundError(_NAME, path) from exc
-        return _info(path, st)
+        try:
+            return _info(path, os.fstat(fd))
+        finally:
+            os.close(fd)
+
+    def _open_directory(self, path: str) -> int | None:
+        """A descriptor for listing directory ``path``; ``None`` for a missing root."""
+        try:
+            return self._root.open(path, os.O_RDONLY | _O_DIRECTORY)
+        except _NOT_THERE as exc:
+            if path == "/":
+                return None  # a root directory not created yet is an empty store
+            raise PathNotFoundError(_NAME, path) from exc
 
     def scan(self, path: str) -> list[FileInfo]:
+        fd = self._open_directory(path)
+        if fd is None:
+            return []
         prefix = "" if path == "/" else path
         infos = []
         try:
-            with os.scandir(self._locate(path)) as entries:
+            with os.scandir(fd) as entries:
                 for entry in entries:
                     if not _COMPONENT.fullmatch(entry.name):
                         continue  # temporary files and names no path can address
                     child = f"{prefix}/{entry.name}"
                     try:
                         if entry.is_symlink():
-                            st = os.stat(self._locate(child))
+                            infos.append(self.stat(child))
                         else:
-                            st = entry.stat(follow_symlinks=False)
-                    except _NOT_THERE:
+                            infos.append(_info(child, entry.stat(follow_symlinks=False)))
+                    except (*_NOT_THERE, PathNotFoundError):
                         continue  # removed since it was listed
-                    infos.append(_info(child, st))
-        except _NOT_THERE as exc:
-            if path == "/":
-                return []  # a root directory not created yet is an empty store
-            raise PathNotFoundError(_NAME, path) from exc
+        finally:
+            os.close(fd)
         return infos
 
     def list(self, path: str) -> list[str]:
+        fd = self._open_directory(path)
+        if fd is None:
+            return []
         try:
-            with os.scandir(self._locate(path)) as entries:
-                names = [entry.name for entry in entries]
-            if names and not _COMPONENTS.fullmatch("/".join(names)):
-                names = [name for name in names if _COMPONENT.fullmatch(name)]
-        except _NOT_THERE as exc:
-            if path == "/":
-                return []  # a root directory not created yet is an empty store
-            raise PathNotFoundError(_NAME, path) from exc
+            names = os.listdir(fd)
+        finally:
+            os.close(fd)
+        if names and not _COMPONENTS.fullmatch("/".join(names)):
+            names = [name for name in names if _COMPONENT.fullmatch(name)]
         names.sort()
         prefix = "" if path == "/" else path
         return [f"{prefix}/{name}" for name in names]
 
-    def move(self, source: str, dest: str) -> None:
-        old = self._locate(source, follow=False)
-        new = self._locate(dest, follow=False)
-        new_dir = os.path.dirname(new)
+    def _open_parent(self, path: str, *, create: bool = False) -> tuple[int, str]:
+        """The directory holding ``path`` (created if ``create``) and the name in it.
+
+        Raises:
+            PathNotFoundError: the directory does not exist (and ``create`` is false).
+        """
         try:
-            os.replace(old, new)  # the common case: the destination directory exists
+            return self._root.open_parent(path)
         except _NOT_THERE as exc:
-            if not os.path.lexists(old):
-                raise PathNotFoundError(_NAME, source) from exc
-            os.makedirs(new_dir, exist_ok=True)
-            os.replace(old, new)
-        if self._fsync:
-            _fsync_dir(new_dir)
-            if os.path.dirname(old) != new_dir:
-                _fsync_dir(os.path.dirname(old))
+            if not create:
+                raise PathNotFoundError(_NAME, path) from exc
+        # Created by name, after the existing part has been checked for links.
+        os.makedirs(os.path.dirname(self._locate(path, follow=False)), exist_ok=True)
+        return self._root.open_parent(path)
+
+    def move(self, source: str, dest: str) -> None:
+        old_fd, old_name = self._open_parent(source)
+        try:
+            for attempt in range(_RACE_ATTEMPTS):
+                new_fd, new_name = self._open_parent(dest, create=True)
+                try:
+                    os.replace(old_name, new_name, src_dir_fd=old_fd, dst_dir_fd=new_fd)
+                except FileNotFoundError as exc:
+                    if not _exists_in(old_fd, old_name):
+                        raise PathNotFoundError(_NAME, source) from exc
+                    if attempt == _RACE_ATTEMPTS - 1:
+                        raise
+                    continue  # a concurrent delete took the destination's directory
+                else:
+                    if self._fsync:
+                        os.fsync(new_fd)
+                        if _parent(source) != _parent(dest):
+                            os.fsync(old_fd)
+                    return
+                finally:
+                    os.close(new_fd)
+        finally:
+            os.close(old_fd)
 
     def delete(self, path: str) -> None:
-        full = self._locate(path, follow=False)
+        fd, name = self._open_parent(path)
         try:
             try:
-                os.unlink(full)  # the common case: a file (or a link, never followed)
+                os.unlink(name, dir_fd=fd)  # the common case: a file (or a link, not followed)
                 return
             except (IsADirectoryError, PermissionError):
                 # Linux refuses to unlink a directory with EISDIR, POSIX with EPERM.
-                if not stat.S_ISDIR(os.lstat(full).st_mode):
+                if not stat.S_ISDIR(os.lstat(name, dir_fd=fd).st_mode):
                     raise
             # Rename first: the tree leaves the namespace in one atomic step, so writers
             # racing the delete re-create their directories instead of keeping rmtree
             # busy; the renamed tree (a name outside the path rule, so never listed) is
             # then removed at leisure.
-            trash = f"{full}.{secrets.token_hex(8)}{_TRASH_SUFFIX}"
-            os.rename(full, trash)
-            _remove_tree(trash)
+            trash = f"{name}.{secrets.token_hex(8)}{_TRASH_SUFFIX}"
+            os.rename(name, trash, src_dir_fd=fd, dst_dir_fd=fd)
         except _NOT_THERE as exc:
             raise PathNotFoundError(_NAME, path) from exc
+        finally:
+            os.close(fd)
+        _remove_tree(os.path.join(self._root.full(_parent(path)), trash))
 
     def redirect_url(self, path: str, method: str) -> str | None:
         return None
