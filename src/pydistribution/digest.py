@@ -51,21 +51,22 @@ class _Hash(Protocol):
 
 
 def _validate(algorithm: str, hex_: str) -> None:
+    length = SUPPORTED_ALGORITHMS.get(algorithm)
+    if length is not None and len(hex_) == length and _LOWER_HEX.fullmatch(hex_):
+        return  # the common case, checked first: no error text built
     text = f"{algorithm}:{hex_}"
     if not algorithm or not hex_:
         raise DigestInvalidFormatError(text)
-    length = SUPPORTED_ALGORITHMS.get(algorithm)
     if length is None:
         if _LOOSE.fullmatch(text):
             raise DigestUnsupportedError(text)
         raise DigestInvalidFormatError(text)
     if len(hex_) != length:
         raise DigestInvalidLengthError(text)
-    if not _LOWER_HEX.fullmatch(hex_):
-        raise DigestInvalidFormatError(text)
+    raise DigestInvalidFormatError(text)
 
 
-@attrs.frozen(order=True)
+@attrs.frozen(order=True, cache_hash=True)
 class Digest:
     """A validated content digest such as ``sha256:e3b0c442...``.
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Final, TypeVar
 
 import attrs
 
@@ -52,6 +52,9 @@ __all__ = [
     "stat_blob",
 ]
 
+
+_READ_SIZE: Final = 64 << 10
+"""The largest single read of :func:`read_limited`."""
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -241,16 +244,25 @@ def stat_blob(driver: StorageDriver, digest: Digest) -> BlobEntry | None:
 
 
 def read_limited(driver: StorageDriver, digest: Digest, limit: int) -> bytes | None:
-    """Blob ``digest``'s content if it is at most ``limit`` bytes; ``b""`` marks larger.
+    """Blob ``digest``'s content if it is at most ``limit`` bytes; longer, its first ``limit + 1``.
 
-    Returns ``None`` when the blob is missing. Never reads more than ``limit + 1`` bytes.
+    Returns ``None`` when the blob is missing. Reads in pieces of at most
+    :data:`_READ_SIZE` bytes: one ``read(limit + 1)`` would allocate the whole limit
+    (megabytes) for every manifest, most of which are a few kilobytes.
     """
+    pieces: list[bytes] = []
+    wanted = limit + 1
     try:
         with driver.reader(_paths.blob_data(digest)) as stream:
-            data = stream.read(limit + 1)
+            while wanted > 0:
+                piece = stream.read(min(wanted, _READ_SIZE))
+                if not piece:
+                    break
+                pieces.append(piece)
+                wanted -= len(piece)
     except PathNotFoundError:
         return None
-    return data
+    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
 
 def scan_tags(driver: StorageDriver, name: str) -> dict[str, Digest | None]:

@@ -14,7 +14,9 @@ Online safety (details and limits in ``docs/guides/gc-and-verify.md``): blobs wh
 and blobs or manifests whose links, were written less than ``grace`` before the run
 started are never deleted; a real sweep moves its victims into a quarantine outside the
 layout, waits ``settle``, re-scans every repository for manifests and links that appeared
-meanwhile, puts back whatever is in use now, and only then deletes.
+meanwhile, puts back whatever is in use now, and only then deletes. An ``offline``
+collection, for registries that are stopped or read-only (what Go requires), deletes in
+place instead, as Go does: no quarantine, no wait, no re-scan.
 """
 
 from __future__ import annotations
@@ -137,6 +139,9 @@ class GarbageCollector:
             within this time to be seen by the re-scan.
         workers: threads making storage calls (default: :func:`default_workers`).
         progress: called as work proceeds, see :data:`ProgressFn`.
+        offline: nothing writes to the storage while the collection runs (registries
+            stopped or read-only, as Go's collector requires): delete in place, without
+            the quarantine, the settle time and the re-scan. Grace still applies.
 
     Raises:
         ValueError: ``grace`` or ``settle`` is negative.
@@ -151,6 +156,7 @@ class GarbageCollector:
         settle: timedelta = DEFAULT_SETTLE,
         workers: int | None = None,
         progress: ProgressFn | None = None,
+        offline: bool = False,
     ) -> None:
         if grace < timedelta(0) or settle < timedelta(0):
             raise ValueError("grace and settle must not be negative")
@@ -161,6 +167,7 @@ class GarbageCollector:
         self._settle = settle.total_seconds()
         self._workers = workers or default_workers(self._driver)
         self._progress = progress
+        self._offline = offline
 
     # -- public -----------------------------------------------------------------------
 
@@ -175,6 +182,8 @@ class GarbageCollector:
         if dry_run:
             return self._collect(None, datetime.now(timezone.utc), 0, began)
         recovered, _ = recover(self._driver)
+        if self._offline:
+            return self._collect(None, datetime.now(timezone.utc), recovered, began, in_place=True)
         quarantine = Quarantine(self._driver)
         try:
             return self._collect(quarantine, quarantine.started, recovered, began)
@@ -226,7 +235,13 @@ class GarbageCollector:
         )
 
     def _collect(
-        self, quarantine: Quarantine | None, start: datetime, recovered: int, began: float
+        self,
+        quarantine: Quarantine | None,
+        start: datetime,
+        recovered: int,
+        began: float,
+        *,
+        in_place: bool = False,
     ) -> GCReport:
         cutoff = start - self._grace
         with Workers(self._workers, self._progress) as pool:
@@ -251,6 +266,8 @@ class GarbageCollector:
                 final, gone, in_use = first, set(doomed), set[Digest]()
                 links = first.links(gone)
                 relinked: list[tuple[str, Digest]] = []
+                if in_place:
+                    gone, links = self._delete_in_place(pool, first, doomed, untagged)
             else:
                 doomed_entries = {d: garbage[d] for d in doomed}
                 swept = self._sweep(
@@ -270,7 +287,7 @@ class GarbageCollector:
         untagged_set = set(untagged)
         empty = len(unmarked) - len(garbage)  # directories without data: not blobs
         return GCReport(
-            dry_run=quarantine is None,
+            dry_run=quarantine is None and not in_place,
             delete_untagged=self._delete_untagged,
             repositories=len(final.repositories),
             manifests_kept=sum(len(m.kept) for m in final.repositories.values()),
@@ -345,6 +362,35 @@ class GarbageCollector:
             quarantine.relink_manifest(name, digest)
         return swept
 
+    def _delete_in_place(
+        self,
+        pool: Workers,
+        scan: _Pass,
+        doomed: Sequence[Digest],
+        untagged: Sequence[tuple[str, Digest]],
+    ) -> tuple[set[Digest], dict[str, Digest]]:
+        """Delete without quarantine (offline): what no longer references a blob goes first.
+
+        Revision links and tag history before blobs, so that a run cut short never leaves
+        a manifest whose blobs are gone; layer links last (Go leaves them dangling).
+        Returns the blobs and layer links actually deleted.
+        """
+        pool.map("unlink", self._delete_quietly, [_paths.revision_link(n, d) for n, d in untagged])
+        self._remove_tag_history(pool, scan, untagged)
+        deleted = pool.map("sweep", self._delete_quietly, [_paths.blob_data(d) for d in doomed])
+        gone = {d for d, ok in zip(doomed, deleted, strict=True) if ok}
+        links = scan.links(gone)
+        pool.map("unlink", self._delete_quietly, list(links))
+        return gone, links
+
+    def _delete_quietly(self, path: str) -> bool:
+        """Delete ``path``; ``False`` when it is already gone."""
+        try:
+            self._driver.delete(path)
+        except PathNotFoundError:
+            return False
+        return True
+
     def _stat(self, digest: Digest) -> BlobEntry | None:
         return stat_blob(self._driver, digest)
 
@@ -406,11 +452,7 @@ class GarbageCollector:
             for tag in (scan.repositories[name].tags if name in scan.repositories else ())
         ]
 
-        def remove(path: str) -> None:
-            with contextlib.suppress(PathNotFoundError):
-                self._driver.delete(path)
-
-        pool.map("tags", remove, paths)
+        pool.map("tags", self._delete_quietly, paths)
 
 
 def _key(chain: tuple[Digest, ...]) -> tuple[str, ...]:
@@ -431,6 +473,7 @@ def mark_and_sweep(
     settle: timedelta = DEFAULT_SETTLE,
     workers: int | None = None,
     progress: ProgressFn | None = None,
+    offline: bool = False,
 ) -> GCReport:
     """Collect the garbage of ``registry`` (see :class:`GarbageCollector` for the options).
 
@@ -445,6 +488,7 @@ def mark_and_sweep(
         settle=settle,
         workers=workers,
         progress=progress,
+        offline=offline,
     )
     return collector.run(dry_run=dry_run)
 
