@@ -77,6 +77,20 @@ def test_gc_summary_and_grace(root: Path) -> None:
     assert "deleted 1 blobs (5 B), 0 manifests and 1 layer links" in out
 
 
+def test_gc_offline(root: Path) -> None:
+    code, out, _ = run("gc", str(root), "--offline", "-m", "--grace", "0", "--json")
+
+    assert code == 0
+    report = json.loads(out)
+    assert report["dry_run"] is False
+    assert len(report["manifests"]) == 1
+    assert str(Digest.from_bytes(b"stray")) in report["blobs"]
+    assert not blob(root, b"stray").exists()
+    assert not blob(root, b"untagged layer").exists()
+    assert blob(root, b"kept layer").exists()
+    assert not (root / "docker" / "registry" / "gc-quarantine").exists()
+
+
 def test_gc_reads_a_go_config(root: Path, tmp_path: Path) -> None:
     config = tmp_path / "config.yml"
     config.write_text(f'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: "{root}"\n')

@@ -66,6 +66,11 @@ def _summary(report: GCReport) -> str:
     show_default=True,
     help="How long quarantined content waits for in-flight pushes before the re-check.",
 )
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="Registries are stopped or read-only: delete in place, no quarantine or re-scan.",
+)
 @click.option("--explain", metavar="DIGEST", help="Say why blob DIGEST is kept; delete nothing.")
 @click.option("--workers", type=click.IntRange(min=1), help="Worker threads.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -76,6 +81,7 @@ def gc_command(
     delete_untagged: bool,
     grace: timedelta,
     settle: timedelta,
+    offline: bool,
     explain: str | None,
     workers: int | None,
     as_json: bool,
@@ -85,6 +91,8 @@ def gc_command(
     ROOT is a storage path, a file://, memory:// or s3:// URL, or a Go registry
     config.yml. Safe while registries serve ROOT, within the limits of the grace period
     and the settle time (see docs/guides/gc-and-verify.md); run one collection at a time.
+    With --offline, as fast as it gets, for registries stopped or read-only (as Go's
+    collector requires).
     """
     registry = open_registry(root)
     with progress_bars() as progress:
@@ -95,6 +103,7 @@ def gc_command(
             settle=settle,
             workers=workers,
             progress=progress,
+            offline=offline,
         )
         if explain is not None:
             explanation = collector.explain(Digest.parse(explain))

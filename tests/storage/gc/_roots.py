@@ -133,12 +133,14 @@ def collect_both(root: Path, scratch: Path, *, delete_untagged: bool) -> Outcome
     """Run ``docker-registry garbage-collect`` and ours on two copies of ``root``.
 
     Ours runs as a dry run first, then for real on the same copy; the dry run must
-    report exactly what the real run deletes. A Go run that fails counts as deleting
-    nothing (its output is kept).
+    report exactly what the real run deletes. An offline run on a third copy must delete
+    exactly the same files. A Go run that fails counts as deleting nothing (its output
+    is kept).
     """
-    go_root, our_root = scratch / "go", scratch / "ours"
+    go_root, our_root, offline_root = scratch / "go", scratch / "ours", scratch / "offline"
     shutil.copytree(root, go_root)
     shutil.copytree(root, our_root)
+    shutil.copytree(root, offline_root)
     config = write_go_config(go_root, scratch / "go.yml")
     try:
         output, failed = garbage_collect(config, delete_untagged=delete_untagged), False
@@ -155,7 +157,17 @@ def collect_both(root: Path, scratch: Path, *, delete_untagged: bool) -> Outcome
     )
     assert not report.restored_blobs
     assert not report.restored_manifests
+    offline = mark_and_sweep(
+        fs_registry(offline_root), delete_untagged=delete_untagged, offline=True, **NOW
+    )
+    assert (offline.blobs, offline.manifests, offline.layer_links, offline.bytes_freed) == (
+        report.blobs,
+        report.manifests,
+        report.layer_links,
+        report.bytes_freed,
+    )
     before = files(root)
+    assert files(offline_root) == files(our_root)
     return Outcome(
         before=frozenset(before),
         go_deleted=frozenset(before - files(go_root)),

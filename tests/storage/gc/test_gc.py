@@ -16,6 +16,7 @@ from pydistribution.digest import Digest
 from pydistribution.errors import BlobUnknownError, DriverError, ManifestUnknownRevisionError
 from pydistribution.manifest import OCIManifestBuilder
 from pydistribution.storage import Registry, RegistryOptions
+from pydistribution.storage.driver.filesystem import FilesystemDriver
 from pydistribution.storage.driver.inmemory import InMemoryDriver
 from pydistribution.storage.gc import (
     GarbageCollector,
@@ -25,7 +26,14 @@ from pydistribution.storage.gc import (
 )
 from pydistribution.storage.verify import verify
 from pydistribution.testing.namespace_suite import push_blob
-from tests.storage.gc._roots import NOW, fs_registry, push_image, push_index, push_referrer
+from tests.storage.gc._roots import (
+    NOW,
+    files,
+    fs_registry,
+    push_image,
+    push_index,
+    push_referrer,
+)
 
 V2 = "/docker/registry/v2"
 QUARANTINE = "/docker/registry/gc-quarantine"
@@ -209,6 +217,70 @@ def test_grace_period_keeps_recent_content(registry: Registry) -> None:
     later = collect(registry, delete_untagged=True)
     assert {m.digest for m in later.manifests} == {loose.digest}
     assert stray.digest in later.blobs
+
+
+def _untagged_scene(registry: Registry) -> tuple[Digest, Digest, Digest]:
+    """A tagged image, a manifest never tagged, one whose tag moved on, and a stray blob.
+
+    Returns the two untagged manifests and the stray blob.
+    """
+    repo = registry.repository("app")
+    push_image(repo, [b"kept"], config=b'{"kept":1}', tag="v1")
+    loose = push_image(repo, [b"loose"], config=b'{"loose":1}')
+    stray = push_blob(repo.blobs(), b"stray")
+    old = push_image(repo, [b"retagged"], config=b'{"old":1}', tag="v2")
+    push_image(repo, [b"newer"], config=b'{"new":1}', tag="v2")
+    return loose.digest, old.digest, stray.digest
+
+
+@pytest.mark.parametrize("delete_untagged", [False, True], ids=["tagged", "untagged"])
+def test_offline_deletes_in_place_what_the_online_sweep_deletes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, delete_untagged: bool
+) -> None:
+    """Same report and same files left as a quarantined run, and no quarantine touched."""
+    online, offline = fs_registry(tmp_path / "online"), fs_registry(tmp_path / "offline")
+    for registry in (online, offline):
+        _untagged_scene(registry)
+    time.sleep(0.02)
+
+    expected = mark_and_sweep(online, delete_untagged=delete_untagged, **NOW)
+    moves: list[str] = []
+    real_move = FilesystemDriver.move
+
+    def move(driver: FilesystemDriver, source: str, dest: str) -> None:
+        moves.append(source)
+        real_move(driver, source, dest)
+
+    monkeypatch.setattr(FilesystemDriver, "move", move)
+    report = mark_and_sweep(offline, delete_untagged=delete_untagged, offline=True, **NOW)
+
+    assert not report.dry_run
+    assert report.blobs
+    assert (report.blobs, report.manifests, report.layer_links, report.bytes_freed) == (
+        expected.blobs,
+        expected.manifests,
+        expected.layer_links,
+        expected.bytes_freed,
+    )
+    assert moves == []
+    assert offline.driver.list("/docker/registry") == ["/docker/registry/v2"]
+    assert files(tmp_path / "offline") == files(tmp_path / "online")
+    assert verify(offline).problems == ()
+
+
+def test_offline_keeps_the_grace_period(registry: Registry) -> None:
+    loose, old, stray = _untagged_scene(registry)
+
+    report = mark_and_sweep(registry, delete_untagged=True, offline=True)
+
+    assert (report.blobs, report.manifests) == ((), ())
+    assert stray in report.recent
+    assert registry.repository("app").manifests().exists(loose)
+    later = collect(registry, delete_untagged=True, offline=True)
+    assert {m.digest for m in later.manifests} == {loose, old}
+    assert {stray, loose, old} <= set(later.blobs)
+    assert not registry.repository("app").manifests().exists(loose)
+    assert verify(registry).problems == ()
 
 
 def test_settle_rescan_puts_back_what_a_concurrent_push_uses(registry: Registry) -> None:
