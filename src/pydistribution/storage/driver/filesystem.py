@@ -23,7 +23,8 @@ directory is first renamed to ``<name>.<16 hex>~del`` and then removed (so write
 the delete never fail); ``~`` is outside the path rule, so ``list`` and ``walk`` never
 report either and no driver path can name one. Symbolic links below the root are
 followed only while they stay inside it; a path that would leave the root raises
-``DriverError``. Data is streamed in chunks of
+``DriverError`` (on Linux the kernel enforces it with ``openat2``, see ``_fsroot``).
+Data is streamed in chunks of
 :data:`BUFFER_SIZE`; writes smaller than that are gathered in a buffer of that size.
 """
 
