@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -90,6 +91,23 @@ def test_missing_root_is_an_empty_store(driver: FilesystemDriver, root: Path) ->
     driver.put_content("/a", b"x")
     assert driver.stat("/").is_dir
     assert driver.list("/") == ["/a"]
+
+
+def test_a_replaced_root_is_followed(driver: FilesystemDriver, root: Path) -> None:
+    """A root removed and created again under a live driver is the one it works on."""
+    driver.put_content("/old", b"old")
+    shutil.rmtree(root)
+    assert driver.list("/") == []
+    with pytest.raises(PathNotFoundError):
+        driver.get_content("/old")
+    driver.put_content("/new", b"new")
+    assert driver.get_content("/new") == b"new"
+    assert driver.stat("/new").size == 3
+    assert (root / "new").read_bytes() == b"new"
+    shutil.rmtree(root)
+    root.mkdir()
+    (root / "outside-write").write_bytes(b"by hand")
+    assert driver.get_content("/outside-write") == b"by hand"
 
 
 def test_stray_temporary_files_are_invisible(driver: FilesystemDriver, root: Path) -> None:
