@@ -36,12 +36,21 @@ from pydistribution.storage._links import write_link
 if TYPE_CHECKING:
     from pydistribution.storage.driver import StorageDriver
 
-__all__ = ["QUARANTINE_ROOT", "Quarantine", "recover"]
+__all__ = ["QUARANTINE_ROOT", "Quarantine", "delete_if_present", "recover"]
 
 QUARANTINE_ROOT: Final = "/docker/registry/gc-quarantine"
 """Where sweeps park blobs; outside ``/docker/registry/v2``, so the Go registry ignores it."""
 
 _JOURNAL: Final = "journal.json"
+
+
+def delete_if_present(driver: StorageDriver, path: str) -> bool:
+    """Delete ``path``; ``False`` when it is already gone."""
+    try:
+        driver.delete(path)
+    except PathNotFoundError:
+        return False
+    return True
 
 
 def _exists(driver: StorageDriver, path: str) -> bool:
@@ -107,11 +116,7 @@ class Quarantine:
 
     def unlink_manifest(self, repository: str, digest: Digest) -> bool:
         """Remove the revision link of a manifest; ``False`` when it is already gone."""
-        try:
-            self._driver.delete(_paths.revision_link(repository, digest))
-        except PathNotFoundError:
-            return False
-        return True
+        return delete_if_present(self._driver, _paths.revision_link(repository, digest))
 
     def relink_manifest(self, repository: str, digest: Digest) -> None:
         """Write back the revision link of a manifest that turned out to be in use."""
@@ -119,11 +124,7 @@ class Quarantine:
 
     def unlink_layer(self, path: str) -> bool:
         """Remove a layer link (journaled first); ``False`` when it is already gone."""
-        try:
-            self._driver.delete(path)
-        except PathNotFoundError:
-            return False
-        return True
+        return delete_if_present(self._driver, path)
 
     def relink_layer(self, path: str, target: Digest) -> None:
         """Write back a layer link whose blob turned out to be in use."""

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Final, TypeAlias
 import attrs
 
 from pydistribution.digest import Digest
-from pydistribution.errors import DistributionError, PathNotFoundError
+from pydistribution.errors import DistributionError
 from pydistribution.storage import _paths
 from pydistribution.storage._gcmark import (
     Holder,
@@ -49,7 +49,7 @@ from pydistribution.storage._gcscan import (
     list_blobs,
     stat_blob,
 )
-from pydistribution.storage._gcsweep import Quarantine, recover
+from pydistribution.storage._gcsweep import Quarantine, delete_if_present, recover
 
 if TYPE_CHECKING:
     from pydistribution.storage._registry import Registry
@@ -384,12 +384,7 @@ class GarbageCollector:
         return gone, links
 
     def _delete_quietly(self, path: str) -> bool:
-        """Delete ``path``; ``False`` when it is already gone."""
-        try:
-            self._driver.delete(path)
-        except PathNotFoundError:
-            return False
-        return True
+        return delete_if_present(self._driver, path)
 
     def _stat(self, digest: Digest) -> BlobEntry | None:
         return stat_blob(self._driver, digest)

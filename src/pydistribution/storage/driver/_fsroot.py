@@ -256,17 +256,21 @@ class FilesystemRoot:
                 return self._locate_by_components(path, full, follow=follow)
             except OSError:
                 return self._locate_by_components(path, full, follow=follow)
-            try:
-                real = os.readlink(f"/proc/self/fd/{fd}")
-            finally:
-                os.close(fd)
-            if not self._inside(real):
-                raise OutsideRootError(path)
+            self._check_descriptor(fd, path)
             return full
         return self._locate_by_components(path, full, follow=follow)
 
     def _inside(self, real: str) -> bool:
         return real == self.path or real.startswith(self._prefix + "/")
+
+    def _check_descriptor(self, fd: int, path: str) -> None:
+        """Close ``fd``; raise unless ``/proc/self/fd`` says it leads inside the root."""
+        try:
+            real = os.readlink(f"/proc/self/fd/{fd}")
+        finally:
+            os.close(fd)
+        if not self._inside(real):
+            raise OutsideRootError(path)
 
     def _locate_missing(self, path: str, full: str) -> str:
         """:meth:`locate` of a path that did not open: its directory opens, in most cases.
@@ -279,12 +283,7 @@ class FilesystemRoot:
             fd = os.open(os.path.dirname(full), _O_PATH | _O_CLOEXEC)
         except OSError:
             return self._locate_by_components(path, full, follow=True)
-        try:
-            real = os.readlink(f"/proc/self/fd/{fd}")
-        finally:
-            os.close(fd)
-        if not self._inside(real):
-            raise OutsideRootError(path)
+        self._check_descriptor(fd, path)
         try:
             mode = os.lstat(full).st_mode
         except _NOT_THERE:
