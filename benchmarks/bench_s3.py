@@ -11,8 +11,9 @@ Run by hand, not a test (needs ``pip install -e '.[s3,test]'``)::
   (``reader`` in 1 MiB reads), against boto3's own managed transfer
   (``upload_fileobj`` / ``download_fileobj``, its default 8 MiB parts and 10 threads)
   of the same bytes to and from the same server in the same run. Each side runs
-  ``--rounds`` times, alternating; the best time of each is compared. The ratio is
-  driver throughput / boto3 throughput (goal: at least 0.9).
+  ``--rounds`` times (default 5), alternating; the best time of each is compared. The
+  ratio is driver throughput / boto3 throughput (goal: at least 0.9). The median of the
+  round-by-round ratios is printed too: moto's speed drifts on a shared machine.
 * **requests**: registry storage with N repositories (one tag each) and one repository
   with T tags, written as bare link objects; then the S3 requests issued (counted with
   botocore's ``before-call`` event) by one catalog page of 100 and one tag-list page of
@@ -32,6 +33,7 @@ import io
 import random
 import re
 import secrets
+import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -201,6 +203,15 @@ def transfer(server: MotoServer, size: int, rounds: int, parameters: dict[str, o
     read = best["boto3 download_fileobj"] / best["driver read"]
     print(f"  ratio ingest (driver / boto3 throughput): {ingest:.2f}  (goal >= 0.9)")
     print(f"  ratio read   (driver / boto3 throughput): {read:.2f}  (goal >= 0.9)")
+    # The same ratios round by round (each driver run against the boto3 run right after
+    # it): on a shared machine the server's speed drifts, and pairs cancel the drift.
+    for label, ours, theirs in (
+        ("ingest", "driver write", "boto3 upload_fileobj"),
+        ("read", "driver read", "boto3 download_fileobj"),
+    ):
+        pairs = sorted(b / a for a, b in zip(times[ours], times[theirs], strict=True))
+        print(f"  {label} ratio per round: median {statistics.median(pairs):.2f}, "
+              f"range {pairs[0]:.2f}-{pairs[-1]:.2f}")  # fmt: skip
     driver.delete("/blob")
     client.delete_object(Bucket=bucket, Key="boto3-blob")
     client.delete_bucket(Bucket=bucket)
@@ -277,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("what", nargs="?", choices=["all", "transfer", "requests"], default="all")
     parser.add_argument("--size", type=_size, default=256 * MiB, help="blob size (256MiB)")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds per side (2)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds per side (5)")
     parser.add_argument(
         "--param",
         action="append",

@@ -32,7 +32,7 @@ import concurrent.futures
 import contextlib
 import functools
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, final
+from typing import TYPE_CHECKING, cast, final
 
 from botocore.exceptions import BotoCoreError, ClientError
 from typing_extensions import Buffer
@@ -178,13 +178,14 @@ class S3Writer:
             if buffer:
                 take = chunk - len(buffer)
                 buffer += view[:take]
-                self._upload_part(buffer)
-                buffer.clear()
+                # The full buffer itself becomes the part (no copy); a new one fills up.
+                self._buffer = bytearray()
+                self._upload_part(buffer, owned=True)
                 view = view[take:]
             while len(view) >= chunk:
                 self._upload_part(view[:chunk])
                 view = view[chunk:]
-            buffer += view
+            self._buffer += view
 
     def close(self) -> None:
         """Upload the buffer as a last part and keep the upload open for an append."""
@@ -294,23 +295,27 @@ class S3Writer:
         self._parts = []
         self._next = 1
 
-    def _upload_part(self, data: Buffer) -> None:
-        """Send ``data`` (copied now) as the next part, maybe on a pipeline thread."""
+    def _upload_part(self, data: Buffer, *, owned: bool = False) -> None:
+        """Send ``data`` as the next part, maybe on a pipeline thread.
+
+        ``data`` is copied first unless ``owned`` (the caller hands it over).
+        """
         if self._upload_id is None:
             self._create_upload()
         assert self._upload_id is not None
-        upload = functools.partial(self._send_part, self._upload_id, self._next, bytes(data))
+        body = data if owned and isinstance(data, bytearray) else bytes(data)
+        upload = functools.partial(self._send_part, self._upload_id, self._next, body)
         self._next += 1
         self._parts.extend(self._pipeline.submit(upload))
 
-    def _send_part(self, upload_id: str, number: int, body: bytes) -> Part:
+    def _send_part(self, upload_id: str, number: int, body: bytes | bytearray) -> Part:
         with self._bucket.errors("UploadPart", self._path):
             response = self._bucket.client.upload_part(
                 Bucket=self._bucket.name,
                 Key=self._key,
                 UploadId=upload_id,
                 PartNumber=number,
-                Body=body,
+                Body=cast("bytes", body),  # botocore sends any bytes-like body as is
             )
         return Part(number, response["ETag"], len(body))
 
