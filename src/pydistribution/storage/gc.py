@@ -375,7 +375,8 @@ class GarbageCollector:
         a manifest whose blobs are gone; layer links last (Go leaves them dangling).
         Returns the blobs and layer links actually deleted.
         """
-        pool.map("unlink", self._delete_quietly, [_paths.revision_link(n, d) for n, d in untagged])
+        revisions = [_paths.revision_link(n, d) for n, d in untagged]
+        pool.map("manifests", self._delete_quietly, revisions)
         self._remove_tag_history(pool, scan, untagged)
         deleted = pool.map("sweep", self._delete_quietly, [_paths.blob_data(d) for d in doomed])
         gone = {d for d, ok in zip(doomed, deleted, strict=True) if ok}
