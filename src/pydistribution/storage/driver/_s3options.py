@@ -56,8 +56,10 @@ DEFAULT_MULTIPART_COPY_MAX_CONCURRENCY: Final = 100
 DEFAULT_UPLOAD_CONCURRENCY: Final = 4
 """``uploadconcurrency`` default: parts a writer has in flight at once (Python only).
 
-Measured against boto3's managed upload to a local server (``benchmarks/bench_s3.py``):
-2 reached 0.75 of its throughput, 3 reached 0.92 and 4 reached 0.98.
+Enough to keep sending while each part waits a round trip to a distant store, at about
+``5 * chunksize`` of memory per writer. Against a local moto server
+(``benchmarks/bench_s3.py``) two and four measure alike, at or above boto3's managed
+upload.
 """
 
 DEFAULT_MULTIPART_COPY_THRESHOLD_SIZE: Final = 32 << 20
