@@ -82,6 +82,7 @@ def parse_manifest(payload: bytes, *, max_size: int) -> ParsedManifest:
 
 _IMAGES: Final = frozenset({mediatypes.DOCKER_MANIFEST_SCHEMA2, mediatypes.OCI_IMAGE_MANIFEST})
 _INDEXES: Final = frozenset({mediatypes.DOCKER_MANIFEST_LIST, mediatypes.OCI_IMAGE_INDEX})
+_DOCKER: Final = frozenset({mediatypes.DOCKER_MANIFEST_SCHEMA2, mediatypes.DOCKER_MANIFEST_LIST})
 
 
 def mark_parse(payload: bytes, *, max_size: int) -> ParsedManifest:
@@ -110,6 +111,8 @@ def _quick(payload: bytes) -> ParsedManifest | None:
     media_type = document.get("mediaType")
     if media_type is None:
         index = document.get("manifests") is not None
+    elif not isinstance(media_type, str):
+        return None
     elif media_type in _IMAGES or media_type in _INDEXES:
         index = media_type in _INDEXES
     else:
@@ -128,7 +131,8 @@ def _quick(payload: bytes) -> ParsedManifest | None:
     if not isinstance(items, list):
         return None
     references = _strict_digests(items)
-    subject = document.get("subject")
+    # Only the OCI schemas have a subject; Docker's ignore the field (as their parsers do).
+    subject = document.get("subject") if media_type not in _DOCKER else None
     subjects = _strict_digests([subject]) if subject is not None else ()
     if references is None or subjects is None:
         return None
