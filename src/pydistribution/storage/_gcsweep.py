@@ -32,6 +32,7 @@ from pydistribution.errors import (
 )
 from pydistribution.storage import _paths
 from pydistribution.storage._links import write_link
+from pydistribution.storage.driver import is_valid_path
 
 if TYPE_CHECKING:
     from pydistribution.storage.driver import StorageDriver
@@ -221,15 +222,22 @@ def _entries(
 
 
 def _manifest_entries(journal: dict[str, object]) -> list[tuple[str, Digest]]:
-    return _entries(journal, "manifests", ("repository", "digest"))
+    # A repository from a damaged journal must name a valid path (see _link_entries).
+    return [
+        (repository, digest)
+        for repository, digest in _entries(journal, "manifests", ("repository", "digest"))
+        if is_valid_path(_paths.revision_link(repository, digest))
+    ]
 
 
 def _link_entries(journal: dict[str, object]) -> list[tuple[str, Digest]]:
-    # A path from a damaged journal must still be a layer link of the layout.
+    # A path from a damaged journal must still be a layer link of the layout (and a
+    # valid driver path: one the driver refuses would fail every later run).
     return [
         (path, digest)
         for path, digest in _entries(journal, "links", ("path", "digest"))
         if path.startswith(f"{_paths.REPOSITORIES_ROOT}/")
         and path.endswith("/link")
         and "/_layers/" in path
+        and is_valid_path(path)
     ]

@@ -3,7 +3,8 @@
 Garbage collection reads every stored manifest with ``mark_parse`` (a quick path for
 well-formed manifests of the four schemas) and falls back to ``parse_manifest`` (the
 registry's own validating reader). Whatever the bytes, neither raises, and the quick path
-never sees fewer references than the validating reader.
+agrees with the validating reader. The journals of interrupted sweeps, read back from
+shared storage, give only well-formed entries whatever they hold.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from hypothesis import strategies as st
 from pydistribution import mediatypes as mt
 from pydistribution.digest import Digest
 from pydistribution.storage._gcparse import mark_parse, parse_manifest
+from pydistribution.storage._gcsweep import _link_entries, _manifest_entries
+from pydistribution.storage._paths import revision_link
+from pydistribution.storage.driver._paths import is_valid_path
 
 LIMIT = 4 << 20
 
@@ -113,7 +117,7 @@ MANIFESTS = st.one_of(
 )
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=300))
 def test_any_bytes_are_read_without_raising(payload: bytes) -> None:
     quick, full = mark_parse(payload, max_size=LIMIT), parse_manifest(payload, max_size=LIMIT)
@@ -121,7 +125,7 @@ def test_any_bytes_are_read_without_raising(payload: bytes) -> None:
     assert quick.readable or quick.reason
 
 
-@settings(max_examples=500)
+@settings(max_examples=500, deadline=None)
 @given(MANIFESTS)
 def test_the_quick_path_agrees_with_the_validating_reader(document: dict[str, object]) -> None:
     payload = json.dumps(document).encode()
@@ -140,6 +144,7 @@ def test_the_quick_path_agrees_with_the_validating_reader(document: dict[str, ob
         assert quick == full
 
 
+@settings(deadline=None)
 @given(MANIFESTS, st.integers(1, 64))
 def test_payloads_over_the_limit_are_never_readable(
     document: dict[str, object], limit: int
@@ -147,3 +152,64 @@ def test_payloads_over_the_limit_are_never_readable(
     payload = json.dumps(document).encode()
     if len(payload) > limit:
         assert not mark_parse(payload, max_size=limit).readable
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8) | DIGESTS,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+JOURNALS = st.one_of(
+    JSON,
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "manifests": st.lists(
+                st.fixed_dictionaries(
+                    {},
+                    optional={
+                        "repository": st.sampled_from(["app", "team/app", "../up", "a b"]) | JSON,
+                        "digest": DIGESTS,
+                    },
+                )
+                | JSON,
+                max_size=3,
+            ),
+            "links": st.lists(
+                st.fixed_dictionaries(
+                    {},
+                    optional={
+                        "path": st.sampled_from(
+                            ["/docker/registry/v2/repositories/a/_layers/sha256/x/link",
+                             "/docker/registry/v2/repositories/../../_layers/x/link",
+                             "/docker/registry/v2/repositories/a b/_layers/sha256/x/link",
+                             "/etc/passwd", "/docker/registry/v2/blobs/sha256/ab/cd/data"]
+                        ) | st.text(max_size=8),
+                        "digest": DIGESTS,
+                    },
+                )
+                | JSON,
+                max_size=3,
+            ),
+            "blobs": st.lists(DIGESTS, max_size=2) | JSON,
+        },
+    ),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(JOURNALS)
+def test_a_damaged_journal_yields_only_valid_entries(journal: object) -> None:
+    """Recovery reads journals left on shared storage: whatever they hold, no crash."""
+    document = journal if isinstance(journal, dict) else {}
+    for repository, digest in _manifest_entries(document):
+        assert is_valid_path(revision_link(repository, digest))
+        assert isinstance(digest, Digest)
+    for path, digest in _link_entries(document):
+        assert path.startswith("/docker/registry/v2/repositories/")
+        assert "/_layers/" in path
+        assert path.endswith("/link")
+        assert is_valid_path(path)
+        assert isinstance(digest, Digest)
