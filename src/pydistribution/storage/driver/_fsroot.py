@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import os
 import platform
 import stat
@@ -103,8 +104,9 @@ class _Openat2:
         return fd
 
 
+@functools.cache
 def _load_openat2() -> _Openat2 | None:
-    """The binding, if this system runs ``openat2`` with ``RESOLVE_BENEATH``."""
+    """The binding, if this system runs ``openat2`` with ``RESOLVE_BENEATH`` (probed once)."""
     if sys.platform != "linux" or _O_PATH == 0 or platform.machine() not in _MACHINES:
         return None
     if platform.machine() == "x86_64" and ctypes.sizeof(ctypes.c_void_p) != 8:
@@ -128,12 +130,9 @@ def _load_openat2() -> _Openat2 | None:
     return call
 
 
-_OPENAT2: Final = _load_openat2()
-
-
 def openat2_available() -> bool:
     """Whether paths are opened with ``openat2`` here (else they are checked by name)."""
-    return _OPENAT2 is not None
+    return _load_openat2() is not None
 
 
 def _close_all(fds: list[int]) -> None:
@@ -157,7 +156,7 @@ class FilesystemRoot:
         self.path = path
         self._prefix = "" if path == os.sep else path
         self._proc_fd = _O_PATH != 0 and os.path.isdir("/proc/self/fd")
-        self._openat2 = _OPENAT2 if beneath else None
+        self._openat2 = _load_openat2() if beneath else None
         self._fd: int | None = None
         self._fds: list[int] = []
         self._lock = threading.Lock()
