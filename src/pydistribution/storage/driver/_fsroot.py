@@ -192,6 +192,23 @@ class FilesystemRoot:
                     raise
         return os.open(self.locate(path), flags | _O_CLOEXEC)
 
+    def stat(self, path: str) -> os.stat_result:
+        """``os.stat`` of driver path ``path``, following links only inside the root.
+
+        Raises:
+            OutsideRootError: a symbolic link leads out of the root directory.
+            OSError: as ``os.stat`` raises it.
+        """
+        if self._openat2 is None:
+            # By name: opening would need read permission where there is no O_PATH, and
+            # would block on a FIFO.
+            return os.stat(self.locate(path))
+        fd = self.open(path, _O_PATH)
+        try:
+            return os.fstat(fd)
+        finally:
+            os.close(fd)
+
     def open_parent(self, path: str) -> tuple[int, str]:
         """A descriptor of the directory holding ``path``, and the last component's name.
 

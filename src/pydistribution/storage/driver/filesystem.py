@@ -92,7 +92,6 @@ _COMPONENTS: Final = re.compile(r"[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*")
 """Names joined by ``/`` that are all valid components (one match for a whole listing)."""
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _NOT_THERE: Final = (FileNotFoundError, NotADirectoryError)
-_O_PATH: Final[int] = getattr(os, "O_PATH", 0)  # Linux: open a path without reading it
 _O_DIRECTORY: Final[int] = getattr(os, "O_DIRECTORY", 0)
 
 
@@ -390,13 +389,9 @@ class _FilesystemBackend:
 
     def stat(self, path: str) -> FileInfo:
         try:
-            fd = self._root.open(path, _O_PATH)
+            return _info(path, self._root.stat(path))
         except _NOT_THERE as exc:
             raise PathNotFoundError(_NAME, path) from exc
-        try:
-            return _info(path, os.fstat(fd))
-        finally:
-            os.close(fd)
 
     def _open_directory(self, path: str) -> int | None:
         """A descriptor for listing directory ``path``; ``None`` for a missing root."""
