@@ -39,7 +39,7 @@ from pydistribution.storage.driver._protocol import (
 )
 from pydistribution.storage.driver._walk import Walker
 
-__all__ = ["CheckedDriver"]
+__all__ = ["CheckedDriver", "ForwardingDriver"]
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -347,9 +347,72 @@ class _CheckedWriter:
         return DriverError(self._name, reason)
 
 
+class ForwardingDriver:
+    """A ``StorageDriver`` that forwards every call to its :class:`CheckedDriver`.
+
+    The built-in drivers subclass it: each builds its raw driver, wraps it in a
+    ``CheckedDriver`` and adds only what is its own (constructor, ``repr``, extras such
+    as a root directory or a bucket's options). See :class:`StorageDriver` for each
+    method's contract.
+    """
+
+    __slots__ = ("_driver",)
+
+    def __init__(self, driver: CheckedDriver) -> None:
+        self._driver = driver
+
+    @property
+    def name(self) -> str:
+        """The registration name, used in every error."""
+        return self._driver.name
+
+    def get_content(self, path: str) -> bytes:
+        """See :meth:`StorageDriver.get_content`."""
+        return self._driver.get_content(path)
+
+    def put_content(self, path: str, data: Buffer) -> None:
+        """See :meth:`StorageDriver.put_content`."""
+        self._driver.put_content(path, data)
+
+    def reader(self, path: str, offset: int = 0) -> BinaryIO:
+        """See :meth:`StorageDriver.reader`."""
+        return self._driver.reader(path, offset)
+
+    def writer(self, path: str, append: bool = False) -> FileWriter:
+        """See :meth:`StorageDriver.writer`."""
+        return self._driver.writer(path, append)
+
+    def stat(self, path: str) -> FileInfo:
+        """See :meth:`StorageDriver.stat`."""
+        return self._driver.stat(path)
+
+    def list(self, path: str) -> list[str]:
+        """See :meth:`StorageDriver.list`."""
+        return self._driver.list(path)
+
+    def move(self, source: str, dest: str) -> None:
+        """See :meth:`StorageDriver.move`."""
+        self._driver.move(source, dest)
+
+    def delete(self, path: str) -> None:
+        """See :meth:`StorageDriver.delete`."""
+        self._driver.delete(path)
+
+    def redirect_url(self, path: str, *, method: str = "GET") -> str | None:
+        """See :meth:`StorageDriver.redirect_url`."""
+        return self._driver.redirect_url(path, method=method)
+
+    def walk(self, path: str, fn: WalkFn, *, start_after: str | None = None) -> None:
+        """See :meth:`StorageDriver.walk`."""
+        self._driver.walk(path, fn, start_after=start_after)
+
+
 if TYPE_CHECKING:
 
     def _checked_driver_is_a_storage_driver(driver: CheckedDriver) -> StorageDriver:
+        return driver
+
+    def _forwarding_driver_is_a_storage_driver(driver: ForwardingDriver) -> StorageDriver:
         return driver
 
     def _checked_writer_is_a_file_writer(writer: _CheckedWriter) -> FileWriter:

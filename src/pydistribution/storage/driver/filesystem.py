@@ -44,16 +44,14 @@ from typing import TYPE_CHECKING, BinaryIO, Final, final
 from typing_extensions import Buffer
 
 from pydistribution.errors import PathNotFoundError
-from pydistribution.storage.driver._checked import CheckedDriver
+from pydistribution.storage.driver._checked import CheckedDriver, ForwardingDriver
 from pydistribution.storage.driver._fsroot import FilesystemRoot
 from pydistribution.storage.driver._protocol import (
     FileInfo,
-    FileWriter,
     RawDriver,
     RawFileWriter,
     RawScanner,
     StorageDriver,
-    WalkFn,
 )
 from pydistribution.storage.driver.factory import bool_parameter, limit_parameter, str_parameter
 
@@ -505,7 +503,7 @@ class _FilesystemBackend:
 
 
 @final
-class FilesystemDriver:
+class FilesystemDriver(ForwardingDriver):
     """A ``StorageDriver`` over a local directory (registration name ``filesystem``).
 
     See the module documentation for the atomicity rules and
@@ -523,13 +521,13 @@ class FilesystemDriver:
         ValueError: ``max_threads`` is less than 1.
     """
 
-    __slots__ = ("_backend", "_driver")
+    __slots__ = ("_backend",)
 
     def __init__(
         self, root: StrPath, *, fsync: bool = True, max_threads: int = DEFAULT_MAX_THREADS
     ) -> None:
         self._backend = _FilesystemBackend(root, fsync=fsync)
-        self._driver = CheckedDriver(self._backend, max_concurrency=max_threads)
+        super().__init__(CheckedDriver(self._backend, max_concurrency=max_threads))
 
     def __repr__(self) -> str:
         return f"FilesystemDriver({self._backend.root!r})"
@@ -538,51 +536,6 @@ class FilesystemDriver:
     def root(self) -> str:
         """The root directory, with symbolic links resolved."""
         return self._backend.root
-
-    @property
-    def name(self) -> str:
-        """``filesystem``."""
-        return self._driver.name
-
-    def get_content(self, path: str) -> bytes:
-        """See :meth:`StorageDriver.get_content`."""
-        return self._driver.get_content(path)
-
-    def put_content(self, path: str, data: Buffer) -> None:
-        """See :meth:`StorageDriver.put_content`; atomic (temporary file and rename)."""
-        self._driver.put_content(path, data)
-
-    def reader(self, path: str, offset: int = 0) -> BinaryIO:
-        """See :meth:`StorageDriver.reader`; the stream is a buffered binary file."""
-        return self._driver.reader(path, offset)
-
-    def writer(self, path: str, append: bool = False) -> FileWriter:
-        """See :meth:`StorageDriver.writer` and the module documentation."""
-        return self._driver.writer(path, append)
-
-    def stat(self, path: str) -> FileInfo:
-        """See :meth:`StorageDriver.stat`."""
-        return self._driver.stat(path)
-
-    def list(self, path: str) -> list[str]:
-        """See :meth:`StorageDriver.list`."""
-        return self._driver.list(path)
-
-    def move(self, source: str, dest: str) -> None:
-        """See :meth:`StorageDriver.move`; an atomic rename."""
-        self._driver.move(source, dest)
-
-    def delete(self, path: str) -> None:
-        """See :meth:`StorageDriver.delete`."""
-        self._driver.delete(path)
-
-    def redirect_url(self, path: str, *, method: str = "GET") -> str | None:
-        """See :meth:`StorageDriver.redirect_url`; always ``None``."""
-        return self._driver.redirect_url(path, method=method)
-
-    def walk(self, path: str, fn: WalkFn, *, start_after: str | None = None) -> None:
-        """See :meth:`StorageDriver.walk`; one ``os.scandir`` per directory."""
-        self._driver.walk(path, fn, start_after=start_after)
 
 
 def from_parameters(parameters: Mapping[str, object]) -> FilesystemDriver:

@@ -19,14 +19,12 @@ from typing import TYPE_CHECKING, BinaryIO, final
 from typing_extensions import Buffer
 
 from pydistribution.errors import PathNotFoundError
-from pydistribution.storage.driver._checked import CheckedDriver
+from pydistribution.storage.driver._checked import CheckedDriver, ForwardingDriver
 from pydistribution.storage.driver._protocol import (
     FileInfo,
-    FileWriter,
     RawDriver,
     RawFileWriter,
     StorageDriver,
-    WalkFn,
 )
 
 __all__ = ["InMemoryDriver", "from_parameters"]
@@ -240,65 +238,20 @@ class _InMemoryBackend:
 
 
 @final
-class InMemoryDriver:
+class InMemoryDriver(ForwardingDriver):
     """A ``StorageDriver`` that keeps everything in memory (registration name ``inmemory``).
 
     Each instance is an independent, empty store; it is thread-safe and meant for tests.
     See :class:`~pydistribution.storage.driver.StorageDriver` for each method's contract.
     """
 
-    __slots__ = ("_driver",)
+    __slots__ = ()
 
     def __init__(self) -> None:
-        self._driver = CheckedDriver(_InMemoryBackend())
+        super().__init__(CheckedDriver(_InMemoryBackend()))
 
     def __repr__(self) -> str:
         return "InMemoryDriver()"
-
-    @property
-    def name(self) -> str:
-        """``inmemory``."""
-        return self._driver.name
-
-    def get_content(self, path: str) -> bytes:
-        """See :meth:`StorageDriver.get_content`."""
-        return self._driver.get_content(path)
-
-    def put_content(self, path: str, data: Buffer) -> None:
-        """See :meth:`StorageDriver.put_content`."""
-        self._driver.put_content(path, data)
-
-    def reader(self, path: str, offset: int = 0) -> BinaryIO:
-        """See :meth:`StorageDriver.reader`."""
-        return self._driver.reader(path, offset)
-
-    def writer(self, path: str, append: bool = False) -> FileWriter:
-        """See :meth:`StorageDriver.writer`."""
-        return self._driver.writer(path, append)
-
-    def stat(self, path: str) -> FileInfo:
-        """See :meth:`StorageDriver.stat`."""
-        return self._driver.stat(path)
-
-    def list(self, path: str) -> list[str]:
-        """See :meth:`StorageDriver.list`."""
-        return self._driver.list(path)
-
-    def move(self, source: str, dest: str) -> None:
-        """See :meth:`StorageDriver.move`."""
-        self._driver.move(source, dest)
-
-    def delete(self, path: str) -> None:
-        """See :meth:`StorageDriver.delete`."""
-        self._driver.delete(path)
-
-    def redirect_url(self, path: str, *, method: str = "GET") -> str | None:
-        """See :meth:`StorageDriver.redirect_url`; always ``None``."""
-        return self._driver.redirect_url(path, method=method)
-
-    def walk(self, path: str, fn: WalkFn, *, start_after: str | None = None) -> None:
-        """See :meth:`StorageDriver.walk`."""
-        self._driver.walk(path, fn, start_after=start_after)
 
 
 def from_parameters(parameters: Mapping[str, object]) -> InMemoryDriver:

@@ -35,12 +35,10 @@ except ImportError as exc:
     raise ImportError("the S3 driver needs boto3: pip install 'pydistribution[s3]'") from exc
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, BinaryIO, final
+from typing import TYPE_CHECKING, final
 
-from typing_extensions import Buffer
-
-from pydistribution.storage.driver._checked import CheckedDriver
-from pydistribution.storage.driver._protocol import FileInfo, FileWriter, StorageDriver, WalkFn
+from pydistribution.storage.driver._checked import CheckedDriver, ForwardingDriver
+from pydistribution.storage.driver._protocol import StorageDriver
 from pydistribution.storage.driver._s3backend import S3Backend
 from pydistribution.storage.driver._s3client import Bucket
 from pydistribution.storage.driver._s3options import (
@@ -78,7 +76,7 @@ S3Options.__module__ = __name__
 
 
 @final
-class S3Driver:
+class S3Driver(ForwardingDriver):
     """A ``StorageDriver`` over an S3 bucket (registration names ``s3`` and ``s3aws``).
 
     See the module documentation for how each operation maps to S3, and
@@ -98,7 +96,7 @@ class S3Driver:
         DriverParameterError: botocore refuses the region or the endpoint.
     """
 
-    __slots__ = ("_backend", "_driver")
+    __slots__ = ("_backend",)
 
     def __init__(
         self,
@@ -108,18 +106,13 @@ class S3Driver:
         session: boto3.session.Session | None = None,
     ) -> None:
         self._backend = S3Backend(Bucket(options, client, session))
-        self._driver = CheckedDriver(self._backend)
+        super().__init__(CheckedDriver(self._backend))
 
     def __repr__(self) -> str:
         bucket = self._backend.bucket
         return (
             f"S3Driver(bucket={bucket.name!r}, endpoint={bucket.endpoint!r}, root={bucket.root!r})"
         )
-
-    @property
-    def name(self) -> str:
-        """``s3aws``, the Go driver's name."""
-        return self._driver.name
 
     @property
     def options(self) -> S3Options:
@@ -134,46 +127,6 @@ class S3Driver:
     def key(self, path: str) -> str:
         """The object key that stores driver path ``path`` (what CloudFront signs)."""
         return self._backend.bucket.key(path)
-
-    def get_content(self, path: str) -> bytes:
-        """See :meth:`StorageDriver.get_content`; one ``GetObject``."""
-        return self._driver.get_content(path)
-
-    def put_content(self, path: str, data: Buffer) -> None:
-        """See :meth:`StorageDriver.put_content`; one ``PutObject`` (atomic)."""
-        self._driver.put_content(path, data)
-
-    def reader(self, path: str, offset: int = 0) -> BinaryIO:
-        """See :meth:`StorageDriver.reader`; a ranged ``GetObject`` streamed as read."""
-        return self._driver.reader(path, offset)
-
-    def writer(self, path: str, append: bool = False) -> FileWriter:
-        """See :meth:`StorageDriver.writer`; a resumable multipart upload."""
-        return self._driver.writer(path, append)
-
-    def stat(self, path: str) -> FileInfo:
-        """See :meth:`StorageDriver.stat`; ``HeadObject``, then a listing for directories."""
-        return self._driver.stat(path)
-
-    def list(self, path: str) -> list[str]:
-        """See :meth:`StorageDriver.list`; a delimited listing, all pages."""
-        return self._driver.list(path)
-
-    def move(self, source: str, dest: str) -> None:
-        """See :meth:`StorageDriver.move`; a server-side copy, then a delete (not atomic)."""
-        self._driver.move(source, dest)
-
-    def delete(self, path: str) -> None:
-        """See :meth:`StorageDriver.delete`; batches of 1000 keys, true sub-paths only."""
-        self._driver.delete(path)
-
-    def redirect_url(self, path: str, *, method: str = "GET") -> str | None:
-        """See :meth:`StorageDriver.redirect_url`; a presigned GET or HEAD URL, else ``None``."""
-        return self._driver.redirect_url(path, method=method)
-
-    def walk(self, path: str, fn: WalkFn, *, start_after: str | None = None) -> None:
-        """See :meth:`StorageDriver.walk`; one delimited listing per directory."""
-        self._driver.walk(path, fn, start_after=start_after)
 
 
 def from_parameters(parameters: Mapping[str, object]) -> S3Driver:
