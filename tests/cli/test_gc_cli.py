@@ -15,7 +15,7 @@ from pydistribution.cli._app import cli
 from pydistribution.cli._progress import parse_duration, progress_bars
 from pydistribution.digest import Digest
 from pydistribution.testing.namespace_suite import push_blob
-from tests.storage.gc._roots import fs_registry, push_image
+from tests.storage._roots import fs_registry, push_image
 
 V2 = Path("docker/registry/v2")
 

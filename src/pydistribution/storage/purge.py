@@ -22,10 +22,9 @@ import attrs
 
 from pydistribution.errors import PathNotFoundError
 from pydistribution.storage import _paths
-from pydistribution.storage._gcscan import Workers
 from pydistribution.storage._uploads import parse_started_at
 from pydistribution.storage.driver import FileInfo, WalkAction
-from pydistribution.storage.gc import ProgressFn, default_workers
+from pydistribution.storage.gc._workers import ProgressFn, Workers, default_workers
 
 if TYPE_CHECKING:
     from pydistribution.storage._registry import Registry

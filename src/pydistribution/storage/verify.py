@@ -31,10 +31,9 @@ from pydistribution.errors import (
     StorageDriverError,
 )
 from pydistribution.storage import _paths
-from pydistribution.storage._gcparse import parse_manifest
-from pydistribution.storage._gcscan import (
+from pydistribution.storage.gc._parse import parse_manifest
+from pydistribution.storage.gc._scan import (
     BlobEntry,
-    Workers,
     blob_fan_out_dirs,
     find_repositories,
     is_valid_repository_name,
@@ -43,7 +42,7 @@ from pydistribution.storage._gcscan import (
     scan_blobs,
     stat_blob,
 )
-from pydistribution.storage.gc import ProgressFn, default_workers
+from pydistribution.storage.gc._workers import ProgressFn, Workers, default_workers
 
 if TYPE_CHECKING:
     from pydistribution.storage._registry import Registry

@@ -26,7 +26,7 @@ from pydistribution.storage.gc import (
 )
 from pydistribution.storage.verify import verify
 from pydistribution.testing.namespace_suite import push_blob
-from tests.storage.gc._roots import (
+from tests.storage._roots import (
     NOW,
     files,
     fs_registry,

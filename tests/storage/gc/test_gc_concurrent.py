@@ -37,7 +37,7 @@ from pydistribution.storage import Registry, Repository
 from pydistribution.storage.gc import mark_and_sweep
 from pydistribution.storage.verify import verify
 from pydistribution.testing.namespace_suite import push_blob
-from tests.storage.gc._roots import fs_registry
+from tests.storage._roots import fs_registry
 
 PUSHERS = 4
 ROUNDS = 25

@@ -37,7 +37,7 @@ from pydistribution.storage.verify import verify
 from pydistribution.testing.plugin import GoRegistryFactory
 from tests.interop.images import Blob, Image, build_image, oci_index, sha256
 from tests.interop.registry_client import RegistryClient
-from tests.storage.gc._roots import (
+from tests.storage._roots import (
     V2,
     blob_file,
     collect_both,

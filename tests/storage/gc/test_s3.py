@@ -21,7 +21,7 @@ from pydistribution.storage.gc import mark_and_sweep
 from pydistribution.storage.purge import purge_uploads
 from pydistribution.storage.verify import verify
 from pydistribution.testing.namespace_suite import push_blob
-from tests.storage.gc._roots import NOW, push_image, push_index
+from tests.storage._roots import NOW, push_image, push_index
 
 
 def test_gc_verify_and_purge_on_s3(s3_parameters: Mapping[str, object]) -> None:

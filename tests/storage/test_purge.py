@@ -13,7 +13,7 @@ from pydistribution.storage.driver.inmemory import InMemoryDriver
 from pydistribution.storage.purge import purge_uploads
 from pydistribution.testing.plugin import GoRegistryFactory
 from tests.interop.registry_client import RegistryClient, RegistryError
-from tests.storage.gc._roots import fs_registry
+from tests.storage._roots import fs_registry
 
 V2 = "/docker/registry/v2"
 WEEK = timedelta(days=7)

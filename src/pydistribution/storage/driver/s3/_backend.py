@@ -4,7 +4,8 @@ Directories are emulated with key prefixes and the ``/`` delimiter; a directory 
 while some key lies below it. Every listing is paginated (1000 keys per request), so
 memory and requests grow with what is asked for. ``scan`` answers a directory's children
 with their sizes from one delimited listing, so the generic walk costs one request per
-directory (and page) instead of one per entry. See :mod:`._s3writer` for writes.
+directory (and page) instead of one per entry. Writes are the writer module's
+(``_writer.py``).
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from typing_extensions import Buffer
 
 from pydistribution.errors import DriverError, DriverErrors, PathNotFoundError
 from pydistribution.storage.driver._protocol import FileInfo
-from pydistribution.storage.driver._s3client import Bucket
-from pydistribution.storage.driver._s3options import NAME
-from pydistribution.storage.driver._s3uploads import abort_uploads, find_upload
-from pydistribution.storage.driver._s3writer import S3Writer
+from pydistribution.storage.driver.s3._client import Bucket
+from pydistribution.storage.driver.s3._options import NAME
+from pydistribution.storage.driver.s3._uploads import abort_uploads, find_upload
+from pydistribution.storage.driver.s3._writer import S3Writer
 
 if TYPE_CHECKING:
     from botocore.response import StreamingBody

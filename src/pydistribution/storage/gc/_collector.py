@@ -1,95 +1,50 @@
-"""Garbage collection of registry storage: mark and sweep, safe while pushes go on.
+"""The garbage collector: a run's phases (list, mark, stat, sweep) and its report.
 
-:func:`mark_and_sweep` (or a :class:`GarbageCollector`) deletes the blobs that no
-manifest of any repository references and, with ``delete_untagged``, the manifests no tag
-reaches. It reads and writes the Go registry's layout, and on a quiet root deletes what
-``registry garbage-collect`` deletes, except where the Go collector is wrong
-(storage-layout document §12.3-§12.6): marking is recursive through indexes and manifest
-lists, children of kept indexes and referrers of kept manifests are kept, unreadable
-manifests (schema 1, bad JSON) are roots instead of aborting the run, repositories are
-found by ``_manifests`` or ``_layers``, and layer links (alias links included) are removed
-together with the blob they name instead of being left dangling.
-
-Online safety (details and limits in ``docs/guides/gc-and-verify.md``): blobs whose data,
-and blobs or manifests whose links, were written less than ``grace`` before the run
-started are never deleted; a real sweep moves its victims into a quarantine outside the
-layout, waits ``settle``, re-scans every repository for manifests and links that appeared
-meanwhile, puts back whatever is in use now, and only then deletes. An ``offline``
-collection, for registries that are stopped or read-only (what Go requires), deletes in
-place instead, as Go does: no quarantine, no wait, no re-scan.
+Public through `pydistribution.storage.gc`, whose documentation describes the algorithm.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Final, TypeAlias
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
 from pydistribution.digest import Digest
 from pydistribution.errors import DistributionError
 from pydistribution.storage import _paths
-from pydistribution.storage._gcmark import (
-    Holder,
+from pydistribution.storage.gc._mark import (
     LayerScan,
     Marker,
     RepositoryMarks,
     Revision,
     check_layers,
 )
-from pydistribution.storage._gcreport import Explanation, GCReport, RepositoryManifest
-from pydistribution.storage._gcscan import (
+from pydistribution.storage.gc._report import Explanation, GCReport, RepositoryManifest
+from pydistribution.storage.gc._scan import (
     BlobEntry,
-    Workers,
     blob_fan_out_dirs,
     find_repositories,
     list_blobs,
     stat_blob,
 )
-from pydistribution.storage._gcsweep import Quarantine, delete_if_present, recover
+from pydistribution.storage.gc._sweep import Quarantine, delete_if_present, recover
+from pydistribution.storage.gc._workers import ProgressFn, Workers, default_workers
 
 if TYPE_CHECKING:
     from pydistribution.storage._registry import Registry
     from pydistribution.storage.driver import StorageDriver
 
-__all__ = [
-    "DEFAULT_GRACE",
-    "DEFAULT_SETTLE",
-    "Explanation",
-    "GCReport",
-    "GarbageCollector",
-    "Holder",
-    "ProgressFn",
-    "RepositoryManifest",
-    "default_workers",
-    "mark_and_sweep",
-]
+__all__ = ["DEFAULT_GRACE", "DEFAULT_SETTLE", "GarbageCollector", "mark_and_sweep"]
 
 DEFAULT_GRACE: Final = timedelta(hours=1)
 """Content written less than this long before a run starts is never collected."""
 
 DEFAULT_SETTLE: Final = timedelta(seconds=2)
 """How long quarantined content waits before the re-scan that confirms its deletion."""
-
-ProgressFn: TypeAlias = Callable[[str, int, "int | None"], None]
-"""A progress callback: ``(phase, done, total)``; ``total`` is ``None`` when unknown."""
-
-
-_LOCAL_DRIVERS: Final = frozenset({"filesystem", "inmemory"})
-
-
-def default_workers(driver: StorageDriver) -> int:
-    """How many threads make storage calls on ``driver`` at once, by default.
-
-    One for local storage (the ``filesystem`` and ``inmemory`` drivers): a call takes
-    microseconds, mostly interpreter time, and threads only contend for the interpreter
-    lock (measured: two threads are slower than one). Sixteen for remote storage such as
-    S3, where each call waits milliseconds for the network.
-    """
-    return 1 if driver.name in _LOCAL_DRIVERS else 16
 
 
 @attrs.define
@@ -487,8 +442,3 @@ def mark_and_sweep(
         offline=offline,
     )
     return collector.run(dry_run=dry_run)
-
-
-for _cls in (Explanation, GCReport, Holder, RepositoryManifest):
-    _cls.__module__ = __name__
-del _cls

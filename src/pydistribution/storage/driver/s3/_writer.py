@@ -38,9 +38,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from typing_extensions import Buffer
 
 from pydistribution.errors import DriverError
-from pydistribution.storage.driver._s3client import Bucket
-from pydistribution.storage.driver._s3options import MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, NAME
-from pydistribution.storage.driver._s3uploads import Part, abort_uploads
+from pydistribution.storage.driver.s3._client import Bucket
+from pydistribution.storage.driver.s3._options import MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, NAME
+from pydistribution.storage.driver.s3._uploads import Part, abort_uploads
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import CompletedPartTypeDef

@@ -31,7 +31,7 @@ from pydistribution.errors import (
     StorageDriverError,
 )
 from pydistribution.storage.config import open_driver
-from pydistribution.storage.driver import StorageDriver, WalkAction, _s3backend
+from pydistribution.storage.driver import StorageDriver, WalkAction
 from pydistribution.storage.driver.factory import create_driver
 from pydistribution.storage.driver.s3 import (
     MIN_CHUNK_SIZE,
@@ -40,6 +40,7 @@ from pydistribution.storage.driver.s3 import (
     from_parameters,
     options_from_parameters,
 )
+from pydistribution.storage.driver.s3 import _backend as _s3backend
 from pydistribution.testing.peers import MotoServer, S3Endpoint
 
 if TYPE_CHECKING:

@@ -22,8 +22,8 @@ import attrs
 from pydistribution.digest import CANONICAL_ALGORITHM, Digest
 from pydistribution.errors import PathNotFoundError
 from pydistribution.storage import _paths
-from pydistribution.storage._gcparse import ParsedManifest, mark_parse
-from pydistribution.storage._gcscan import (
+from pydistribution.storage.gc._parse import ParsedManifest, mark_parse
+from pydistribution.storage.gc._scan import (
     digest_or_none,
     list_digests,
     list_dir,

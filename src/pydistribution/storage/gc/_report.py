@@ -8,7 +8,7 @@ from __future__ import annotations
 import attrs
 
 from pydistribution.digest import Digest
-from pydistribution.storage._gcmark import Holder
+from pydistribution.storage.gc._mark import Holder
 
 __all__ = ["Explanation", "GCReport", "RepositoryManifest"]
 

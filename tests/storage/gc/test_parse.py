@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 
 from pydistribution import mediatypes as mt
 from pydistribution.digest import Digest
-from pydistribution.storage._gcparse import mark_parse, parse_manifest
-from pydistribution.storage._gcsweep import _link_entries, _manifest_entries
 from pydistribution.storage._paths import revision_link
 from pydistribution.storage.driver._paths import is_valid_path
+from pydistribution.storage.gc._parse import mark_parse, parse_manifest
+from pydistribution.storage.gc._sweep import _link_entries, _manifest_entries
 
 LIMIT = 4 << 20
 
@@ -182,11 +182,15 @@ JOURNALS = st.one_of(
                     {},
                     optional={
                         "path": st.sampled_from(
-                            ["/docker/registry/v2/repositories/a/_layers/sha256/x/link",
-                             "/docker/registry/v2/repositories/../../_layers/x/link",
-                             "/docker/registry/v2/repositories/a b/_layers/sha256/x/link",
-                             "/etc/passwd", "/docker/registry/v2/blobs/sha256/ab/cd/data"]
-                        ) | st.text(max_size=8),
+                            [
+                                "/docker/registry/v2/repositories/a/_layers/sha256/x/link",
+                                "/docker/registry/v2/repositories/../../_layers/x/link",
+                                "/docker/registry/v2/repositories/a b/_layers/sha256/x/link",
+                                "/etc/passwd",
+                                "/docker/registry/v2/blobs/sha256/ab/cd/data",
+                            ]
+                        )
+                        | st.text(max_size=8),
                         "digest": DIGESTS,
                     },
                 )

@@ -26,7 +26,7 @@ from pydistribution.storage.verify import (
     verify,
 )
 from pydistribution.testing.namespace_suite import push_blob
-from tests.storage.gc._roots import fs_registry, push_image, push_index
+from tests.storage._roots import fs_registry, push_image, push_index
 
 V2 = "/docker/registry/v2"
 

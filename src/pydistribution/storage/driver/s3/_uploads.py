@@ -13,8 +13,8 @@ import attrs
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pydistribution.errors import DriverError
-from pydistribution.storage.driver._s3client import Bucket
-from pydistribution.storage.driver._s3options import NAME
+from pydistribution.storage.driver.s3._client import Bucket
+from pydistribution.storage.driver.s3._options import NAME
 
 __all__ = ["Part", "abort_uploads", "find_upload"]
 

@@ -31,7 +31,7 @@ from pydistribution.errors import (
     PathNotFoundError,
     StorageDriverError,
 )
-from pydistribution.storage.driver._s3options import NAME, S3Options
+from pydistribution.storage.driver.s3._options import NAME, S3Options
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

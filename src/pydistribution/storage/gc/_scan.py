@@ -11,10 +11,8 @@ named ``link`` or ``data`` (temporary files of either registry), as the Go walke
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import TYPE_CHECKING, Final, TypeVar
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
@@ -36,7 +34,6 @@ if TYPE_CHECKING:
 __all__ = [
     "BlobEntry",
     "LinkEntry",
-    "Workers",
     "blob_fan_out_dirs",
     "digest_or_none",
     "find_repositories",
@@ -55,9 +52,6 @@ __all__ = [
 
 _READ_SIZE: Final = 64 << 10
 """The largest single read of :func:`read_limited`."""
-
-_T = TypeVar("_T")
-_R = TypeVar("_R")
 
 
 @attrs.frozen
@@ -276,64 +270,6 @@ def scan_tags(driver: StorageDriver, name: str) -> dict[str, Digest | None]:
         tag = tag_dir.rsplit("/", 1)[-1]
         tags[tag] = read_digest(driver, f"{tag_dir}/current/link")
     return tags
-
-
-class Workers:
-    """Runs a function over many items on worker threads, a chunk of items per task.
-
-    Storage calls of local drivers take microseconds, so one future per item would cost
-    more than the call; items go to the threads in chunks instead (a few per thread, for
-    balance), and with one worker everything runs in the calling thread. Results come
-    back in the order of the items. A context manager: the threads end with the block.
-
-    Args:
-        workers: the number of threads; 1 runs everything inline.
-        progress: called with ``(phase, done, total)`` as chunks complete.
-    """
-
-    def __init__(
-        self, workers: int, progress: Callable[[str, int, int | None], None] | None = None
-    ) -> None:
-        self._workers = max(1, workers)
-        self._progress = progress
-        self._executor = ThreadPoolExecutor(self._workers) if self._workers > 1 else None
-
-    def __enter__(self) -> Workers:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-
-    def map(
-        self, phase: str, fn: Callable[[_T], _R], items: Sequence[_T], *, chunk: int | None = None
-    ) -> list[_R]:
-        """``[fn(item) for item in items]``, computed on the threads.
-
-        ``chunk`` is the number of items per task (default: about a quarter of an even
-        share per thread); give 1 for items that each take long, such as hashing blobs.
-        """
-        total = len(items)
-        progress = self._progress
-        if progress is not None:
-            progress(phase, 0, total)
-        size = chunk or max(1, -(-total // (self._workers * 4)))
-        chunks = [items[i : i + size] for i in range(0, total, size)]
-        results: list[_R] = []
-        if self._executor is None:
-            pending: Iterator[list[_R]] = (_apply(fn, part) for part in chunks)
-        else:
-            futures = [self._executor.submit(_apply, fn, part) for part in chunks]
-            pending = (future.result() for future in futures)
-        for part in pending:
-            results.extend(part)
-            if progress is not None:
-                progress(phase, len(results), total)
-        return results
-
-
-def _apply(fn: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
-    return [fn(item) for item in items]
 
 
 def list_dir(driver: StorageDriver, path: str) -> list[str]:
