@@ -37,7 +37,7 @@ from pydistribution.manifest import (
     OCIIndexBuilder,
     OCIManifestBuilder,
     Schema2Builder,
-    unmarshal_manifest,
+    parse_manifest,
 )
 from pydistribution.protocols import Manifest, Mounted
 from pydistribution.reference import Reference
@@ -436,7 +436,7 @@ def _push_blobs(repository: Repository, blobs: Iterable[Blob]) -> None:
 
 
 def _put(repository: Repository, blob: Blob, *tags: str) -> Manifest:
-    manifest, _ = unmarshal_manifest(blob.media_type, blob.data)
+    manifest = parse_manifest(blob.media_type, blob.data)
     first, *more = tags or (None,)
     assert repository.manifests().put(manifest, tag=first) == manifest.digest
     for tag in more:
@@ -706,7 +706,7 @@ def test_go_garbage_collect_keeps_everything_we_reference(
     for repo, known in content.manifests.items():
         for digest, (data, _) in known.items():
             assert (repo, digest) in marked
-            referenced = {str(r.digest) for r in unmarshal_manifest(None, data)[0].references()}
+            referenced = {str(r.digest) for r in parse_manifest(None, data).references()}
             assert {(repo, d) for d in referenced} <= marked
     kept = {d for known in content.manifests.values() for d in known}
     kept |= {d for known in content.blobs.values() for d in known} - written.only_deleted_blobs

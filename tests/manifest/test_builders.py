@@ -22,7 +22,7 @@ from pydistribution.manifest import (
     OCIManifestBuilder,
     Schema2Builder,
     Schema2Manifest,
-    unmarshal_manifest,
+    parse_manifest,
 )
 
 CONFIG = b'{"architecture":"amd64","os":"linux"}'
@@ -386,10 +386,11 @@ def test_built_bytes_round_trip_through_unmarshal(
     builder: Schema2Builder | OCIManifestBuilder | OCIIndexBuilder | ManifestListBuilder,
 ) -> None:
     built = builder.build()
-    parsed, descriptor = unmarshal_manifest(built.media_type, built.payload())
+    parsed = parse_manifest(built.media_type, built.payload())
+    descriptor = parsed.describe()
     assert parsed == built
     assert descriptor.digest == built.digest
-    detected, _ = unmarshal_manifest(None, built.payload())
+    detected = parse_manifest(None, built.payload())
     assert detected == built
 
 

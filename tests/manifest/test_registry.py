@@ -27,6 +27,7 @@ from pydistribution.manifest import (
     Schema2Manifest,
     detect_media_type,
     manifest_media_types,
+    parse_manifest,
     register_manifest_schema,
     registered_manifest_schema,
     unmarshal_manifest,
@@ -143,17 +144,18 @@ def test_unregistering_an_unknown_media_type_raises() -> None:
 def test_custom_schema_by_content_type_and_by_detection_then_restored() -> None:
     """A third-party schema is chosen by content type and by payload, and removed after."""
     with registered_manifest_schema(CUSTOM, BundleManifest):
-        by_type, descriptor = unmarshal_manifest(CUSTOM + "; charset=utf-8", BUNDLE)
-        detected, _ = unmarshal_manifest("application/json", BUNDLE)
+        by_type = parse_manifest(CUSTOM + "; charset=utf-8", BUNDLE)
+        descriptor = by_type.describe()
+        detected = parse_manifest("application/json", BUNDLE)
         assert isinstance(by_type, BundleManifest)
         assert isinstance(detected, BundleManifest)
         assert by_type.references() == (LAYER,)
         assert descriptor.media_type == CUSTOM
         assert descriptor.size == len(BUNDLE)
     with pytest.raises(ManifestInvalidError, match="unsupported manifest media type"):
-        unmarshal_manifest(CUSTOM, BUNDLE)
+        parse_manifest(CUSTOM, BUNDLE)
     with pytest.raises(ManifestInvalidError, match="unrecognized manifest media type"):
-        unmarshal_manifest(None, BUNDLE)
+        parse_manifest(None, BUNDLE)
 
 
 def test_register_and_unregister_functions_replace_a_builtin() -> None:
@@ -161,14 +163,14 @@ def test_register_and_unregister_functions_replace_a_builtin() -> None:
     unregister_manifest_schema(mediatypes.OCI_IMAGE_MANIFEST)
     try:
         with pytest.raises(ManifestInvalidError, match="unsupported manifest media type"):
-            unmarshal_manifest(mediatypes.OCI_IMAGE_MANIFEST, OCI)
+            parse_manifest(mediatypes.OCI_IMAGE_MANIFEST, OCI)
         register_manifest_schema(mediatypes.OCI_IMAGE_MANIFEST, BundleManifest)
-        replaced, _ = unmarshal_manifest(mediatypes.OCI_IMAGE_MANIFEST, BUNDLE)
+        replaced = parse_manifest(mediatypes.OCI_IMAGE_MANIFEST, BUNDLE)
         assert isinstance(replaced, BundleManifest)
     finally:
         unregister_manifest_schema(mediatypes.OCI_IMAGE_MANIFEST)
         register_manifest_schema(mediatypes.OCI_IMAGE_MANIFEST, OCIManifest)
-    assert isinstance(unmarshal_manifest(mediatypes.OCI_IMAGE_MANIFEST, OCI)[0], OCIManifest)
+    assert isinstance(parse_manifest(mediatypes.OCI_IMAGE_MANIFEST, OCI), OCIManifest)
 
 
 @pytest.mark.parametrize(
@@ -182,7 +184,7 @@ def test_register_and_unregister_functions_replace_a_builtin() -> None:
     ids=["plain", "charset", "mixed-case", "blanks"],
 )
 def test_content_type_parameters_and_case_are_ignored(content_type: str) -> None:
-    manifest, _ = unmarshal_manifest(content_type, OCI)
+    manifest = parse_manifest(content_type, OCI)
     assert isinstance(manifest, OCIManifest)
 
 
@@ -208,7 +210,7 @@ DETECTION = [
 def test_detection_follows_the_go_read_rules(payload: bytes, expected: str) -> None:
     assert detect_media_type(payload) == expected
     for content_type in (None, "", "application/json", "application/octet-stream"):
-        _, descriptor = unmarshal_manifest(content_type, payload)
+        descriptor = parse_manifest(content_type, payload).describe()
         assert descriptor.media_type == expected
 
 
@@ -217,7 +219,7 @@ def test_malformed_manifests_field_without_media_type_is_a_clean_error() -> None
     payload = doc(schemaVersion=2, manifests="x")
     assert detect_media_type(payload) == mediatypes.OCI_IMAGE_INDEX
     with pytest.raises(ManifestVerificationError, match="manifests: expected an array"):
-        unmarshal_manifest(None, payload)
+        parse_manifest(None, payload)
 
 
 @pytest.mark.parametrize(
@@ -233,19 +235,19 @@ def test_malformed_manifests_field_without_media_type_is_a_clean_error() -> None
 )
 def test_detection_refusals(payload: bytes, match: str) -> None:
     with pytest.raises(ManifestInvalidError, match=match):
-        unmarshal_manifest("application/json", payload)
+        parse_manifest("application/json", payload)
 
 
 def test_detect_false_refuses_generic_content_types_like_go_v3_put() -> None:
     with pytest.raises(ManifestInvalidError, match="no default available"):
-        unmarshal_manifest("application/json", OCI, detect=False)
-    assert isinstance(unmarshal_manifest(mediatypes.OCI_IMAGE_MANIFEST, OCI, detect=False)[0],
+        parse_manifest("application/json", OCI, detect=False)
+    assert isinstance(parse_manifest(mediatypes.OCI_IMAGE_MANIFEST, OCI, detect=False),
                       OCIManifest)  # fmt: skip
 
 
 def test_unknown_content_type_is_refused() -> None:
     with pytest.raises(ManifestInvalidError, match="unsupported manifest media type 'text/plain'"):
-        unmarshal_manifest("text/plain", OCI)
+        parse_manifest("text/plain", OCI)
 
 
 @pytest.mark.parametrize(
@@ -264,14 +266,14 @@ def test_media_type_field_disagreeing_with_content_type_is_refused(
     content_type: str, payload: bytes
 ) -> None:
     with pytest.raises(ManifestInvalidError, match=r"mediaType: expected '.*', found '.*'"):
-        unmarshal_manifest(content_type, payload)
+        parse_manifest(content_type, payload)
 
 
 def test_docker_schemas_require_the_media_type_field() -> None:
     payload = doc(schemaVersion=2, config=CONFIG_JSON, layers=[])
     with pytest.raises(ManifestInvalidError, match=r"mediaType: expected .* found missing"):
-        unmarshal_manifest(mediatypes.DOCKER_MANIFEST_SCHEMA2, payload)
-    assert isinstance(unmarshal_manifest(mediatypes.OCI_IMAGE_MANIFEST, payload)[0], OCIManifest)
+        parse_manifest(mediatypes.DOCKER_MANIFEST_SCHEMA2, payload)
+    assert isinstance(parse_manifest(mediatypes.OCI_IMAGE_MANIFEST, payload), OCIManifest)
 
 
 @pytest.mark.parametrize(
@@ -286,45 +288,59 @@ def test_docker_schemas_require_the_media_type_field() -> None:
 )
 def test_schema1_is_recognised_and_refused(content_type: str | None, payload: bytes) -> None:
     with pytest.raises(SchemaV1UnsupportedError, match="schema v1 unsupported"):
-        unmarshal_manifest(content_type, payload)
+        parse_manifest(content_type, payload)
 
 
 def test_schema1_sample_is_refused(sample: Sample) -> None:
     with pytest.raises(SchemaV1UnsupportedError):
-        unmarshal_manifest("", sample("schema1_signed.json"))
+        parse_manifest("", sample("schema1_signed.json"))
 
 
 def test_size_limit_is_4_mib_inclusive() -> None:
     """A payload of exactly 4 MiB is accepted; one byte more is refused before parsing."""
     assert MAX_MANIFEST_SIZE == 4 * 1024 * 1024
     exact = OCI + b" " * (MAX_MANIFEST_SIZE - len(OCI))
-    manifest, descriptor = unmarshal_manifest(mediatypes.OCI_IMAGE_MANIFEST, exact)
+    manifest = parse_manifest(mediatypes.OCI_IMAGE_MANIFEST, exact)
+    descriptor = manifest.describe()
     assert descriptor.size == MAX_MANIFEST_SIZE
     assert manifest.payload() == exact
     with pytest.raises(ManifestTooLargeError, match="4194305 bytes exceeds the limit of 4194304"):
-        unmarshal_manifest(mediatypes.OCI_IMAGE_MANIFEST, exact + b" ")
+        parse_manifest(mediatypes.OCI_IMAGE_MANIFEST, exact + b" ")
 
 
 def test_size_limit_is_configurable_per_call() -> None:
     with pytest.raises(ManifestTooLargeError) as info:
-        unmarshal_manifest(mediatypes.OCI_IMAGE_MANIFEST, OCI, max_size=100)
+        parse_manifest(mediatypes.OCI_IMAGE_MANIFEST, OCI, max_size=100)
     assert (info.value.size, info.value.limit) == (len(OCI), 100)
     # Garbage over the limit is refused as too large, not as invalid JSON.
     with pytest.raises(ManifestTooLargeError):
-        unmarshal_manifest(None, b"\xff" * 101, max_size=100)
+        parse_manifest(None, b"\xff" * 101, max_size=100)
     big = OCI + b" " * MAX_MANIFEST_SIZE
-    manifest, _ = unmarshal_manifest(None, big, max_size=2 * MAX_MANIFEST_SIZE)
+    manifest = parse_manifest(None, big, max_size=2 * MAX_MANIFEST_SIZE)
     assert isinstance(manifest, OCIManifest)
 
 
-def test_unmarshal_returns_the_manifest_descriptor() -> None:
-    manifest, descriptor = unmarshal_manifest(mediatypes.DOCKER_MANIFEST_SCHEMA2, SCHEMA2)
+def test_parse_returns_the_manifest_whose_describe_is_its_descriptor() -> None:
+    manifest = parse_manifest(mediatypes.DOCKER_MANIFEST_SCHEMA2, SCHEMA2)
+    descriptor = manifest.describe()
     assert isinstance(manifest, Schema2Manifest)
     assert descriptor == manifest.describe()
     assert descriptor.digest == Digest.from_bytes(SCHEMA2)
-    index, index_descriptor = unmarshal_manifest(
+    index = parse_manifest(
         mediatypes.OCI_IMAGE_INDEX,
         doc(schemaVersion=2, manifests=[], annotations={"org.example": "x"}),
     )
+    index_descriptor = index.describe()
     assert isinstance(index, OCIIndex)
     assert index_descriptor.annotations == {"org.example": "x"}  # as Go's unmarshal does
+
+
+def test_unmarshal_manifest_is_a_deprecated_alias_returning_the_old_pair() -> None:
+    """The old documented name still works, warns, and returns (manifest, descriptor)."""
+    with pytest.warns(DeprecationWarning, match="use parse_manifest"):
+        manifest, descriptor = unmarshal_manifest(mediatypes.DOCKER_MANIFEST_SCHEMA2, SCHEMA2)
+    assert manifest == parse_manifest(mediatypes.DOCKER_MANIFEST_SCHEMA2, SCHEMA2)
+    assert descriptor == manifest.describe()
+    assert descriptor.digest == Digest.from_bytes(SCHEMA2)
+    with pytest.warns(DeprecationWarning, match="deprecated"), pytest.raises(ManifestTooLargeError):
+        unmarshal_manifest(None, SCHEMA2, max_size=10)

@@ -17,7 +17,7 @@ from pydistribution.manifest import (
     OCIIndex,
     OCIManifest,
     Schema2Manifest,
-    unmarshal_manifest,
+    parse_manifest,
 )
 
 Sample = Callable[[str], bytes]
@@ -57,7 +57,8 @@ def test_sample_parses_and_keeps_exact_bytes(
     """Each sample parses to its schema, by content type and by detection, bytes intact."""
     data = sample(name)
     content_type = media_type if by == "content-type" else None
-    manifest, descriptor = unmarshal_manifest(content_type, data)
+    manifest = parse_manifest(content_type, data)
+    descriptor = manifest.describe()
     assert type(manifest) is cls
     assert manifest.payload() == data
     assert manifest.digest == sha(data)
@@ -159,15 +160,15 @@ def test_artifact_type_falls_back_to_config_media_type(sample: Sample) -> None:
 def test_oci_manifest_without_media_type_is_served_as_oci(sample: Sample) -> None:
     data = sample("oci_manifest_no_media_type.json")
     assert b'mediaType": "application/vnd.oci.image.manifest' not in data
-    manifest, descriptor = unmarshal_manifest(None, data)
+    manifest = parse_manifest(None, data)
+    descriptor = manifest.describe()
     assert descriptor.media_type == mediatypes.OCI_IMAGE_MANIFEST
     assert manifest.references()[1].media_type == mediatypes.OCI_IMAGE_LAYER
 
 
 def test_index_without_media_type_is_an_index(sample: Sample) -> None:
-    manifest, descriptor = unmarshal_manifest(
-        "application/json", sample("oci_index_no_media_type.json")
-    )
+    manifest = parse_manifest("application/json", sample("oci_index_no_media_type.json"))
+    descriptor = manifest.describe()
     assert isinstance(manifest, OCIIndex)
     assert descriptor.media_type == mediatypes.OCI_IMAGE_INDEX
     (child,) = manifest.references()

@@ -27,7 +27,7 @@ from pydistribution.errors import (
 )
 from pydistribution.layout._index import validate_ref_tag
 from pydistribution.layout._walk import walk
-from pydistribution.manifest import MAX_MANIFEST_SIZE, detect_media_type, unmarshal_manifest
+from pydistribution.manifest import MAX_MANIFEST_SIZE, detect_media_type, parse_manifest
 from pydistribution.protocols import Manifest
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ class LayoutManifestService:
             ManifestInvalidError: the blob is not a manifest pydistribution reads.
             SchemaV1UnsupportedError: the blob is a Docker schema 1 manifest.
         """
-        manifest, _ = unmarshal_manifest(None, self._payload(digest))
+        manifest = parse_manifest(None, self._payload(digest))
         if media_types is not None:
             accepted = {mediatypes.media_type_base(m) for m in media_types}
             if manifest.media_type not in accepted:

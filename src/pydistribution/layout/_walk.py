@@ -19,7 +19,7 @@ from pydistribution.errors import (
     ManifestBlobUnknownError,
     UnsupportedError,
 )
-from pydistribution.manifest import manifest_media_types, unmarshal_manifest
+from pydistribution.manifest import manifest_media_types, parse_manifest
 from pydistribution.mediatypes import is_docker_schema1, media_type_base
 from pydistribution.protocols import Manifest
 
@@ -61,7 +61,7 @@ def walk(
             continue
         try:
             payload = layout.read_blob(descriptor.digest)
-            manifest, _ = unmarshal_manifest(descriptor.media_type, payload)
+            manifest = parse_manifest(descriptor.media_type, payload)
         except BlobUnknownError:
             if strict:
                 raise ManifestBlobUnknownError(descriptor.digest) from None

@@ -1,7 +1,8 @@
 """Manifest schemas keyed by media type: parse untrusted manifests, build new ones.
 
-:func:`unmarshal_manifest` turns a payload and its ``Content-Type`` into a typed manifest
-that keeps the exact bytes. The schema is chosen by the content type (parameters such as
+``parse_manifest`` turns a payload and its ``Content-Type`` into a typed manifest that
+keeps the exact bytes (``unmarshal_manifest``, which also returned the descriptor, is
+deprecated). The schema is chosen by the content type (parameters such as
 ``; charset=utf-8`` are ignored). When the content type is missing or generic (empty,
 ``APPLICATION_JSON``, ``OCTET_STREAM``: :data:`GENERIC_CONTENT_TYPES`) the payload's
 ``schemaVersion`` and ``mediaType`` fields decide, as the Go registry does when it reads a
@@ -30,6 +31,7 @@ in :mod:`pydistribution.manifest.platform` and is re-exported here.
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Callable, Iterator, Set
 from types import MappingProxyType
 from typing import Final, TypeAlias
@@ -96,6 +98,7 @@ __all__ = [
     "manifest_media_types",
     "matching_manifests",
     "normalize_platform",
+    "parse_manifest",
     "register_manifest_schema",
     "registered_manifest_schema",
     "select_manifest",
@@ -208,19 +211,20 @@ def detect_media_type(payload: bytes) -> MediaType:
     raise ManifestInvalidError(f"mediaType: unrecognized manifest media type {media_type!r}")
 
 
-def unmarshal_manifest(
+def parse_manifest(
     content_type: str | None,
     payload: bytes,
     *,
     max_size: int = MAX_MANIFEST_SIZE,
     detect: bool = True,
-) -> tuple[Manifest, Descriptor]:
-    """Parse an untrusted manifest; return it with its descriptor.
+) -> Manifest:
+    """Parse an untrusted manifest with the schema its content type (or content) names.
 
     ``content_type`` is a ``Content-Type`` value (parameters are ignored) or ``None``.
     With a generic or missing content type the schema is detected from the payload (see
     the module documentation); ``detect=False`` refuses such payloads instead, as the Go
-    registry v3 does when a manifest is pushed.
+    registry v3 does when a manifest is pushed. The manifest's own descriptor is
+    ``manifest.describe()``.
 
     Raises:
         ManifestTooLargeError: the payload is longer than ``max_size`` bytes.
@@ -245,7 +249,34 @@ def unmarshal_manifest(
         if is_docker_schema1(media_type):
             raise SchemaV1UnsupportedError()
         raise ManifestInvalidError(f"unsupported manifest media type {media_type!r}")
-    manifest = unmarshal(payload)
+    return unmarshal(payload)
+
+
+def unmarshal_manifest(
+    content_type: str | None,
+    payload: bytes,
+    *,
+    max_size: int = MAX_MANIFEST_SIZE,
+    detect: bool = True,
+) -> tuple[Manifest, Descriptor]:
+    """Deprecated: use ``parse_manifest``; the descriptor is ``manifest.describe()``.
+
+    Returns the pair ``(manifest, manifest.describe())`` and warns. The old name is kept
+    because earlier documentation showed it; it will be removed in a later release.
+
+    Raises:
+        ManifestTooLargeError: as ``parse_manifest``.
+        ManifestInvalidError: as ``parse_manifest``.
+        ManifestVerificationError: as ``parse_manifest``.
+        SchemaV1UnsupportedError: as ``parse_manifest``.
+    """
+    warnings.warn(
+        "unmarshal_manifest is deprecated: use parse_manifest(...), whose result's "
+        "describe() is the descriptor",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    manifest = parse_manifest(content_type, payload, max_size=max_size, detect=detect)
     return manifest, manifest.describe()
 
 

@@ -26,7 +26,7 @@ from pydistribution.errors import (
     PathNotFoundError,
     UnsupportedError,
 )
-from pydistribution.manifest import unmarshal_manifest
+from pydistribution.manifest import parse_manifest
 from pydistribution.protocols import Manifest
 from pydistribution.reference import validate_tag
 from pydistribution.storage import _paths
@@ -96,7 +96,7 @@ class ManifestStore:
         """
         payload = self.payload(digest)
         limit = self._context.options.manifest_size_limit
-        manifest, _ = unmarshal_manifest(None, payload, max_size=limit)
+        manifest = parse_manifest(None, payload, max_size=limit)
         if media_types is not None:
             accepted = {mediatypes.media_type_base(m) for m in media_types}
             if manifest.media_type not in accepted:
@@ -155,9 +155,7 @@ class ManifestStore:
             if target is not None and self._context.blobs.exists(target):
                 yield digest
 
-    def referrers(
-        self, subject: Digest, *, artifact_type: str | None = None
-    ) -> list[Descriptor]:
+    def referrers(self, subject: Digest, *, artifact_type: str | None = None) -> list[Descriptor]:
         """The manifests whose ``subject`` is ``subject`` (OCI 1.1), sorted by digest.
 
         Derived by scanning the repository's manifests: nothing is added to the layout,

@@ -26,7 +26,7 @@ from pydistribution.errors import (
     ManifestVerificationError,
     UnsupportedError,
 )
-from pydistribution.manifest import unmarshal_manifest
+from pydistribution.manifest import parse_manifest as _parse_typed
 
 __all__ = ["ParsedManifest", "mark_parse", "parse_manifest"]
 
@@ -64,7 +64,7 @@ def parse_manifest(payload: bytes, *, max_size: int) -> ParsedManifest:
     collection can keep the manifest as a root instead of aborting (§12.6).
     """
     try:
-        manifest, _ = unmarshal_manifest(None, payload, max_size=max_size)
+        manifest = _parse_typed(None, payload, max_size=max_size)
     except (ManifestInvalidError, ManifestVerificationError, UnsupportedError) as exc:
         return _lenient(payload, str(exc))
     references = manifest.references()
