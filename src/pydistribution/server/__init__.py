@@ -1,0 +1,24 @@
+"""The OCI Distribution API v1.1 (and Docker's Registry HTTP API V2) as an ASGI app.
+
+``create_app(namespace)`` returns a Starlette application that serves any
+``Namespace``: registry storage on any driver, an OCI layout, an in-memory namespace.
+It knows only the protocols; storage calls run in worker threads. Needs the ``server``
+extra: ``pip install 'pydistribution[server]'``.
+"""
+
+from __future__ import annotations
+
+try:
+    import anyio  # noqa: F401  (checked here so the message names the extra)
+    import starlette  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "the server needs starlette and anyio: pip install 'pydistribution[server]'"
+    ) from exc
+
+from pydistribution.server._app import create_app
+from pydistribution.server._options import DEFAULT_MANIFEST_SIZE_LIMIT, ServerOptions
+
+__all__ = ["DEFAULT_MANIFEST_SIZE_LIMIT", "ServerOptions", "create_app"]
+
+ServerOptions.__module__ = __name__

@@ -1,0 +1,117 @@
+"""Request bodies into blob writers, blob readers into responses, without whole blobs.
+
+ASGI servers deliver bodies in small pieces (often 64 KiB); each hop to a worker thread
+costs more than copying, so pieces are gathered into writes of about
+``ServerOptions.io_chunk_size`` bytes. Responses read the blob in pieces of that size in a
+worker thread and close the reader whatever happens to the connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import BinaryIO
+
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from pydistribution.protocols import BlobWriter
+from pydistribution.server._context import ServerContext
+
+__all__ = ["BlobResponse", "content_length", "read_limited", "write_body"]
+
+
+def content_length(request: Request) -> int | None:
+    """The request's ``Content-Length`` as a number, or ``None`` when absent or malformed."""
+    value = request.headers.get("content-length")
+    if value is None or not value.isdigit():
+        return None
+    return int(value)
+
+
+async def write_body(
+    ctx: ServerContext, request: Request, writer: BlobWriter, *, limit: int | None = None
+) -> int:
+    """Stream the request body into ``writer``; return the number of bytes received.
+
+    Stops reading once more than ``limit`` bytes arrived (the caller compares the
+    count with what the client declared). Raises ``ClientDisconnect`` when the client
+    goes away; what reached the writer stays in its session.
+    """
+    size = ctx.options.io_chunk_size
+    pending: list[bytes] = []
+    pending_size = 0
+    total = 0
+    async for piece in request.stream():
+        if not piece:
+            continue
+        total += len(piece)
+        if limit is not None and total > limit:
+            break
+        pending.append(piece)
+        pending_size += len(piece)
+        if pending_size >= size:
+            await ctx.run(writer.write, b"".join(pending))
+            pending.clear()
+            pending_size = 0
+    if pending:
+        await ctx.run(writer.write, b"".join(pending))
+    return total
+
+
+async def read_limited(request: Request, limit: int) -> bytes | None:
+    """The whole body if it has at most ``limit`` bytes, else ``None`` (reading stops early)."""
+    pieces: list[bytes] = []
+    total = 0
+    async for piece in request.stream():
+        total += len(piece)
+        if total > limit:
+            return None
+        pieces.append(piece)
+    return b"".join(pieces)
+
+
+async def _pieces(
+    ctx: ServerContext, stream: BinaryIO, start: int, length: int
+) -> AsyncIterator[bytes]:
+    if start:
+        await ctx.run(stream.seek, start)
+    remaining = length
+    while remaining > 0:
+        piece = await ctx.run(stream.read, min(ctx.options.io_chunk_size, remaining))
+        if not piece:
+            # The stored blob is shorter than its descriptor said; the client sees a
+            # short body against Content-Length and retries.
+            raise OSError(f"blob ended {remaining} bytes early")
+        remaining -= len(piece)
+        yield piece
+
+
+class BlobResponse(StreamingResponse):
+    """A streamed blob (or a range of it) that owns and always closes its reader."""
+
+    def __init__(
+        self,
+        ctx: ServerContext,
+        stream: BinaryIO,
+        *,
+        start: int,
+        length: int,
+        status_code: int,
+        headers: Mapping[str, str],
+        media_type: str,
+    ) -> None:
+        self._ctx = ctx
+        self._stream = stream
+        super().__init__(
+            _pieces(ctx, stream, start, length),
+            status_code=status_code,
+            headers=dict(headers),
+            media_type=media_type,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._ctx.run_shielded(self._stream.close)

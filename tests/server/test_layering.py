@@ -1,0 +1,30 @@
+"""The server knows protocols, not backends: no module of it imports a backend."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import pydistribution.server
+
+SERVER = Path(pydistribution.server.__file__).parent
+BACKENDS = ("pydistribution.storage", "pydistribution.layout", "pydistribution.client")
+
+
+def _imported(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("path", sorted(SERVER.rglob("*.py")), ids=lambda p: p.name)
+def test_server_module_imports_no_backend(path: Path) -> None:
+    imported = _imported(path)
+    assert [name for name in imported if name.startswith(BACKENDS)] == []
