@@ -30,7 +30,7 @@ from pydistribution.errors import (
     TagUnknownError,
     UnsupportedError,
 )
-from pydistribution.manifest import OCIIndexBuilder, manifest_media_types, unmarshal_manifest
+from pydistribution.manifest import OCIIndexBuilder, manifest_media_types, parse_manifest
 from pydistribution.mediatypes import media_type_base
 from pydistribution.protocols import Manifest
 from pydistribution.reference import validate_tag
@@ -123,7 +123,7 @@ class RemoteManifestService:
             raise ManifestVerificationError(
                 [InvalidError(f"the registry named the manifest {served}, not {digest}")]
             )
-        manifest, _ = unmarshal_manifest(
+        manifest = parse_manifest(
             content_type, payload, max_size=self._repo.options.max_manifest_size
         )
         if accepted is not None:
@@ -196,7 +196,7 @@ class RemoteManifestService:
         )
         if response.status == 200:
             payload = response.body(self._repo.options.max_manifest_size)
-            index, _ = unmarshal_manifest(mediatypes.OCI_IMAGE_INDEX, payload)
+            index = parse_manifest(mediatypes.OCI_IMAGE_INDEX, payload)
             found = list(index.references())
             filtered = response.headers.get("OCI-Filters-Applied", "") or ""
             if artifact_type and "artifactType" not in filtered:
