@@ -107,6 +107,11 @@ class DistributionError(Exception):
     """Base class of every error pydistribution raises on purpose."""
 
 
+def _in_repository(name: str) -> str:
+    # Messages name what the user typed: "unknown tag 1.0 in repository team/app".
+    return f" in repository {name}" if name else ""
+
+
 # -- families -------------------------------------------------------------------------
 
 
@@ -276,8 +281,10 @@ class ManifestUnknownError(NotFoundError):
     def __init__(self, name: str, tag: str = "") -> None:
         self.name = name
         self.tag = tag
-        where = f"{name}:{tag}" if tag else name
-        super().__init__(f"manifest unknown: {where}")
+        if tag:
+            super().__init__(f"unknown manifest {tag}" + _in_repository(name))
+        else:
+            super().__init__("unknown manifest" + _in_repository(name))
 
 
 class ManifestUnknownRevisionError(NotFoundError):
@@ -286,7 +293,7 @@ class ManifestUnknownRevisionError(NotFoundError):
     def __init__(self, name: str, digest: Digest | str) -> None:
         self.name = name
         self.digest = digest
-        super().__init__(f"unknown manifest name={name} revision={digest}")
+        super().__init__(f"unknown manifest {digest}" + _in_repository(name))
 
 
 class ManifestBlobUnknownError(NotFoundError):
@@ -294,7 +301,7 @@ class ManifestBlobUnknownError(NotFoundError):
 
     def __init__(self, digest: Digest | str) -> None:
         self.digest = digest
-        super().__init__(f"unknown blob {digest} on manifest")
+        super().__init__(f"manifest references unknown blob {digest}")
 
 
 class ManifestNameInvalidError(InvalidError):
@@ -368,11 +375,15 @@ class SchemaAlreadyRegisteredError(ConflictError):
 
 
 class TagUnknownError(NotFoundError):
-    """The tag does not exist in the repository (Go: ``ErrTagUnknown``)."""
+    """The tag does not exist in the repository (Go: ``ErrTagUnknown``).
 
-    def __init__(self, tag: str) -> None:
+    ``name`` is the repository, when the raiser knows it (empty otherwise).
+    """
+
+    def __init__(self, tag: str, name: str = "") -> None:
         self.tag = tag
-        super().__init__(f"unknown tag={tag}")
+        self.name = name
+        super().__init__(f"unknown tag {tag}" + _in_repository(name))
 
 
 class RepositoryUnknownError(NotFoundError):
@@ -380,7 +391,7 @@ class RepositoryUnknownError(NotFoundError):
 
     def __init__(self, name: str) -> None:
         self.name = name
-        super().__init__(f"unknown repository name={name}")
+        super().__init__(f"unknown repository {name}")
 
 
 class RepositoryNameInvalidError(InvalidError):

@@ -10,6 +10,7 @@ from pydistribution.digest import Digest
 from pydistribution.errors import (
     BlobInvalidDigestError,
     BlobUnknownError,
+    NotFoundError,
     PlatformSubsetError,
     RepositoryUnknownError,
     TagUnknownError,
@@ -122,6 +123,21 @@ def test_platform_subset_needs_permission() -> None:
     assert [c.platform for c in copied.references()] == arm
     both = [Platform(architecture="amd64", os="linux"), *arm]
     assert copy(src, "multi", _registry().repository("x"), platforms=both).digest == index.digest
+
+
+def test_platform_that_matches_nothing_is_an_error() -> None:
+    """A platform filter matching no child is refused, not copied as an empty index."""
+    src = _registry().repository("team/app")
+    index = _index(src, ["amd64", "arm64"])
+    dst = _registry().repository("team/app")
+    s390x = Platform(architecture="s390x", os="linux")
+    amd64 = Platform(architecture="amd64", os="linux")
+    for platforms in ([s390x], [amd64, s390x]):
+        with pytest.raises(
+            NotFoundError, match=f"no manifest for platform linux/s390x in {index.digest}"
+        ):
+            copy(src, "multi", dst, platforms=platforms, allow_new_index_digest=True)
+    assert list(dst.manifests().enumerate()) == []
 
 
 def test_referrers_come_along_when_asked() -> None:

@@ -8,7 +8,7 @@ import pkgutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import ParamSpec, TypeVar
+from typing import NoReturn, ParamSpec, TypeVar
 
 import click
 
@@ -31,10 +31,32 @@ def cli() -> None:
 def _errors_to_stderr() -> Iterator[None]:
     try:
         yield
-    except (DistributionError, OSError) as exc:
+    except DistributionError as exc:
         # People get one line, scripts a non-zero exit; never a traceback.
-        click.echo(f"pydistribution: error: {exc}", err=True)
-        raise SystemExit(1) from None
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(_os_message(exc))
+    except ImportError as exc:
+        # A missing extra (boto3 for s3://, redis for a Redis cache) names its install.
+        _fail(str(exc))
+
+
+def _fail(message: str) -> NoReturn:
+    first, _, rest = message.partition("\n")
+    click.echo(f"pydistribution: error: {first}", err=True)
+    if rest:
+        click.echo(rest, err=True)
+    raise SystemExit(1) from None
+
+
+def _os_message(exc: OSError) -> str:
+    """``path: reason`` in lower case, as the shell says it, not ``[Errno 20] ...``."""
+    reason = (exc.strerror or str(exc)).lower()
+    if exc.filename is None:
+        return reason
+    if exc.filename2 is not None:
+        return f"{exc.filename} -> {exc.filename2}: {reason}"
+    return f"{exc.filename}: {reason}"
 
 
 def reports_errors(command: Callable[_P, _R]) -> Callable[_P, _R]:

@@ -1,52 +1,338 @@
-"""Turning ROOT and REPO arguments into storage objects, shared by the commands."""
+"""The one factory that turns what a user typed into storage objects.
+
+Every command reaches images through here, so the commands see only protocols
+(`Namespace`, `Repository`): this module is the one place in the CLI that knows which
+backend a root or reference names. A reference is one of
+
+- `oci:PATH[:TAG|@DIGEST]`, an OCI image layout (as skopeo names one);
+- `REPO[:TAG|@DIGEST]`, a repository of a registry storage ROOT (a path, `file://`,
+  `memory://`, `s3://` or a Go `config.yml`);
+- `docker://HOST/REPO[:TAG|@DIGEST]`, a remote registry: refused until the HTTP client
+  exists, which then plugs in here without changing the commands.
+
+Roots are checked the same way for every command (a missing path, a file, a missing
+config, a directory without `docker/registry/v2`), so a mistyped root is a one-line error
+instead of an empty registry.
+"""
 
 from __future__ import annotations
 
+import os
+import re
 import urllib.parse
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Final
+
+import attrs
+import click
 
 from pydistribution.digest import Digest
-from pydistribution.errors import ConfigurationError
-from pydistribution.reference import Reference, parse_reference
+from pydistribution.errors import (
+    ConfigurationError,
+    InvalidReferenceError,
+    LayoutInvalidError,
+    PathNotFoundError,
+)
+from pydistribution.layout import Layout, LayoutRepository
+from pydistribution.protocols import Namespace, Repository
+from pydistribution.reference import parse_reference
 from pydistribution.storage import Registry
-from pydistribution.storage.config import open_registry
+from pydistribution.storage.config import load_config, open_registry
 
-__all__ = ["open_root", "resolve"]
+__all__ = [
+    "REF_HELP",
+    "ROOT_HELP",
+    "Target",
+    "directory_to_create",
+    "open_namespace",
+    "open_registry_root",
+    "open_target",
+    "resolve",
+    "split_root",
+]
 
 ROOT_HELP = "a path, file:///path, memory://, s3://bucket/prefix, or a Go config.yml"
+REF_HELP = "oci:PATH[:TAG|@DIGEST], or REPO[:TAG|@DIGEST] of a storage ROOT"
+
+_V2: Final = Path("docker", "registry", "v2")
+_CONFIG_SUFFIXES: Final = (".yml", ".yaml")
+_DIGEST_SUFFIX: Final = re.compile(r"[:@]([a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+)$")
+_SCAN_LIMIT: Final = 1000
+"""At most this many entries of a root are looked into for a layout one level down."""
 
 
-def open_root(root: str, *, must_exist: bool = True) -> Registry:
-    """The registry ROOT names.
+@attrs.frozen
+class Target:
+    """A repository and the tag or digest the user named in it (if any)."""
 
-    With ``must_exist``, a local root directory that does not exist is an error rather
-    than an empty registry, so a mistyped path is not mistaken for an empty one.
+    repository: Repository
+    reference: str | Digest | None
+    label: str
+    """What the user typed, for messages."""
+    is_layout: bool = False
 
-    Raises:
-        ConfigurationError: the root is invalid, or missing while it must exist.
-    """
+
+# -- roots --------------------------------------------------------------------------------
+
+
+def _local_path(root: str) -> Path | None:
     parsed = urllib.parse.urlsplit(root)
-    if must_exist and parsed.scheme in {"", "file"} and not root.endswith((".yml", ".yaml")):
-        path = Path(urllib.parse.unquote(parsed.path) if parsed.scheme else root)
-        if not path.is_dir():
-            raise ConfigurationError(f"{root}: no such storage root directory")
-    return open_registry(root)
+    if parsed.scheme == "file":
+        return Path(urllib.parse.unquote(parsed.path))
+    if parsed.scheme == "" or (len(parsed.scheme) == 1 and os.name == "nt"):
+        return Path(root)
+    return None
 
 
-def resolve(registry: Registry, text: str) -> tuple[Reference, Digest]:
-    """Parse ``REPO[:TAG|@DIGEST]`` (tag ``latest`` when neither) and find the digest.
+def _relative(text: str, found: Path) -> str:
+    """``found`` written the way the user wrote ``text`` (relative stays relative)."""
+    if Path(text).is_absolute() or text.startswith("file:"):
+        return str(found)
+    return os.path.relpath(found)
+
+
+def _nearby_layout(text: str, path: Path) -> str:
+    resolved = path.resolve()
+    for parent in resolved.parents:
+        if (parent / _V2).is_dir():
+            return f"; did you mean the parent, {_relative(text, parent)}?"
+    try:
+        children = sorted(os.scandir(resolved), key=lambda e: e.name)[:_SCAN_LIMIT]
+    except OSError:
+        return ""
+    for child in children:
+        if child.is_dir() and (Path(child.path) / _V2).is_dir():
+            return f"; did you mean {_relative(text, Path(child.path))}?"
+    return ""
+
+
+def _check_directory(text: str, path: Path, what: str) -> None:
+    if not path.exists():
+        raise ConfigurationError(f"{what}: no such storage root directory")
+    if not path.is_dir():
+        raise ConfigurationError(
+            f"{what}: not a directory (a storage root is a directory or a Go config.yml)"
+        )
+    if not (path / _V2).is_dir():
+        hint = _nearby_layout(text, path)
+        raise ConfigurationError(f"{what}: no registry storage here (no docker/registry/v2){hint}")
+
+
+def _config_root(config: Mapping[str, object]) -> str | None:
+    storage = config.get("storage")
+    if not isinstance(storage, Mapping):
+        return None
+    section = storage.get("filesystem")
+    if not isinstance(section, Mapping):
+        return None
+    root = section.get("rootdirectory", "/var/lib/registry")
+    return root if isinstance(root, str) else None
+
+
+def _check_locally(root: str) -> bool:
+    """Check a local root; whether it was one (else the driver must be asked)."""
+    if root.endswith(_CONFIG_SUFFIXES):
+        config_path = Path(root)
+        if not config_path.exists():
+            raise ConfigurationError(f"{root}: no such config file")
+        if not config_path.is_file():
+            raise ConfigurationError(f"{root}: not a file")
+        directory = _config_root(load_config(config_path))
+        if directory is None:
+            return False
+        what = f"{root}: storage.filesystem.rootdirectory {directory}"
+        _check_directory(directory, Path(directory), what)
+        return True
+    path = _local_path(root)
+    if path is not None:
+        _check_directory(root, path, root)
+        return True
+    # memory:// is empty by nature: nothing to check.
+    return urllib.parse.urlsplit(root).scheme.lower() in {"memory", "inmemory"}
+
+
+def _check_driver(root: str, registry: Registry) -> None:
+    try:
+        registry.driver.stat("/" + _V2.as_posix())
+    except PathNotFoundError:
+        raise ConfigurationError(
+            f"{root}: no registry storage here (no docker/registry/v2)"
+        ) from None
+
+
+def open_registry_root(root: str, *, deletes: bool = False, must_exist: bool = True) -> Registry:
+    """The registry storage ROOT names, checked first when it must exist.
+
+    A path (or `file://` URL) must be a directory holding `docker/registry/v2`; when
+    the layout is found above or one level below, the message says where. A config file
+    must exist, and its filesystem root is checked the same way. Other drivers are asked
+    for `/docker/registry/v2`; `memory://` is always empty and is not checked.
+
+    With ``deletes``, deleting is allowed whatever the configuration says: its
+    `storage.delete.enabled` governs the registry's HTTP API, not its operator.
 
     Raises:
-        InvalidReferenceError: the text is not a reference.
-        ConfigurationError: the reference has a registry host, which storage has not.
-        TagUnknownError: the tag does not exist.
+        ConfigurationError: the root is invalid, missing, a file, or holds no registry
+            storage.
+        UnknownDriverError: the root's driver is not installed.
     """
-    ref = parse_reference(text)
+    checked = _check_locally(root) if must_exist else True
+    registry = open_registry(root)
+    if not checked:
+        _check_driver(root, registry)
+    if deletes and not registry.options.delete_enabled:
+        options = attrs.evolve(registry.options, delete_enabled=True)
+        registry = open_registry(root, options=options)
+    return registry
+
+
+def open_namespace(root: str) -> Namespace:
+    """The repositories of ROOT, seen through the `Namespace` protocol."""
+    return open_registry_root(root)
+
+
+# -- references -----------------------------------------------------------------------
+
+
+def _split_layout(text: str) -> tuple[str, str | Digest | None]:
+    body = text[len("oci:") :]
+    reference: str | Digest | None = None
+    match = _DIGEST_SUFFIX.search(body)
+    if match is not None:
+        reference = Digest.parse(match.group(1))
+        path = body[: match.start()]
+    else:
+        # Like skopeo: the path ends at the first colon; the rest is the reference name.
+        path, _, name = body.partition(":")
+        reference = name or None
+    if not path:
+        raise ConfigurationError(f"{text}: an oci: reference needs a path (oci:PATH[:TAG])")
+    return path, reference
+
+
+def _open_layout(text: str, path: Path) -> Layout:
+    if not path.exists():
+        raise ConfigurationError(f"{text}: no such layout directory")
+    if not path.is_dir():
+        raise ConfigurationError(f"{text}: not a directory")
+    try:
+        return Layout.open(path)
+    except LayoutInvalidError as exc:
+        raise ConfigurationError(f"{text}: not an OCI image layout ({exc.reason})") from None
+
+
+def _create_layout(text: str, path: Path) -> Layout:
+    for parent in (path, *path.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise ConfigurationError(f"{text}: not a directory: {parent}")
+            break
+    if (path / "oci-layout").exists():
+        return _open_layout(text, path)
+    return Layout.create(path, exist_ok=True)
+
+
+def open_target(
+    text: str,
+    root: str | None,
+    *,
+    create: bool = False,
+    deletes: bool = False,
+    root_hint: str = "a ROOT before it",
+) -> Target:
+    """The repository and reference ``text`` names (see the module for the forms).
+
+    With ``create`` a missing layout or storage root is made (for a destination);
+    otherwise it must exist and is checked first. ``root_hint`` says how the command
+    takes a root, for the message when a storage reference comes without one.
+
+    Raises:
+        ConfigurationError: the reference needs a ROOT, names a remote registry, or its
+            root or layout is missing or invalid, or the text is not a reference.
+    """
+    if text.startswith("docker://"):
+        raise ConfigurationError(f"{text}: remote registries (docker://) are not supported yet")
+    if text.startswith("oci:"):
+        if root is not None:
+            raise ConfigurationError(f"{text}: an oci: layout takes no storage ROOT")
+        path_text, in_layout = _split_layout(text)
+        path = Path(path_text)
+        layout = _create_layout(text, path) if create else _open_layout(text, path)
+        return Target(LayoutRepository(layout), in_layout, text, is_layout=True)
+    if root is None:
+        raise ConfigurationError(
+            f"{text}: a repository of registry storage needs {root_hint} "
+            "(or name a layout as oci:PATH)"
+        )
+    try:
+        ref = parse_reference(text)
+    except InvalidReferenceError as exc:
+        raise ConfigurationError(f"{text}: invalid reference: {exc.reason}") from None
     if ref.domain:
         raise ConfigurationError(
-            f"{text}: a storage root holds repositories without a registry host"
+            f"{text}: a storage root holds repositories without a registry host "
+            "(remote registries, docker://, are not supported yet)"
         )
-    if ref.digest is not None:
-        return ref, ref.digest
-    tag = ref.tag or "latest"
-    return ref.with_tag(tag), registry.repository(ref).tags().get(tag).digest
+    registry = open_registry_root(root, deletes=deletes, must_exist=not create)
+    reference: str | Digest | None = ref.digest if ref.digest is not None else ref.tag
+    return Target(registry.repository(ref), reference, text)
+
+
+def split_root(args: tuple[str, ...], names: str) -> tuple[str | None, list[str]]:
+    """``[ROOT] NAMES...``: the ROOT (when given) and the other arguments.
+
+    A command taking ``[ROOT] REF`` gets one or two arguments: with two, the first is the
+    storage root; with one, the reference must name its own place (``oci:PATH``).
+
+    Raises:
+        click.UsageError: the number of arguments fits neither form.
+    """
+    count = len(names.split())
+    if len(args) == count + 1:
+        return args[0], list(args[1:])
+    if len(args) == count:
+        return None, list(args)
+    raise click.UsageError(f"expected [ROOT] {names}, got {len(args)} arguments")
+
+
+def resolve(target: Target) -> Digest:
+    """The manifest digest the target names (tag `latest` when it names none).
+
+    A layout with a single tag uses that tag when none is given.
+
+    Raises:
+        TagUnknownError: the tag does not exist.
+    """
+    if isinstance(target.reference, Digest):
+        return target.reference
+    tag = target.reference
+    if tag is None:
+        tag = "latest"
+        if target.is_layout:
+            tags = target.repository.tags().all()
+            if len(tags) == 1:
+                tag = tags[0]
+    return target.repository.tags().get(tag).digest
+
+
+def directory_to_create(text: str, root: str | None) -> Path | None:
+    """The topmost local directory opening ``text`` with ``create`` would make, if any.
+
+    A command that fails before writing anything removes it, leaving nothing behind.
+    """
+    path: Path | None
+    if text.startswith("oci:"):
+        path = Path(_split_layout(text)[0])
+    elif root is not None and not root.endswith(_CONFIG_SUFFIXES):
+        path = _local_path(root)
+    else:
+        path = None
+    if path is None or path.exists():
+        return None
+    top = path
+    for parent in path.parents:
+        if parent.exists():
+            break
+        top = parent
+    return top

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from pydistribution.cli._app import cli, echo_json, reports_errors
-from pydistribution.cli._roots import ROOT_HELP, open_root
+from pydistribution.cli._roots import ROOT_HELP, open_namespace
 
 __all__ = ["catalog_command"]
 
@@ -18,7 +18,7 @@ __all__ = ["catalog_command"]
 @reports_errors
 def catalog_command(root: str, last: str | None, count: int | None, as_json: bool) -> None:
     """List the repositories of ROOT, one per line, in the Go registry's catalog order."""
-    names = open_root(root).repositories(last=last, n=count)
+    names = open_namespace(root).repositories(last=last, n=count)
     if as_json:
         echo_json(names)
         return

@@ -7,74 +7,24 @@ names a repository in registry storage whose root is ``--root`` (or ``--src-root
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
-import attrs
 import click
 
 from pydistribution.cli._app import cli, echo_json, reports_errors
-from pydistribution.cli._roots import ROOT_HELP, open_root
-from pydistribution.descriptor import Platform
+from pydistribution.cli._platforms import parse_platform
+from pydistribution.cli._roots import ROOT_HELP, Target, directory_to_create, open_target
 from pydistribution.digest import Digest
-from pydistribution.errors import ConfigurationError
-from pydistribution.layout import Layout, LayoutRepository
-from pydistribution.protocols import Repository
-from pydistribution.reference import parse_reference
+from pydistribution.errors import ConfigurationError, PlatformSubsetError
 from pydistribution.transfer import CopyProgress, CopyResult, ProgressCallback, copy
 
 __all__ = ["copy_command"]
 
 
-@attrs.frozen
-class _Endpoint:
-    repository: Repository
-    reference: str | Digest | None
-    """A tag (or layout reference name), a digest, or nothing."""
-    label: str
-
-
-def _layout_endpoint(text: str, *, create: bool) -> _Endpoint:
-    body = text[len("oci:") :]
-    # Like skopeo: the path ends at the first colon; the rest is the reference name.
-    path, _, ref = body.partition(":")
-    if not path:
-        raise ConfigurationError(f"{text}: an oci: name needs a path (oci:PATH[:REF])")
-    if create and not (Path(path) / "oci-layout").exists():
-        layout = Layout.create(path)
-    else:
-        layout = Layout.open(path)
-    reference: str | Digest | None = ref or None
-    if ref.startswith("sha256:"):
-        reference = Digest.parse(ref)
-    return _Endpoint(LayoutRepository(layout), reference, text)
-
-
-def _storage_endpoint(text: str, root: str | None, *, create: bool) -> _Endpoint:
-    if root is None:
-        raise ConfigurationError(f"{text}: a repository in registry storage needs --root ROOT")
-    ref = parse_reference(text)
-    if ref.domain:
-        raise ConfigurationError(
-            f"{text}: remote registries (docker://) are not supported yet; "
-            "name a repository of the storage root without a host"
-        )
-    registry = open_root(root, must_exist=not create)
-    reference: str | Digest | None = ref.digest if ref.digest is not None else ref.tag
-    return _Endpoint(registry.repository(ref), reference, text)
-
-
-def _endpoint(text: str, root: str | None, *, create: bool) -> _Endpoint:
-    if text.startswith("docker://"):
-        raise ConfigurationError(f"{text}: remote registries (docker://) are not supported yet")
-    if text.startswith("oci:"):
-        return _layout_endpoint(text, create=create)
-    return _storage_endpoint(text, root, create=create)
-
-
-def _source_references(source: _Endpoint, copy_all: bool) -> list[str | Digest]:
+def _source_references(source: Target, copy_all: bool) -> list[str | Digest]:
     if copy_all:
         tags = source.repository.tags().all()
         if not tags:
@@ -83,18 +33,11 @@ def _source_references(source: _Endpoint, copy_all: bool) -> list[str | Digest]:
     if source.reference is not None:
         return [source.reference]
     tags = source.repository.tags().all()
-    if isinstance(source.repository, LayoutRepository) and len(tags) == 1:
+    if source.is_layout and len(tags) == 1:
         return [tags[0]]
     if tags == ["latest"] or "latest" in tags:
         return ["latest"]
     raise ConfigurationError(f"{source.label}: name a tag or digest (or use --all)")
-
-
-def _parse_platform(text: str) -> Platform:
-    parts = text.split("/")
-    if len(parts) not in (2, 3) or not all(parts):
-        raise click.BadParameter(f"{text!r} is not OS/ARCH[/VARIANT]")
-    return Platform(os=parts[0], architecture=parts[1], variant=parts[2] if len(parts) == 3 else "")
 
 
 @contextmanager
@@ -118,6 +61,18 @@ def _progress(enabled: bool, label: str) -> Iterator[ProgressCallback | None]:
             bar.update(task, total=event.total_bytes or None, completed=event.total_transferred)
 
         yield report
+
+
+@contextmanager
+def _flag_wording() -> Iterator[None]:
+    """Say the command line's flag where the library names its Python argument."""
+    try:
+        yield
+    except PlatformSubsetError as exc:
+        raise ConfigurationError(
+            f"copying some platforms of index {exc.digest} gives a new index digest; "
+            "pass --allow-new-index-digest to accept that"
+        ) from None
 
 
 def _summary(result: CopyResult, source: str, destination: str) -> str:
@@ -165,30 +120,46 @@ def copy_command(
     as_json: bool,
 ) -> None:
     """Copy the image SRC names to DST: oci:PATH[:REF] or REPO[:TAG|@DIGEST]."""
-    wanted = [_parse_platform(p) for p in platforms] or None
-    src = _endpoint(source, src_root or root, create=False)
-    dst = _endpoint(destination, dst_root or root, create=True)
+    wanted = [parse_platform(p) for p in platforms] or None
+    hint = "--root ROOT"
+    src_root_text = None if source.startswith("oci:") else src_root or root
+    src = open_target(source, src_root_text, root_hint=hint)
     references = _source_references(src, copy_all)
-    if copy_all and dst.reference is not None:
-        raise ConfigurationError("--all copies every tag under its own name: give DST no tag")
-    results: dict[str, str] = {}
-    show_progress = not as_json and sys.stderr.isatty()
     for reference in references:
-        tag = dst.reference if isinstance(dst.reference, str) and not copy_all else None
-        with _progress(show_progress, str(reference)) as report:
-            result = copy(
-                src.repository,
-                reference,
-                dst.repository,
-                tag,
-                platforms=wanted,
-                allow_new_index_digest=allow_new_index_digest,
-                referrers=referrers,
-                concurrency=concurrency,
-                progress=report,
-            )
-        results[result.tag or str(result.digest)] = str(result.digest)
-        if not as_json:
-            click.echo(_summary(result, source, destination))
+        # Every source reference resolves before anything is made at the destination.
+        if isinstance(reference, str):
+            src.repository.tags().get(reference)
+        else:
+            src.repository.manifests().get(reference)
+    dst_root_text = None if destination.startswith("oci:") else dst_root or root
+    new_directory = directory_to_create(destination, dst_root_text)
+    results: dict[str, str] = {}
+    try:
+        dst = open_target(destination, dst_root_text, create=True, root_hint=hint)
+        if copy_all and dst.reference is not None:
+            raise ConfigurationError("--all copies every tag under its own name: give DST no tag")
+        show_progress = not as_json and sys.stderr.isatty()
+        for reference in references:
+            tag = dst.reference if isinstance(dst.reference, str) and not copy_all else None
+            with _progress(show_progress, str(reference)) as report, _flag_wording():
+                result = copy(
+                    src.repository,
+                    reference,
+                    dst.repository,
+                    tag,
+                    platforms=wanted,
+                    allow_new_index_digest=allow_new_index_digest,
+                    referrers=referrers,
+                    concurrency=concurrency,
+                    progress=report,
+                )
+            results[result.tag or str(result.digest)] = str(result.digest)
+            if not as_json:
+                click.echo(_summary(result, source, destination))
+    except BaseException:
+        # A copy that failed before anything arrived leaves no new layout or root behind.
+        if new_directory is not None and not results:
+            shutil.rmtree(new_directory, ignore_errors=True)
+        raise
     if as_json:
         echo_json(results)

@@ -8,8 +8,8 @@ import click
 
 from pydistribution.cli._app import cli, echo_json, reports_errors
 from pydistribution.cli._progress import as_duration, progress_bars
+from pydistribution.cli._roots import open_registry_root
 from pydistribution.digest import Digest
-from pydistribution.storage.config import open_registry
 from pydistribution.storage.gc import DEFAULT_SETTLE, GarbageCollector, GCReport
 
 __all__ = ["gc_command"]
@@ -94,7 +94,7 @@ def gc_command(
     With --offline, as fast as it gets, for registries stopped or read-only (as Go's
     collector requires).
     """
-    registry = open_registry(root)
+    registry = open_registry_root(root)
     with progress_bars() as progress:
         collector = GarbageCollector(
             registry,

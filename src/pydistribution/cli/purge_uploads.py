@@ -8,7 +8,7 @@ import click
 
 from pydistribution.cli._app import cli, echo_json, reports_errors
 from pydistribution.cli._progress import as_duration, progress_bars
-from pydistribution.storage.config import open_registry
+from pydistribution.cli._roots import open_registry_root
 from pydistribution.storage.purge import purge_uploads
 
 __all__ = ["purge_uploads_command"]
@@ -33,7 +33,7 @@ def purge_uploads_command(root: str, older_than: timedelta, dry_run: bool, as_js
     Uploads without a readable startedat file, and uploads still being written to, are
     never touched. ROOT is a storage path, URL or Go registry config.yml.
     """
-    registry = open_registry(root)
+    registry = open_registry_root(root)
     with progress_bars() as progress:
         report = purge_uploads(registry, older_than, dry_run, progress=progress)
     if as_json:

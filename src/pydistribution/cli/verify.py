@@ -6,7 +6,7 @@ import click
 
 from pydistribution.cli._app import cli, echo_json, reports_errors
 from pydistribution.cli._progress import progress_bars
-from pydistribution.storage.config import open_registry
+from pydistribution.cli._roots import open_registry_root
 from pydistribution.storage.verify import verify
 
 __all__ = ["verify_command"]
@@ -25,7 +25,7 @@ def verify_command(root: str, repository: str | None, workers: int | None, as_js
     of its repository, and every reference of every manifest must resolve in its
     repository. ROOT is a storage path, URL or Go registry config.yml.
     """
-    registry = open_registry(root)
+    registry = open_registry_root(root)
     with progress_bars() as progress:
         report = verify(registry, repository, workers=workers, progress=progress)
     if as_json:

@@ -57,7 +57,7 @@ class LayoutRepository:
             self._name = Reference(path=name)
         self._blobs = LayoutBlobStore(layout)
         self._manifests = LayoutManifestService(layout, self._name.name)
-        self._tags = LayoutTagService(layout, self._manifests)
+        self._tags = LayoutTagService(layout, self._manifests, self._name.name)
 
     @classmethod
     def open(

@@ -33,9 +33,10 @@ def _is_tag(name: str) -> bool:
 class LayoutTagService:
     """The reference names of a layout, as a ``TagService``."""
 
-    def __init__(self, layout: Layout, manifests: LayoutManifestService) -> None:
+    def __init__(self, layout: Layout, manifests: LayoutManifestService, name: str = "") -> None:
         self._layout = layout
         self._manifests = manifests
+        self._name = name
 
     def get(self, tag: str) -> Descriptor:
         """The ``index.json`` entry named ``tag`` (media type, digest, size, annotations).
@@ -49,7 +50,7 @@ class LayoutTagService:
         try:
             return self._layout.get_reference(tag)
         except ManifestUnknownError:
-            raise TagUnknownError(tag) from None
+            raise TagUnknownError(tag, self._name) from None
 
     def tag(self, tag: str, descriptor: Descriptor) -> None:
         """Point ``tag`` at the manifest ``descriptor`` names; moves an existing tag.
@@ -82,7 +83,7 @@ class LayoutTagService:
         try:
             self._layout.delete_reference(tag)
         except ManifestUnknownError:
-            raise TagUnknownError(tag) from None
+            raise TagUnknownError(tag, self._name) from None
 
     def all(self) -> list[str]:
         """Every reference name that is a valid tag, each once, sorted bytewise."""

@@ -55,14 +55,14 @@ class TagStore:
         validate_tag(tag)
         target = read_link(self._context.driver, _paths.tag_current_link(self._name, tag))
         if target is None:
-            raise TagUnknownError(tag)
+            raise TagUnknownError(tag, self._name)
         blob = self._context.live_revision(self._name, target)
         if blob is None:
-            raise TagUnknownError(tag)
+            raise TagUnknownError(tag, self._name)
         try:
             size = self._context.blobs.stat_uncached(blob).size
         except BlobUnknownError:
-            raise TagUnknownError(tag) from None
+            raise TagUnknownError(tag, self._name) from None
         return Descriptor(media_type=mediatypes.MediaType(""), digest=target, size=size)
 
     def tag(self, tag: str, descriptor: Descriptor) -> None:
@@ -92,11 +92,11 @@ class TagStore:
         if not self._context.options.delete_enabled:
             raise UnsupportedError("deletion is disabled")
         if read_link(self._context.driver, _paths.tag_current_link(self._name, tag)) is None:
-            raise TagUnknownError(tag)
+            raise TagUnknownError(tag, self._name)
         try:
             self._context.driver.delete(_paths.tag_dir(self._name, tag))
         except PathNotFoundError:
-            raise TagUnknownError(tag) from None
+            raise TagUnknownError(tag, self._name) from None
 
     def all(self) -> list[str]:
         """Every tag that has a current link, sorted bytewise.

@@ -20,7 +20,7 @@ import attrs
 from pydistribution import mediatypes
 from pydistribution.descriptor import Descriptor, Platform
 from pydistribution.digest import CHUNK_SIZE, Digest
-from pydistribution.errors import BlobUnknownError, PlatformSubsetError
+from pydistribution.errors import BlobUnknownError, NotFoundError, PlatformSubsetError
 from pydistribution.manifest import ManifestListBuilder, OCIIndexBuilder, is_attestation
 from pydistribution.manifest.platform import matching_manifests
 from pydistribution.protocols import Manifest, Mounted, Referrers, Repository
@@ -120,6 +120,7 @@ def copy(
         BlobUnknownError: a blob the graph needs is missing at the source.
         BlobInvalidDigestError: a source blob's bytes do not match its digest.
         PlatformSubsetError: ``platforms`` selects a subset without permission.
+        NotFoundError: a platform of ``platforms`` matches no manifest of an index.
     """
     if isinstance(reference, Digest):
         root_digest, tag = reference, tag
@@ -210,6 +211,9 @@ def _plan_manifest(
     if mediatypes.is_index(manifest.media_type):
         children = list(manifest.references())
         if platforms is not None:
+            for platform in platforms:
+                if not matching_manifests(children, platform, strict=True):
+                    raise NotFoundError(f"no manifest for platform {platform} in {manifest.digest}")
             chosen = _choose_children(children, platforms)
             if [c.digest for c in chosen] != [c.digest for c in children]:
                 if not allow_new_index_digest:
