@@ -33,6 +33,7 @@ __all__ = [
     "OCI_IMAGE_MANIFEST",
     "OCTET_STREAM",
     "is_docker_schema1",
+    "is_docker_schema2",
     "is_foreign_layer",
     "is_index",
     "is_manifest",
@@ -63,9 +64,7 @@ OCI_EMPTY_JSON: Final = MediaType("application/vnd.oci.empty.v1+json")
 
 # -- Docker image manifest v2 ---------------------------------------------------------
 DOCKER_MANIFEST_SCHEMA2: Final = MediaType("application/vnd.docker.distribution.manifest.v2+json")
-DOCKER_MANIFEST_LIST: Final = MediaType(
-    "application/vnd.docker.distribution.manifest.list.v2+json"
-)
+DOCKER_MANIFEST_LIST: Final = MediaType("application/vnd.docker.distribution.manifest.list.v2+json")
 DOCKER_MANIFEST_SCHEMA1: Final = MediaType("application/vnd.docker.distribution.manifest.v1+json")
 DOCKER_MANIFEST_SCHEMA1_SIGNED: Final = MediaType(
     "application/vnd.docker.distribution.manifest.v1+prettyjws"
@@ -73,9 +72,7 @@ DOCKER_MANIFEST_SCHEMA1_SIGNED: Final = MediaType(
 DOCKER_CONTAINER_IMAGE_V1: Final = MediaType("application/vnd.docker.container.image.v1+json")
 DOCKER_LAYER: Final = MediaType("application/vnd.docker.image.rootfs.diff.tar.gzip")
 DOCKER_LAYER_UNCOMPRESSED: Final = MediaType("application/vnd.docker.image.rootfs.diff.tar")
-DOCKER_FOREIGN_LAYER: Final = MediaType(
-    "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
-)
+DOCKER_FOREIGN_LAYER: Final = MediaType("application/vnd.docker.image.rootfs.foreign.diff.tar.gzip")
 DOCKER_PLUGIN_CONFIG: Final = MediaType("application/vnd.docker.plugin.v1+json")
 
 # -- generic ---------------------------------------------------------------------------
@@ -85,6 +82,7 @@ OCTET_STREAM: Final = MediaType("application/octet-stream")
 _INDEXES: Final = frozenset({OCI_IMAGE_INDEX, DOCKER_MANIFEST_LIST})
 _MANIFESTS: Final = frozenset({OCI_IMAGE_MANIFEST, DOCKER_MANIFEST_SCHEMA2})
 _SCHEMA1: Final = frozenset({DOCKER_MANIFEST_SCHEMA1, DOCKER_MANIFEST_SCHEMA1_SIGNED})
+_SCHEMA2: Final = frozenset({DOCKER_MANIFEST_SCHEMA2, DOCKER_MANIFEST_LIST})
 _FOREIGN: Final = frozenset(
     {
         DOCKER_FOREIGN_LAYER,
@@ -113,6 +111,14 @@ def is_manifest(media_type: str) -> bool:
 def is_docker_schema1(media_type: str) -> bool:
     """Whether ``media_type`` is one of the two Docker schema 1 manifest types."""
     return media_type in _SCHEMA1
+
+
+def is_docker_schema2(media_type: str) -> bool:
+    """Whether ``media_type`` is a Docker schema 2 manifest or manifest list.
+
+    Docker's schema 2 types predate OCI 1.1 and have no ``subject`` or ``artifactType``.
+    """
+    return media_type in _SCHEMA2
 
 
 def is_foreign_layer(media_type: str) -> bool:

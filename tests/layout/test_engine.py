@@ -524,23 +524,36 @@ def test_gc_removes_only_unreachable_blobs(layout: Layout) -> None:
     stray, _ = layout.put_bytes(b"stray")
     report = layout.gc()
     expected = {orphan.manifest.digest, stray, *(Digest.from_bytes(b) for b in orphan.blobs)}
-    assert set(report.removed) == expected
-    assert report.freed == sum(len(b) for b in orphan.blobs) + len(orphan.manifest.payload()) + len(
-        b"stray"
+    assert set(report.blobs) == expected
+    assert report.bytes_freed == (
+        sum(len(b) for b in orphan.blobs) + len(orphan.manifest.payload()) + len(b"stray")
     )
     remaining = set(layout.list_blobs())
     assert index.digest in remaining
-    assert report.kept == len(remaining)
+    assert report.blobs_kept == len(remaining)
     for image in (tagged, amd64, arm64):
         assert image.manifest.digest in remaining
         assert {Digest.from_bytes(b) for b in image.blobs} <= remaining
-    assert layout.gc().removed == ()
+    assert layout.gc().blobs == ()
 
 
 def test_gc_dry_run_removes_nothing(layout: Layout) -> None:
     stray, _ = layout.put_bytes(b"stray")
-    assert layout.gc(dry_run=True).removed == (stray,)
+    assert layout.gc(dry_run=True).blobs == (stray,)
     assert layout.has_blob(stray)
+
+
+def test_gc_report_old_field_names_still_answer_with_a_warning(layout: Layout) -> None:
+    """``removed``, ``freed`` and ``kept`` (documented before 0.1) are deprecated aliases."""
+    stray, _ = layout.put_bytes(b"stray")
+    report = layout.gc(dry_run=True)
+    assert (report.blobs, report.bytes_freed, report.blobs_kept) == ((stray,), 5, 0)
+    with pytest.warns(DeprecationWarning, match=r"GCReport\.removed is deprecated"):
+        assert report.removed == (stray,)
+    with pytest.warns(DeprecationWarning, match=r"use GCReport\.bytes_freed"):
+        assert report.freed == 5
+    with pytest.warns(DeprecationWarning, match=r"use GCReport\.blobs_kept"):
+        assert report.kept == 0
 
 
 def test_gc_keeps_the_subject_of_a_reachable_referrer(layout: Layout) -> None:
@@ -559,7 +572,7 @@ def test_gc_keeps_the_subject_of_a_reachable_referrer(layout: Layout) -> None:
     referrer = builder.build()
     layout.put_bytes(referrer.payload())
     layout.put_reference("sig", referrer.describe())
-    assert layout.gc().removed == ()
+    assert layout.gc().blobs == ()
     assert layout.has_blob(subject_image.manifest.digest)
 
 

@@ -124,7 +124,7 @@ def test_skopeo_copies_our_layout(ours: tuple[Layout, Image], tmp_path: Path) ->
     assert copied.tags().get("v1").digest == image.manifest.digest
     assert copied.tags().get("multi").digest == layout.get_reference("multi").digest
     assert _read_everything(copied) == _read_everything(LayoutRepository(layout))
-    assert copied.layout.gc().removed == ()
+    assert copied.layout.gc().blobs == ()
 
 
 def test_umoci_gc_on_our_layout(ours: tuple[Layout, Image]) -> None:
@@ -132,11 +132,11 @@ def test_umoci_gc_on_our_layout(ours: tuple[Layout, Image]) -> None:
     layout, _ = ours
     stray, _ = layout.put_bytes(b"stray blob")
     upload_ids = [p.name for p in layout.uploads_dir.iterdir()]
-    expected = layout.gc(dry_run=True).removed
+    expected = layout.gc(dry_run=True).blobs
     assert expected == (stray,)
     run_umoci("gc", "--layout", str(layout.path))
     assert not layout.has_blob(stray)
-    assert layout.gc(dry_run=True).removed == ()
+    assert layout.gc(dry_run=True).blobs == ()
     repo = LayoutRepository.open(layout.path)
     with repo.blobs().resume(upload_ids[0]) as writer:
         assert writer.size == len(b"an upload in progress")
@@ -181,7 +181,7 @@ def test_our_gc_matches_umoci_gc(umoci_layout: Path, tmp_path: Path) -> None:
     shutil.copytree(umoci_layout, twin)
     run_umoci("gc", "--layout", str(twin))
     report = Layout.open(umoci_layout).gc()
-    assert report.removed  # umoci's repack and config left unreachable blobs
+    assert report.blobs  # umoci's repack and config left unreachable blobs
     assert Layout.open(umoci_layout).list_blobs() == Layout.open(twin).list_blobs()
 
 

@@ -20,6 +20,7 @@ from pydistribution.storage.driver.factory import (
     ENTRY_POINT_GROUP,
     bool_parameter,
     create_driver,
+    int_parameter,
     limit_parameter,
     register_driver,
     registered_drivers,
@@ -228,6 +229,55 @@ def test_limit_like_go(value: object, limit: int) -> None:
 def test_limit_rejects_like_go(value: object) -> None:
     with pytest.raises(DriverParameterError, match=r"^d: parameter 'k': "):
         limit_parameter("d", {"k": value}, "k", minimum=25, default=100)
+
+
+@pytest.mark.parametrize(
+    ("value", "number"),
+    [
+        (None, 7),
+        (5, 5),
+        (0, 0),
+        (-5, -5),
+        ("42", 42),
+        ("+42", 42),
+        ("-42", -42),
+        ("0x10", 16),
+        ("-0x10", -16),
+        ("0o17", 15),
+        ("017", 15),
+        ("0b101", 5),
+        ("1_000", 1000),
+        (str((1 << 63) - 1), (1 << 63) - 1),
+        (str(-(1 << 63)), -(1 << 63)),
+    ],
+    ids=repr,
+)
+def test_int_like_go(value: object, number: int) -> None:
+    """Strings are parsed like Go's ``strconv.ParseInt(s, 0, 64)``; nothing is clamped."""
+    low, high = -(1 << 63), (1 << 63) - 1
+    assert int_parameter("d", {"k": value}, "k", default=7, low=low, high=high) == number
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("", "must be an integer"),
+        ("5MiB", "must be an integer"),
+        ("--5", "must be an integer"),
+        ("+-5", "must be an integer"),
+        ("08", "must be an integer"),
+        ("1__0", "must be an integer"),
+        (str(1 << 63), "must be an integer"),
+        (True, "invalid value"),
+        (1.5, "invalid value"),
+        (4, "between 5 and 10 \\(inclusive\\), not 4"),
+        ("11", "between 5 and 10 \\(inclusive\\), not 11"),
+    ],
+    ids=repr,
+)
+def test_int_rejects_like_go(value: object, message: str) -> None:
+    with pytest.raises(DriverParameterError, match=r"^d: parameter 'k': .*" + message):
+        int_parameter("d", {"k": value}, "k", default=7, low=5, high=10)
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,9 @@ drivers are added with :func:`register_driver`, or found through the entry-point
 :data:`ENTRY_POINT_GROUP` when a name is not in the table.
 
 Parameter values may arrive as strings, integers or booleans (YAML, environment
-overrides), so factories convert leniently with :func:`bool_parameter`,
-:func:`limit_parameter` and :func:`str_parameter`. Unknown keys are ignored, as in Go:
-the Go registry passes e.g. ``useragent`` to every driver.
+overrides), so factories convert leniently with `bool_parameter`, `int_parameter`,
+`limit_parameter` and `str_parameter`. Unknown keys are ignored, as in Go: the Go
+registry passes e.g. ``useragent`` to every driver.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "bool_parameter",
     "create_driver",
+    "int_parameter",
     "limit_parameter",
     "register_driver",
     "registered_drivers",
@@ -63,8 +64,9 @@ _BUILTIN: Final[Mapping[str, str]] = MappingProxyType(
 _lock = threading.Lock()
 _registry: dict[str, DriverFactory | str] = dict(_BUILTIN)
 
-# strconv.ParseUint(s, 0, 64): a base prefix or a leading 0 (octal), "_" between digits.
-_GO_UINT: Final = (
+# strconv.ParseUint and ParseInt with base 0: a base prefix or a leading 0 (octal), "_"
+# between digits (ParseInt also takes one leading sign).
+_GO_DIGITS: Final = (
     (re.compile(r"0[xX](?:_?[0-9a-fA-F])+"), 16, 2),
     (re.compile(r"0[oO](?:_?[0-7])+"), 8, 2),
     (re.compile(r"0[bB](?:_?[01])+"), 2, 2),
@@ -210,6 +212,42 @@ def limit_parameter(
     return max(limit, minimum)
 
 
+def int_parameter(
+    driver: str, parameters: Mapping[str, object], key: str, *, default: int, low: int, high: int
+) -> int:
+    """Read an integer between ``low`` and ``high`` (inclusive), as Go's drivers read sizes.
+
+    A string is parsed like ``strconv.ParseInt(s, 0, 64)`` (an optional sign, then
+    decimal, ``0x``/``0o``/``0b`` prefixes or a leading ``0`` for octal); a missing
+    value means ``default``. Unlike :func:`limit_parameter`, nothing is clamped: a
+    value out of range is an error.
+
+    Raises:
+        DriverParameterError: a string that is not a 64-bit integer, a value of another
+            type (booleans and floats included), or a number outside ``low..high``.
+    """
+    value = parameters.get(key)
+    number = default
+    if value is None:
+        pass
+    elif isinstance(value, str):
+        parsed = _parse_go_int(value)
+        if parsed is None:
+            raise DriverParameterError(
+                driver, key, f"parameter must be an integer, {value!r} invalid"
+            )
+        number = parsed
+    elif isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        raise DriverParameterError(driver, key, f"invalid value {value!r}")
+    if not low <= number <= high:
+        raise DriverParameterError(
+            driver, key, f"should be a number between {low} and {high} (inclusive), not {number}"
+        )
+    return number
+
+
 def str_parameter(driver: str, parameters: Mapping[str, object], key: str, default: str) -> str:
     """Read a non-empty string (an ``os.PathLike`` is accepted too).
 
@@ -228,9 +266,22 @@ def str_parameter(driver: str, parameters: Mapping[str, object], key: str, defau
     return value
 
 
-def _parse_go_uint(text: str) -> int | None:
-    for pattern, base, skip in _GO_UINT:
+def _parse_go_digits(text: str) -> int | None:
+    for pattern, base, skip in _GO_DIGITS:
         if pattern.fullmatch(text):
-            number = int(text[skip:].replace("_", "") or "0", base)
-            return number if number < 1 << 64 else None
+            return int(text[skip:].replace("_", "") or "0", base)
     return None
+
+
+def _parse_go_uint(text: str) -> int | None:
+    number = _parse_go_digits(text)
+    return number if number is not None and number < 1 << 64 else None
+
+
+def _parse_go_int(text: str) -> int | None:
+    sign, digits = (-1, text[1:]) if text[:1] == "-" else (1, text.removeprefix("+"))
+    number = _parse_go_digits(digits)
+    if number is None:
+        return None
+    number *= sign
+    return number if -(1 << 63) <= number < 1 << 63 else None

@@ -6,6 +6,7 @@ Public through `pydistribution.storage.gc`, whose documentation describes the al
 from __future__ import annotations
 
 import contextlib
+import enum
 import time
 from collections.abc import Iterable, Mapping, Sequence, Set
 from datetime import datetime, timedelta, timezone
@@ -45,6 +46,42 @@ DEFAULT_GRACE: Final = timedelta(hours=1)
 
 DEFAULT_SETTLE: Final = timedelta(seconds=2)
 """How long quarantined content waits before the re-scan that confirms its deletion."""
+
+
+class _Mode(enum.Enum):
+    """How a run deletes; `GarbageCollector.run` picks it from ``dry_run`` and ``offline``."""
+
+    DRY_RUN = "dry run"
+    """Mark and report what a real run on a quiet root deletes; delete nothing."""
+    OFFLINE = "offline"
+    """Delete in place, as Go does: nothing else writes to the storage meanwhile."""
+    ONLINE = "online"
+    """Quarantine, wait, re-scan, put back what is in use, then delete (pushes go on)."""
+
+
+@attrs.define
+class _Plan:
+    """What the first pass found: the blobs present, the garbage, what is to be deleted."""
+
+    present: list[Digest]
+    marker: Marker
+    first: _Pass
+    unmarked: list[Digest]
+    garbage: dict[Digest, BlobEntry]
+    doomed: list[Digest]
+    untagged: list[tuple[str, Digest]]
+
+
+@attrs.define
+class _Outcome:
+    """What the deletion step of a run did (for a dry run: would do)."""
+
+    final: _Pass
+    gone: set[Digest]
+    links: dict[str, Digest]
+    untagged: list[tuple[str, Digest]]
+    in_use: set[Digest] = attrs.Factory(set)
+    relinked: list[tuple[str, Digest]] = attrs.Factory(list)
 
 
 @attrs.define
@@ -135,13 +172,16 @@ class GarbageCollector:
         """
         began = time.monotonic()
         if dry_run:
-            return self._collect(None, datetime.now(timezone.utc), 0, began)
+            return self._collect(_Mode.DRY_RUN, datetime.now(timezone.utc), began)
         recovered, _ = recover(self._driver)
         if self._offline:
-            return self._collect(None, datetime.now(timezone.utc), recovered, began, in_place=True)
+            now = datetime.now(timezone.utc)
+            return self._collect(_Mode.OFFLINE, now, began, recovered=recovered)
         quarantine = Quarantine(self._driver)
         try:
-            return self._collect(quarantine, quarantine.started, recovered, began)
+            return self._collect(
+                _Mode.ONLINE, quarantine.started, began, recovered=recovered, quarantine=quarantine
+            )
         except BaseException:
             # Never leave blobs in quarantine: put everything back, then fail. If this
             # fails too, the next run recovers; the first error is the one to report.
@@ -191,69 +231,79 @@ class GarbageCollector:
 
     def _collect(
         self,
-        quarantine: Quarantine | None,
+        mode: _Mode,
         start: datetime,
-        recovered: int,
         began: float,
         *,
-        in_place: bool = False,
+        recovered: int = 0,
+        quarantine: Quarantine | None = None,
     ) -> GCReport:
+        """Mark, then delete as ``mode`` says; an online run brings its ``quarantine``."""
         cutoff = start - self._grace
         with Workers(self._workers, self._progress) as pool:
-            present = self._list_blobs(pool)
-            marker = self._marker(cutoff)
-            first = self._mark_all(pool, marker, _Pass())
-            unmarked = sorted((d for d in present if d not in marker.marked), key=str)
-            untagged = [
-                (name, digest)
-                for name, marks in first.repositories.items()
-                for digest in (marks.candidates() if self._delete_untagged else ())
-            ]
-            # Age and size first, so that recent blobs are never even moved aside. (Not
-            # from the quarantine afterwards: a move on S3 is a copy, with a new time.)
-            stats = pool.map("stat", self._stat, unmarked)
-            garbage = {e.digest: e for e in stats if e is not None}
-            old = {d for d, e in garbage.items() if e.mod_time < cutoff}
-            self._check_layers(pool, first, old, cutoff)
-            recent_links = first.recent()
-            doomed = [d for d in unmarked if d in old and d not in recent_links]
-            if quarantine is None:
-                final, gone, in_use = first, set(doomed), set[Digest]()
-                links = first.links(gone)
-                relinked: list[tuple[str, Digest]] = []
-                if in_place:
-                    gone, links = self._delete_in_place(pool, first, doomed, untagged)
+            plan = self._plan(pool, cutoff)
+            if mode is _Mode.DRY_RUN:
+                gone = set(plan.doomed)
+                outcome = _Outcome(
+                    final=plan.first,
+                    gone=gone,
+                    links=plan.first.links(gone),
+                    untagged=plan.untagged,
+                )
+            elif mode is _Mode.OFFLINE:
+                outcome = self._delete_in_place(pool, plan)
             else:
-                doomed_entries = {d: garbage[d] for d in doomed}
-                swept = self._sweep(
-                    pool, quarantine, marker, first, cutoff, doomed_entries, untagged
-                )
-                final, in_use, links, relinked = (
-                    swept.final,
-                    swept.in_use,
-                    swept.links,
-                    swept.relinked,
-                )
-                gone = set(swept.held) - swept.in_use
-                relinked_set = set(relinked)
-                untagged = [m for m in untagged if m not in relinked_set]
-                quarantine.close()
-                self._remove_tag_history(pool, final, untagged)
-        untagged_set = set(untagged)
-        empty = len(unmarked) - len(garbage)  # directories without data: not blobs
+                assert quarantine is not None, "run() gives every online run a quarantine"
+                outcome = self._delete_through(pool, quarantine, plan, cutoff)
+        return self._report(mode, plan, outcome, recovered, began)
+
+    def _plan(self, pool: Workers, cutoff: datetime) -> _Plan:
+        """List and mark everything, then find the old, unmarked blobs no recent link names."""
+        present = self._list_blobs(pool)
+        marker = self._marker(cutoff)
+        first = self._mark_all(pool, marker, _Pass())
+        unmarked = sorted((d for d in present if d not in marker.marked), key=str)
+        untagged = [
+            (name, digest)
+            for name, marks in first.repositories.items()
+            for digest in (marks.candidates() if self._delete_untagged else ())
+        ]
+        # Age and size first, so that recent blobs are never even moved aside. (Not
+        # from the quarantine afterwards: a move on S3 is a copy, with a new time.)
+        stats = pool.map("stat", self._stat, unmarked)
+        garbage = {e.digest: e for e in stats if e is not None}
+        old = {d for d, e in garbage.items() if e.mod_time < cutoff}
+        self._check_layers(pool, first, old, cutoff)
+        recent_links = first.recent()
+        return _Plan(
+            present=present,
+            marker=marker,
+            first=first,
+            unmarked=unmarked,
+            garbage=garbage,
+            doomed=[d for d in unmarked if d in old and d not in recent_links],
+            untagged=untagged,
+        )
+
+    def _report(
+        self, mode: _Mode, plan: _Plan, outcome: _Outcome, recovered: int, began: float
+    ) -> GCReport:
+        final, gone, garbage = outcome.final, outcome.gone, plan.garbage
+        untagged_set = set(outcome.untagged)
+        empty = len(plan.unmarked) - len(garbage)  # directories without data: not blobs
         return GCReport(
-            dry_run=quarantine is None and not in_place,
+            dry_run=mode is _Mode.DRY_RUN,
             delete_untagged=self._delete_untagged,
             repositories=len(final.repositories),
             manifests_kept=sum(len(m.kept) for m in final.repositories.values()),
-            blobs_kept=len(present) - empty - len(gone),
+            blobs_kept=len(plan.present) - empty - len(gone),
             blobs=tuple(sorted(gone, key=str)),
-            manifests=_refs(untagged),
-            layer_links=tuple(sorted(links)),
+            manifests=_refs(outcome.untagged),
+            layer_links=tuple(sorted(outcome.links)),
             bytes_freed=sum(garbage[d].size for d in gone),
-            recent=tuple(sorted(set(garbage) - gone - in_use, key=str)),
-            restored_blobs=tuple(sorted(in_use, key=str)),
-            restored_manifests=_refs(relinked),
+            recent=tuple(sorted(set(garbage) - gone - outcome.in_use, key=str)),
+            restored_blobs=tuple(sorted(outcome.in_use, key=str)),
+            restored_manifests=_refs(outcome.relinked),
             unreadable=_refs(
                 (name, d)
                 for name, marks in final.repositories.items()
@@ -262,6 +312,27 @@ class GarbageCollector:
             ),
             recovered_blobs=recovered,
             seconds=time.monotonic() - began,
+        )
+
+    def _delete_through(
+        self, pool: Workers, quarantine: Quarantine, plan: _Plan, cutoff: datetime
+    ) -> _Outcome:
+        """Delete through the quarantine (online): what is in use by then is put back."""
+        doomed = {d: plan.garbage[d] for d in plan.doomed}
+        swept = self._sweep(
+            pool, quarantine, plan.marker, plan.first, cutoff, doomed, plan.untagged
+        )
+        relinked = set(swept.relinked)
+        untagged = [m for m in plan.untagged if m not in relinked]
+        quarantine.close()
+        self._remove_tag_history(pool, swept.final, untagged)
+        return _Outcome(
+            final=swept.final,
+            gone=set(swept.held) - swept.in_use,
+            links=swept.links,
+            untagged=untagged,
+            in_use=swept.in_use,
+            relinked=swept.relinked,
         )
 
     def _sweep(
@@ -317,27 +388,22 @@ class GarbageCollector:
             quarantine.relink_manifest(name, digest)
         return swept
 
-    def _delete_in_place(
-        self,
-        pool: Workers,
-        scan: _Pass,
-        doomed: Sequence[Digest],
-        untagged: Sequence[tuple[str, Digest]],
-    ) -> tuple[set[Digest], dict[str, Digest]]:
+    def _delete_in_place(self, pool: Workers, plan: _Plan) -> _Outcome:
         """Delete without quarantine (offline): what no longer references a blob goes first.
 
         Revision links and tag history before blobs, so that a run cut short never leaves
         a manifest whose blobs are gone; layer links last (Go leaves them dangling).
-        Returns the blobs and layer links actually deleted.
+        The outcome names the blobs and layer links actually deleted.
         """
+        doomed, untagged = plan.doomed, plan.untagged
         revisions = [_paths.revision_link(n, d) for n, d in untagged]
         pool.map("manifests", self._delete_quietly, revisions)
-        self._remove_tag_history(pool, scan, untagged)
+        self._remove_tag_history(pool, plan.first, untagged)
         deleted = pool.map("sweep", self._delete_quietly, [_paths.blob_data(d) for d in doomed])
         gone = {d for d, ok in zip(doomed, deleted, strict=True) if ok}
-        links = scan.links(gone)
+        links = plan.first.links(gone)
         pool.map("unlink", self._delete_quietly, list(links))
-        return gone, links
+        return _Outcome(final=plan.first, gone=gone, links=links, untagged=untagged)
 
     def _delete_quietly(self, path: str) -> bool:
         return delete_if_present(self._driver, path)

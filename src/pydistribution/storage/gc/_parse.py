@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from typing import Final
 
 import attrs
 
@@ -80,11 +79,6 @@ def parse_manifest(payload: bytes, *, max_size: int) -> ParsedManifest:
     )
 
 
-_IMAGES: Final = frozenset({mediatypes.DOCKER_MANIFEST_SCHEMA2, mediatypes.OCI_IMAGE_MANIFEST})
-_INDEXES: Final = frozenset({mediatypes.DOCKER_MANIFEST_LIST, mediatypes.OCI_IMAGE_INDEX})
-_DOCKER: Final = frozenset({mediatypes.DOCKER_MANIFEST_SCHEMA2, mediatypes.DOCKER_MANIFEST_LIST})
-
-
 def mark_parse(payload: bytes, *, max_size: int) -> ParsedManifest:
     """Like :func:`parse_manifest`, but quick for well-formed manifests of the four schemas.
 
@@ -113,8 +107,8 @@ def _quick(payload: bytes) -> ParsedManifest | None:
         index = document.get("manifests") is not None
     elif not isinstance(media_type, str):
         return None
-    elif media_type in _IMAGES or media_type in _INDEXES:
-        index = media_type in _INDEXES
+    elif mediatypes.is_manifest(media_type) or mediatypes.is_index(media_type):
+        index = mediatypes.is_index(media_type)
     else:
         return None
     if index:
@@ -132,7 +126,8 @@ def _quick(payload: bytes) -> ParsedManifest | None:
         return None
     references = _strict_digests(items)
     # Only the OCI schemas have a subject; Docker's ignore the field (as their parsers do).
-    subject = document.get("subject") if media_type not in _DOCKER else None
+    docker = media_type is not None and mediatypes.is_docker_schema2(media_type)
+    subject = document.get("subject") if not docker else None
     subjects = _strict_digests([subject]) if subject is not None else ()
     if references is None or subjects is None:
         return None

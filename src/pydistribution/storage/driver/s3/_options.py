@@ -12,13 +12,13 @@ ignored. Secrets are kept out of ``repr`` and out of every error message.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from typing import Final
 
 import attrs
 
 from pydistribution.errors import DriverParameterError
+from pydistribution.storage.driver.factory import bool_parameter, int_parameter
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -82,16 +82,6 @@ OBJECT_ACLS: Final = frozenset(
 """The canned ACLs ``objectacl`` accepts (Go: ``validObjectACLs``)."""
 
 _MAX_INT64: Final = (1 << 63) - 1
-_GO_TRUE: Final = frozenset({"1", "t", "T", "TRUE", "true", "True"})
-_GO_FALSE: Final = frozenset({"0", "f", "F", "FALSE", "false", "False"})
-# strconv.ParseInt(s, 0, 64): an optional sign, then a base prefix or a leading 0 (octal).
-_GO_INT: Final = (
-    (re.compile(r"0[xX](?:_?[0-9a-fA-F])+"), 16, 2),
-    (re.compile(r"0[oO](?:_?[0-7])+"), 8, 2),
-    (re.compile(r"0[bB](?:_?[01])+"), 2, 2),
-    (re.compile(r"0(?:_?[0-7])*"), 8, 0),
-    (re.compile(r"[1-9](?:_?[0-9])*"), 10, 0),
-)
 
 
 def _in_range(low: int, high: int) -> Callable[[object, attrs.Attribute[int], int], None]:
@@ -242,49 +232,17 @@ def _string(parameters: Mapping[str, object], key: str) -> str:
 
 
 def _boolean(parameters: Mapping[str, object], key: str, default: bool, go_name: str) -> bool:
-    value = parameters.get(key)
-    if value is None:
-        return default
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        if value in _GO_TRUE:
-            return True
-        if value in _GO_FALSE:
-            return False
-    raise DriverParameterError(NAME, key, f"the {go_name} parameter should be a boolean")
-
-
-def _parse_go_int(text: str) -> int | None:
-    sign, digits = (-1, text[1:]) if text[:1] == "-" else (1, text.removeprefix("+"))
-    for pattern, base, skip in _GO_INT:
-        if pattern.fullmatch(digits):
-            number = sign * int(digits[skip:].replace("_", "") or "0", base)
-            return number if -(1 << 63) <= number <= _MAX_INT64 else None
-    return None
+    try:
+        return bool_parameter(NAME, parameters, key, default)
+    except DriverParameterError:
+        # Go's wording, which spells the parameter as the Go code does.
+        raise DriverParameterError(
+            NAME, key, f"the {go_name} parameter should be a boolean"
+        ) from None
 
 
 def _integer(parameters: Mapping[str, object], key: str, default: int, low: int, high: int) -> int:
-    value = parameters.get(key)
-    number = default
-    if value is None:
-        pass
-    elif isinstance(value, str):
-        parsed = _parse_go_int(value)
-        if parsed is None:
-            raise DriverParameterError(
-                NAME, key, f"parameter must be an integer, {value!r} invalid"
-            )
-        number = parsed
-    elif isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    else:
-        raise DriverParameterError(NAME, key, f"invalid value {value!r}")
-    if not low <= number <= high:
-        raise DriverParameterError(
-            NAME, key, f"should be a number between {low} and {high} (inclusive), not {number}"
-        )
-    return number
+    return int_parameter(NAME, parameters, key, default=default, low=low, high=high)
 
 
 def _seconds(parameters: Mapping[str, object], key: str, default: float) -> float:
