@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Final
 
+from pydistribution._json import decode
 from pydistribution.descriptor import Descriptor
 from pydistribution.errors import DescriptorInvalidError, LayoutInvalidError, TagInvalidFormatError
 from pydistribution.mediatypes import OCI_IMAGE_INDEX
@@ -90,10 +91,11 @@ def validate_ref_tag(tag: str) -> str:
 
 
 def _decode_object(data: bytes, where: str, what: str) -> dict[str, object]:
+    # The library's one set of JSON rules, as for manifests: UTF-8 only, no NaN.
     try:
-        document = json.loads(data)
-    except (ValueError, RecursionError) as exc:
-        raise LayoutInvalidError(where, f"{what} is not valid JSON: {exc}") from exc
+        document = decode(data)
+    except ValueError as exc:
+        raise LayoutInvalidError(where, f"{what} is not valid JSON ({exc})") from exc
     if not isinstance(document, dict):
         raise LayoutInvalidError(where, f"{what} is not a JSON object")
     return document
@@ -170,6 +172,8 @@ class IndexDocument:
         return cls(document, list(manifests), where)
 
     def _parse_entry(self, item: object, i: int) -> Descriptor:
+        # The one descriptor reader, with the image spec's rules (mediaType, digest and
+        # size required), as for the entries of any other index.
         try:
             return Descriptor.from_json(item, where=f"manifests[{i}].")
         except DescriptorInvalidError as exc:

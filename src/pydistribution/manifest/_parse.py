@@ -1,55 +1,26 @@
 """Strict decoding of untrusted manifest bytes, and typed field access that collects problems.
 
-The rules follow what Go's ``encoding/json`` accepts when the Go registry decodes a
-manifest, where that is safe: a duplicated key keeps its last value, ``null`` counts as
-absent, unknown fields are ignored, and a lone UTF-16 surrogate escape becomes U+FFFD.
-pydistribution is stricter in a few places, each one deliberate: the payload must be
-UTF-8 (Go silently replaces bad bytes), ``NaN``/``Infinity`` are refused (Python would
-accept them), nesting deeper than the interpreter's recursion limit is refused (Go allows
-10 000 levels), and keys match case-sensitively (Go also accepts ``"Layers"`` for
-``"layers"``).
+Decoding and value rules are the library's one set (``pydistribution._json``): a
+duplicated key keeps its last value, ``null`` counts as absent, unknown fields are
+ignored, a lone UTF-16 surrogate escape becomes U+FFFD, and bytes that are not UTF-8,
+``NaN``/``Infinity`` and over-deep nesting are refused. Keys match case-sensitively (Go
+also accepts ``"Layers"`` for ``"layers"``). Descriptors and platforms are read by
+``pydistribution.descriptor.read_descriptor``, the same reader every other caller uses.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-from collections.abc import Callable, Mapping
-from typing import Final, NoReturn
-
-from pydistribution.descriptor import Descriptor, Platform
-from pydistribution.digest import Digest
+from pydistribution._json import clean_text, decode, kind_of, string_map
+from pydistribution.descriptor import Descriptor, read_descriptor
 from pydistribution.errors import (
     DescriptorInvalidError,
-    DigestInvalidError,
     DistributionError,
     ManifestInvalidError,
     ManifestVerificationError,
-    UnsupportedError,
 )
 from pydistribution.mediatypes import MediaType
 
-MAX_INT64: Final = (1 << 63) - 1
-"""The largest size Go's ``int64`` fields accept."""
-
 Document = dict[str, object]
-_Reporter = Callable[[str, str], None]
-
-
-def _reject_constant(name: str) -> NoReturn:
-    # json calls this for NaN, Infinity and -Infinity, which are not JSON.
-    raise ValueError(f"{name} is not a valid JSON value")
-
-
-def _parse_int(text: str) -> int | float:
-    # Python refuses to convert integers of more than 4300 digits; Go skips such a number
-    # in an unknown field and refuses it in a known one. Infinity gives the same outcome:
-    # the type checks of the known fields refuse it as "not an integer".
-    return int(text) if len(text) <= 4000 else float("inf")
-
-
-_DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant, parse_int=_parse_int)
 
 
 def payload_bytes(payload: bytes | bytearray | memoryview) -> bytes:
@@ -65,21 +36,6 @@ def payload_bytes(payload: bytes | bytearray | memoryview) -> bytes:
     raise TypeError(f"a manifest payload is bytes, not {type(payload).__name__}")
 
 
-def kind_of(value: object) -> str:
-    """The JSON name of ``value``'s type, for messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
-
-
 def decode_document(payload: bytes) -> Document:
     """Decode ``payload`` as one JSON object.
 
@@ -88,30 +44,12 @@ def decode_document(payload: bytes) -> Document:
             the top-level value is not an object.
     """
     try:
-        text = payload.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ManifestInvalidError(f"payload is not valid UTF-8 at byte {exc.start}") from exc
-    try:
-        document = _DECODER.decode(text)
-    except RecursionError as exc:
-        raise ManifestInvalidError("JSON is nested too deeply") from exc
+        document = decode(payload)
     except ValueError as exc:
-        # JSONDecodeError, NaN/Infinity, and integers over the interpreter's digit limit.
-        raise ManifestInvalidError(f"invalid JSON: {exc}") from exc
+        raise ManifestInvalidError(str(exc)) from exc
     if not isinstance(document, dict):
         raise ManifestInvalidError(f"expected a JSON object, found {kind_of(document)}")
     return document
-
-
-def clean_text(value: str) -> str:
-    """``value`` with lone surrogates replaced by U+FFFD, as Go's decoder does."""
-    if value.isascii():
-        return value
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return value
 
 
 class Problems:
@@ -210,7 +148,7 @@ def optional_string(document: Document, key: str, problems: Problems) -> str | N
 
 def annotations_field(document: Document, problems: Problems) -> dict[str, str]:
     """The top-level ``annotations`` map (empty when absent)."""
-    return _string_map(document.get("annotations"), "annotations", problems.top)
+    return string_map(document.get("annotations"), "annotations", problems.top)
 
 
 def descriptor_field(
@@ -222,7 +160,7 @@ def descriptor_field(
         if required:
             problems.top(key, "missing")
         return None
-    return parse_descriptor(value, key, problems, platform=False)
+    return read_descriptor(value, key, problems.field)
 
 
 def descriptor_list(
@@ -241,171 +179,9 @@ def descriptor_list(
         return ()
     out = []
     for i, item in enumerate(value):
-        descriptor = parse_descriptor(item, f"{key}[{i}]", problems, platform=platform)
+        descriptor = read_descriptor(
+            item, f"{key}[{i}]", problems.field, platform_required=platform
+        )
         if descriptor is not None:
             out.append(descriptor)
     return tuple(out)
-
-
-# -- descriptors ---------------------------------------------------------------------
-
-
-def parse_descriptor(
-    value: object, where: str, problems: Problems, *, platform: bool
-) -> Descriptor | None:
-    """Parse one descriptor object, recording every problem under ``where``.
-
-    Returns ``None`` when any problem was found. ``platform`` makes the ``platform`` field
-    required (Docker manifest lists); otherwise it is optional.
-    """
-    if not isinstance(value, dict):
-        problems.field(where, f"expected an object, found {kind_of(value)}")
-        return None
-    before = len(problems.causes)
-    prefix = f"{where}."
-
-    def bad(key: str, reason: str) -> None:
-        problems.field(prefix + key, reason)
-
-    media_type = None
-    media_value = value.get("mediaType")
-    if media_value is None or media_value == "":
-        bad("mediaType", "missing")
-    elif not isinstance(media_value, str):
-        bad("mediaType", f"expected a string, found {kind_of(media_value)}")
-    else:
-        media_type = MediaType(clean_text(media_value))
-
-    digest = _digest(value.get("digest"), bad)
-
-    size = None
-    size_value = value.get("size")
-    if size_value is None:
-        bad("size", "missing")
-    elif not isinstance(size_value, int) or isinstance(size_value, bool):
-        bad("size", f"expected an integer, found {kind_of(size_value)}")
-    elif size_value < 0:
-        bad("size", f"negative size {size_value}")
-    elif size_value > MAX_INT64:
-        bad("size", f"size {size_value} does not fit in 64 bits")
-    else:
-        size = size_value
-
-    urls = _string_list(value.get("urls"), prefix + "urls", problems.field)
-    annotations = _string_map(value.get("annotations"), prefix + "annotations", problems.field)
-    data = _data(value.get("data"), bad)
-
-    parsed_platform = None
-    platform_value = value.get("platform")
-    if platform_value is not None:
-        parsed_platform = _platform(platform_value, prefix + "platform", problems)
-    elif platform:
-        bad("platform", "missing")
-
-    artifact_type = value.get("artifactType")
-    if artifact_type is not None and not isinstance(artifact_type, str):
-        bad("artifactType", f"expected a string, found {kind_of(artifact_type)}")
-
-    if len(problems.causes) != before or media_type is None or digest is None or size is None:
-        return None
-    return Descriptor(
-        media_type=media_type,
-        digest=digest,
-        size=size,
-        urls=urls,
-        annotations=annotations,
-        platform=parsed_platform,
-        artifact_type=MediaType(clean_text(artifact_type)) if artifact_type else None,
-        data=data,
-    )
-
-
-def _digest(value: object, bad: _Reporter) -> Digest | None:
-    if value is None or value == "":
-        bad("digest", "missing")
-        return None
-    if not isinstance(value, str):
-        bad("digest", f"expected a string, found {kind_of(value)}")
-        return None
-    try:
-        return Digest.parse(value)
-    except (DigestInvalidError, UnsupportedError) as exc:
-        bad("digest", str(exc))
-        return None
-
-
-def _data(value: object, bad: _Reporter) -> bytes | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        bad("data", f"expected a base64 string, found {kind_of(value)}")
-        return None
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        bad("data", "not valid base64")
-        return None
-
-
-def _platform(value: object, where: str, problems: Problems) -> Platform | None:
-    if not isinstance(value, dict):
-        problems.field(where, f"expected an object, found {kind_of(value)}")
-        return None
-    before = len(problems.causes)
-    strings: dict[str, str] = {}
-    for key in ("architecture", "os", "os.version", "variant"):
-        item = value.get(key)
-        if item is None and key in ("architecture", "os"):
-            problems.field(f"{where}.{key}", "missing")  # required by the image spec
-        elif item is None:
-            strings[key] = ""
-        elif isinstance(item, str):
-            strings[key] = clean_text(item)
-        else:
-            problems.field(f"{where}.{key}", f"expected a string, found {kind_of(item)}")
-    os_features = _string_list(value.get("os.features"), f"{where}.os.features", problems.field)
-    features = _string_list(value.get("features"), f"{where}.features", problems.field)
-    if len(problems.causes) != before:
-        return None
-    return Platform(
-        architecture=strings["architecture"],
-        os=strings["os"],
-        os_version=strings["os.version"],
-        os_features=os_features,
-        variant=strings["variant"],
-        features=features,
-    )
-
-
-def _string_list(value: object, where: str, report: _Reporter) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        report(where, f"expected an array of strings, found {kind_of(value)}")
-        return ()
-    out = []
-    for i, item in enumerate(value):
-        if item is None:
-            out.append("")  # Go decodes null into a string as the zero value
-        elif isinstance(item, str):
-            out.append(clean_text(item))
-        else:
-            report(f"{where}[{i}]", f"expected a string, found {kind_of(item)}")
-    return tuple(out)
-
-
-def _string_map(value: object, where: str, report: _Reporter) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        report(where, f"expected an object of strings, found {kind_of(value)}")
-        return {}
-    out = {}
-    for key, item in value.items():
-        if item is None:
-            out[clean_text(key)] = ""
-        elif isinstance(item, str):
-            out[clean_text(key)] = clean_text(item)
-        else:
-            report(f"{where}[{key!r}]", f"expected a string, found {kind_of(item)}")
-    return out
