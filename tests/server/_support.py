@@ -9,6 +9,9 @@ import httpx
 from starlette.testclient import TestClient
 
 from pydistribution import mediatypes
+from pydistribution.errors import PathNotFoundError
+from pydistribution.storage import Registry
+from pydistribution.storage.driver import FileInfo
 from tests.interop.images import Blob, Image
 
 
@@ -77,3 +80,18 @@ def artifact(subject: Blob, artifact_type: str, seed: str) -> tuple[Blob, Blob]:
         "annotations": {"seed": seed},
     }
     return Blob(data=json.dumps(document).encode(), media_type=mediatypes.OCI_IMAGE_MANIFEST), layer
+
+
+def uploads_left(registry: Registry) -> list[str]:
+    """Every upload directory left in the storage (none once sessions end)."""
+    found: list[str] = []
+
+    def visit(info: FileInfo) -> None:
+        if info.path.endswith("/startedat") and "/_uploads/" in info.path:
+            found.append(info.path)
+
+    try:
+        registry.driver.walk("/", visit)
+    except PathNotFoundError:
+        return []
+    return found

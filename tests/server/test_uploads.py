@@ -8,29 +8,12 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from pydistribution.errors import PathNotFoundError
 from pydistribution.server import create_app
 from pydistribution.storage import Registry
-from pydistribution.storage.driver import FileInfo
 from pydistribution.storage.driver.filesystem import FilesystemDriver
-from tests.server._support import error_codes, push_blob, sha256, sha512
+from tests.server._support import error_codes, push_blob, sha256, sha512, uploads_left
 
 DATA = b"0123456789" * 1000
-
-
-def _uploads_left(registry: Registry) -> list[str]:
-    """Every upload directory left in the storage (none once sessions end)."""
-    found: list[str] = []
-
-    def visit(info: FileInfo) -> None:
-        if info.path.endswith("/startedat") and "/_uploads/" in info.path:
-            found.append(info.path)
-
-    try:
-        registry.driver.walk("/", visit)
-    except PathNotFoundError:
-        return []
-    return found
 
 
 def _start(client: TestClient, name: str = "team/app") -> str:
@@ -46,7 +29,7 @@ def test_post_starts_a_session(client: TestClient, registry: Registry) -> None:
     assert response.headers["location"] == f"/v2/team/app/blobs/uploads/{upload_id}"
     assert response.headers["range"] == "0-0"
     assert response.headers["content-length"] == "0"
-    assert len(_uploads_left(registry)) == 1
+    assert len(uploads_left(registry)) == 1
 
 
 def test_chunked_upload_in_three_patches(client: TestClient, registry: Registry) -> None:
@@ -70,7 +53,7 @@ def test_chunked_upload_in_three_patches(client: TestClient, registry: Registry)
     assert done.headers["location"] == f"/v2/team/app/blobs/{digest}"
     assert done.headers["docker-content-digest"] == digest
     assert client.get(f"/v2/team/app/blobs/{digest}").content == DATA
-    assert _uploads_left(registry) == []
+    assert uploads_left(registry) == []
 
 
 def test_streamed_patch_without_content_range(client: TestClient) -> None:
@@ -148,7 +131,7 @@ def test_finish_with_a_wrong_digest_commits_nothing(client: TestClient, registry
     assert error_codes(response) == ["DIGEST_INVALID"]
     assert client.head(f"/v2/team/app/blobs/{wrong}").status_code == 404
     assert client.head(f"/v2/team/app/blobs/{sha256(DATA)}").status_code == 404
-    assert _uploads_left(registry) == []
+    assert uploads_left(registry) == []
     assert list(registry.blobs().enumerate()) == []
 
 
@@ -189,7 +172,7 @@ def test_single_post_monolithic(client: TestClient, registry: Registry) -> None:
     assert response.headers["location"] == f"/v2/team/app/blobs/{sha256(DATA)}"
     assert response.headers["docker-content-digest"] == sha256(DATA)
     assert client.get(f"/v2/team/app/blobs/{sha256(DATA)}").content == DATA
-    assert _uploads_left(registry) == []
+    assert uploads_left(registry) == []
 
 
 def test_single_post_with_a_wrong_digest_leaves_nothing(
@@ -198,7 +181,7 @@ def test_single_post_with_a_wrong_digest_leaves_nothing(
     response = client.post(f"/v2/team/app/blobs/uploads/?digest={sha256(b'x')}", content=DATA)
     assert response.status_code == 400
     assert error_codes(response) == ["DIGEST_INVALID"]
-    assert _uploads_left(registry) == []
+    assert uploads_left(registry) == []
     assert list(registry.blobs().enumerate()) == []
 
 
@@ -218,7 +201,7 @@ def test_body_shorter_than_content_length_commits_nothing(
     )
     assert response.status_code == 400
     assert error_codes(response) == ["SIZE_INVALID"]
-    assert _uploads_left(registry) == []
+    assert uploads_left(registry) == []
     assert list(registry.blobs().enumerate()) == []
 
 
@@ -227,7 +210,7 @@ def test_cancel_removes_the_session(client: TestClient, registry: Registry) -> N
     client.patch(location, content=b"abc", headers={"Content-Range": "0-2"})
     response = client.delete(location)
     assert response.status_code == 204
-    assert _uploads_left(registry) == []
+    assert uploads_left(registry) == []
     for method in ("GET", "PATCH", "PUT", "DELETE"):
         gone = client.request(method, location)
         assert gone.status_code == 404

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import BinaryIO
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from pydistribution.protocols import BlobWriter
 from pydistribution.server._context import ServerContext
+from pydistribution.server._errors import logger
 
 __all__ = ["BlobResponse", "content_length", "read_limited", "write_body"]
 
@@ -113,5 +114,9 @@ class BlobResponse(StreamingResponse):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await super().__call__(scope, receive, send)
+        except ClientDisconnect:
+            # A download the client abandoned is no error of ours (ASGI 2.4 servers
+            # report it by failing the send).
+            logger.info("client went away during a blob download")
         finally:
             await self._ctx.run_shielded(self._stream.close)
