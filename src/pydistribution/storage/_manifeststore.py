@@ -130,9 +130,11 @@ class ManifestStore:
         return stored.digest
 
     def delete(self, digest: Digest) -> None:
-        """Remove manifest ``digest`` from the repository and untag every tag on it.
+        """Untag every tag on manifest ``digest``, then remove it from the repository.
 
-        The global bytes stay until garbage collection, as in Go.
+        The global bytes stay until garbage collection, as in Go. The tags go before the
+        revision link, so a delete cut short leaves the manifest with fewer tags, never
+        a tag without its manifest.
 
         Raises:
             UnsupportedError: deletion is disabled.
@@ -142,11 +144,13 @@ class ManifestStore:
             raise UnsupportedError("deletion is disabled")
         if not self.exists(digest):
             raise ManifestUnknownRevisionError(self._name, digest)
+        # Tags first: a delete cut short between the two steps must not leave a tag
+        # naming a manifest that is gone (which an untagged re-push would bring back).
+        self._tags.remove_pointing_at(digest)
         try:
             self._context.driver.delete(_paths.revision_link(self._name, digest))
         except PathNotFoundError:
             raise ManifestUnknownRevisionError(self._name, digest) from None
-        self._tags.remove_pointing_at(digest)
 
     def enumerate(self) -> Iterator[Digest]:
         """Every manifest of the repository whose revision link and blob exist."""

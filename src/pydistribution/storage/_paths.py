@@ -21,6 +21,7 @@ __all__ = [
     "digest_from_blob_data_path",
     "layer_link",
     "layers_dir",
+    "manifests_dir",
     "repository_dir",
     "revision_link",
     "revisions_dir",
@@ -77,9 +78,14 @@ def layer_link(name: str, digest: Digest) -> str:
     return f"{layers_dir(name)}/{_digest_parts(digest)}/link"
 
 
+def manifests_dir(name: str) -> str:
+    """The manifest area of a repository: revisions and tags."""
+    return f"{repository_dir(name)}/_manifests"
+
+
 def revisions_dir(name: str) -> str:
     """The manifest revision store of a repository."""
-    return f"{repository_dir(name)}/_manifests/revisions"
+    return f"{manifests_dir(name)}/revisions"
 
 
 def revision_link(name: str, digest: Digest) -> str:
@@ -89,7 +95,7 @@ def revision_link(name: str, digest: Digest) -> str:
 
 def tags_dir(name: str) -> str:
     """The tag store of a repository."""
-    return f"{repository_dir(name)}/_manifests/tags"
+    return f"{manifests_dir(name)}/tags"
 
 
 def tag_dir(name: str, tag: str) -> str:

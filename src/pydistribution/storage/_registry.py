@@ -132,10 +132,13 @@ class Registry:
         return walk_repositories(self._context.driver)
 
     def remove(self, name: Reference | str) -> None:
-        """Delete a repository's links, uploads and tags; nested repositories stay.
+        """Delete a repository's tags, manifests, links and uploads; nested ones stay.
 
         Blobs stay in the global store until garbage collection (Go v3 behaviour; Go's
-        ``Remove`` also deletes nested repositories, which this does not).
+        ``Remove`` also deletes nested repositories, which this does not). What makes
+        content reachable goes first: the tags, then the manifest revisions, and only
+        then the layer links the manifests need, so a removal cut short leaves a
+        repository whose remaining tags and manifests still read whole.
 
         Raises:
             RepositoryNameInvalidError: the name is invalid.
@@ -143,9 +146,14 @@ class Registry:
         """
         repository = self.repository(name)._name
         removed = False
-        for reserved in ("_layers", "_manifests", "_uploads"):
+        for path in (
+            _paths.tags_dir(repository),
+            _paths.manifests_dir(repository),
+            _paths.layers_dir(repository),
+            _paths.uploads_dir(repository),
+        ):
             try:
-                self._context.driver.delete(f"{_paths.repository_dir(repository)}/{reserved}")
+                self._context.driver.delete(path)
             except PathNotFoundError:
                 continue
             removed = True

@@ -1,13 +1,17 @@
 """The tags of one repository: ``_manifests/tags/<tag>/current/link`` plus a history index.
 
-Tagging writes the index entry first, then ``current/link`` (storage-layout document §4.7);
-untagging removes the tag's whole directory. Listing is bytewise sorted with ``last``
-exclusive and ``n`` a page size, never dropping or repeating a tag (§9.2).
+Tagging writes the index entry first, then ``current/link`` (storage-layout document §4.7,
+the Go order); untagging removes the tag's whole directory. A tag directory without
+``current/link`` is what a tag write or removal cut short leaves: readers treat the tag
+as absent, ``verify`` reports it as a leftover, and tagging or untagging it tidies it.
+Listing is bytewise sorted with ``last`` exclusive and ``n`` a page size, never dropping
+or repeating a tag (§9.2).
 """
 
 from __future__ import annotations
 
 import bisect
+import contextlib
 import itertools
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
@@ -86,12 +90,15 @@ class TagStore:
         Raises:
             TagInvalidFormatError: ``tag`` is malformed.
             UnsupportedError: deletion is disabled.
-            TagUnknownError: the tag does not exist.
+            TagUnknownError: the tag does not exist (what an interrupted tag write left
+                of it is removed first).
         """
         validate_tag(tag)
         if not self._context.options.delete_enabled:
             raise UnsupportedError("deletion is disabled")
         if read_link(self._context.driver, _paths.tag_current_link(self._name, tag)) is None:
+            with contextlib.suppress(PathNotFoundError):
+                self._context.driver.delete(_paths.tag_dir(self._name, tag))
             raise TagUnknownError(tag, self._name)
         try:
             self._context.driver.delete(_paths.tag_dir(self._name, tag))

@@ -54,7 +54,9 @@ __all__ = [
     "DANGLING_REVISION",
     "DANGLING_TAG",
     "INVALID_LINK",
+    "INTERRUPTED_TAG",
     "INVALID_REPOSITORY_NAME",
+    "LEFTOVER_KINDS",
     "LINK_MISMATCH",
     "MISSING_REFERENCE",
     "PROBLEM_KINDS",
@@ -100,7 +102,19 @@ PROBLEM_KINDS: Final = frozenset(
         INVALID_REPOSITORY_NAME,
     }
 )
-"""Every ``Problem.kind``."""
+"""Every ``Problem.kind`` of ``VerifyReport.problems``."""
+
+INTERRUPTED_TAG: Final = "interrupted-tag"
+"""A tag directory without ``current/link`` (location: the tag's directory).
+
+What a tag write or removal cut short leaves (the history entry is written first, as
+Go does, and a directory can be made before the link in it). Readers treat the tag as
+absent; tagging or untagging it again tidies it. Reported in
+``VerifyReport.leftovers``, not as a problem.
+"""
+
+LEFTOVER_KINDS: Final = frozenset({INTERRUPTED_TAG})
+"""Every ``Problem.kind`` of ``VerifyReport.leftovers``."""
 
 
 @attrs.frozen(kw_only=True, order=True)
@@ -134,6 +148,9 @@ class VerifyReport:
         blobs: blobs re-hashed.
         bytes: bytes re-hashed.
         seconds: how long it took.
+        leftovers: harmless remains of interrupted writes (kinds in
+            ``LEFTOVER_KINDS``), which readers treat as absent; they do not make
+            the report fail.
     """
 
     problems: tuple[Problem, ...]
@@ -143,10 +160,11 @@ class VerifyReport:
     blobs: int
     bytes: int
     seconds: float = 0.0
+    leftovers: tuple[Problem, ...] = ()
 
     @property
     def ok(self) -> bool:
-        """Whether no problem was found."""
+        """Whether no problem was found (leftovers are not problems)."""
         return not self.problems
 
     def to_json(self) -> dict[str, object]:
@@ -159,6 +177,7 @@ class VerifyReport:
             "blobs": self.blobs,
             "bytes": self.bytes,
             "seconds": round(self.seconds, 3),
+            "leftovers": [p.to_json() for p in self.leftovers],
         }
 
 
@@ -167,6 +186,7 @@ class _Checked:
     """The findings of one repository."""
 
     problems: list[Problem] = attrs.Factory(list)
+    leftovers: list[Problem] = attrs.Factory(list)
     blobs: set[Digest] = attrs.Factory(set)
     manifests: int = 0
     links: int = 0
@@ -251,6 +271,7 @@ class _Verifier:
             blobs=len(to_hash),
             bytes=sum(e.size for e in to_hash),
             seconds=time.monotonic() - began,
+            leftovers=tuple(sorted(p for r in checked for p in r.leftovers)),
         )
 
     def _scan(self, fan_out_dir: str) -> list[BlobEntry]:
@@ -320,12 +341,17 @@ class _Verifier:
         for tag_dir in tag_dirs:
             path = f"{tag_dir}/current/link"
             target = _read_link(self._driver, path)
-            checked.links += 1
             if target == _Link.MISSING:
-                checked.problems.append(
-                    Problem(kind=DANGLING_TAG, location=path, detail="the tag has no current link")
+                checked.leftovers.append(
+                    Problem(
+                        kind=INTERRUPTED_TAG,
+                        location=tag_dir,
+                        detail="no current link: readers treat the tag as absent",
+                    )
                 )
-            elif not isinstance(target, Digest):
+                continue
+            checked.links += 1
+            if not isinstance(target, Digest):
                 checked.problems.append(Problem(kind=INVALID_LINK, location=path))
             elif target not in revisions:
                 checked.problems.append(
