@@ -321,6 +321,9 @@ class Transport:
                 )
             except SSLError as exc:
                 raise DistributionError(f"TLS with {_host(url)} failed: {exc}") from exc
+            except DistributionError:
+                # AccessDeniedError is also a PermissionError (an OSError): not a network fault.
+                raise
             except (HTTPError, OSError, http.client.HTTPException) as exc:
                 before_send = isinstance(exc, (NewConnectionError, ConnectTimeoutError))
                 delay = self.retry.delay(attempt)

@@ -109,6 +109,10 @@ class RemoteBlobWriter:
             return 0
         if self._chunk is None:
             if self._stream is None:
+                if self._repo.transport.auth.scheme == "bearer":
+                    # A stream cannot be replayed after a 401: make sure the token is
+                    # accepted (a status request renews it) before sending bytes.
+                    self._status()
                 self._stream = self._repo.transport.open_stream(
                     "PATCH",
                     self._location,

@@ -72,6 +72,7 @@ class GoRegistryFactory(Protocol):
         log_level: str = "warn",
         catalog_max_entries: int | None = None,
         blob_descriptor_cache: str | None = None,
+        auth: Mapping[str, object] | None = None,
     ) -> GoRegistry:
         """Start a registry over ``root`` (default: a new empty temporary directory)."""
         ...
@@ -121,6 +122,7 @@ def go_registry_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Go
         log_level: str = "warn",
         catalog_max_entries: int | None = None,
         blob_descriptor_cache: str | None = None,
+        auth: Mapping[str, object] | None = None,
     ) -> GoRegistry:
         registry = GoRegistry(
             tmp_path_factory.mktemp("registry-root") if root is None else Path(root),
@@ -129,6 +131,7 @@ def go_registry_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Go
             log_level=log_level,
             catalog_max_entries=catalog_max_entries,
             blob_descriptor_cache=blob_descriptor_cache,
+            auth=auth,
             program=program,
         )
         started.append(registry)

@@ -11,6 +11,7 @@ import functools
 import json
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydistribution.testing.peers._process import (
@@ -44,6 +45,8 @@ class GoRegistry(ManagedServer):
         catalog_max_entries: ``catalog.maxentries`` (the registry's default is 1000).
         blob_descriptor_cache: ``storage.cache.blobdescriptor``: ``"inmemory"``, or a
             ``redis://127.0.0.1:PORT/DB`` URL for the ``redis`` cache; default none.
+        auth: the ``auth`` section, e.g. ``{"htpasswd": {"realm": "r", "path": "..."}}``
+            or ``{"token": {...}}``; readiness then accepts the ``401`` of ``/v2/``.
         program: the ``docker-registry`` executable; by default found on ``PATH`` with
             :func:`require_program`.
         start_timeout: seconds to wait for the registry to answer.
@@ -63,6 +66,7 @@ class GoRegistry(ManagedServer):
         log_level: str = "warn",
         catalog_max_entries: int | None = None,
         blob_descriptor_cache: str | None = None,
+        auth: Mapping[str, object] | None = None,
         program: str | None = None,
         start_timeout: float = 15.0,
     ) -> None:
@@ -79,6 +83,7 @@ class GoRegistry(ManagedServer):
             log_level=log_level,
             catalog_max_entries=catalog_max_entries,
             blob_descriptor_cache=blob_descriptor_cache,
+            auth=auth,
         )
 
         def argv_for(port: int) -> list[str]:
@@ -90,7 +95,9 @@ class GoRegistry(ManagedServer):
             work,
             "registry.log",
             argv_for,
-            functools.partial(answers_http, "/v2/"),
+            functools.partial(
+                answers_http, "/v2/", statuses=frozenset({200, 401} if auth else {200})
+            ),
             port=port,
             timeout=start_timeout,
         )
@@ -112,6 +119,7 @@ def _registry_config(
     log_level: str,
     catalog_max_entries: int | None,
     blob_descriptor_cache: str | None,
+    auth: Mapping[str, object] | None = None,
 ) -> str:
     """The registry's YAML configuration (JSON strings are valid YAML scalars)."""
     q = json.dumps
@@ -147,6 +155,9 @@ def _registry_config(
     ]
     if catalog_max_entries is not None:
         lines += ["catalog:", f"  maxentries: {int(catalog_max_entries)}"]
+    if auth:
+        # A JSON object is a YAML flow mapping.
+        lines.append(f"auth: {json.dumps(dict(auth))}")
     return "\n".join(lines) + "\n"
 
 

@@ -107,8 +107,15 @@ class WorkDir:
             shutil.rmtree(self.path, ignore_errors=True)
 
 
-def http_ok(method: str, path: str, port: int, *, timeout: float) -> None:
-    """Send ``METHOD path`` to 127.0.0.1:``port`` and require a 200 answer.
+def http_ok(
+    method: str,
+    path: str,
+    port: int,
+    *,
+    timeout: float,
+    statuses: frozenset[int] = frozenset({200}),
+) -> None:
+    """Send ``METHOD path`` to 127.0.0.1:``port`` and require a 200 answer (or ``statuses``).
 
     Raises:
         OSError: the server cannot be reached, or answered another status.
@@ -124,13 +131,14 @@ def http_ok(method: str, path: str, port: int, *, timeout: float) -> None:
         raise OSError(str(exc)) from exc
     finally:
         conn.close()
-    if response.status != 200:
+    if response.status not in statuses:
         raise OSError(f"{method} {path} answered {response.status}")
 
 
-def answers_http(path: str, port: int) -> None:
-    """Readiness: ``GET path`` on the port answers 200 (raises ``OSError`` until then)."""
-    http_ok("GET", path, port, timeout=2)
+def answers_http(path: str, port: int, *, statuses: frozenset[int] = frozenset({200})) -> None:
+    """Readiness: ``GET path`` on the port answers 200 or one of ``statuses`` (raises
+    ``OSError`` until then)."""
+    http_ok("GET", path, port, timeout=2, statuses=statuses)
 
 
 def _wait_ready(
