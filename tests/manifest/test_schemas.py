@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import pickle
 from collections.abc import Callable
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from pydistribution import mediatypes
 from pydistribution.descriptor import Descriptor, Platform
 from pydistribution.digest import Digest
+from pydistribution.errors import ManifestInvalidError, ManifestVerificationError
 from pydistribution.manifest import (
     EMPTY_CONFIG,
     EMPTY_JSON,
@@ -21,6 +24,7 @@ from pydistribution.manifest import (
 )
 
 Sample = Callable[[str], bytes]
+SchemaClass = type[Schema2Manifest] | type[ManifestList] | type[OCIManifest] | type[OCIIndex]
 
 
 def sha(data: bytes) -> Digest:
@@ -225,3 +229,56 @@ def test_reformatted_payload_is_a_different_manifest(sample: Sample) -> None:
 def test_payload_of_wrong_type_is_a_type_error() -> None:
     with pytest.raises(TypeError, match="bytes, not str"):
         OCIManifest("{}")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("name", "media_type", "cls", "n_refs"), SAMPLE_TABLE, ids=SAMPLE_IDS)
+def test_parse_classmethod_and_constructor_are_the_same_parse(
+    sample: Sample, name: str, media_type: str, cls: SchemaClass, n_refs: int
+) -> None:
+    """`cls.parse(payload)` and `cls(payload)` give equal values with the same fields."""
+    data = sample(name)
+    parsed = cls.parse(data)
+    constructed = cls(data)
+    assert type(parsed) is cls
+    assert parsed == constructed
+    assert parsed.payload() is data
+    assert parsed.digest == constructed.digest == sha(data)
+    assert parsed.describe() == constructed.describe()
+    assert parsed.references() == constructed.references()
+    assert (parsed.subject, parsed.artifact_type) == (
+        constructed.subject,
+        constructed.artifact_type,
+    )
+    assert parsed.media_type == media_type
+    assert len(parsed.references()) == n_refs
+    assert repr(parsed) == f"{cls.__name__}(digest={sha(data)!r})"
+
+
+@pytest.mark.parametrize(("name", "media_type", "cls", "n_refs"), SAMPLE_TABLE, ids=SAMPLE_IDS)
+def test_manifests_copy_and_pickle_by_value(
+    sample: Sample, name: str, media_type: str, cls: SchemaClass, n_refs: int
+) -> None:
+    """A copied or unpickled manifest is equal and keeps its bytes and fields."""
+    manifest = cls.parse(sample(name))
+    for clone in (
+        copy.copy(manifest),
+        copy.deepcopy(manifest),
+        pickle.loads(pickle.dumps(manifest)),
+    ):
+        assert clone == manifest
+        assert clone.payload() == manifest.payload()
+        assert clone.references() == manifest.references()
+        assert clone.describe() == manifest.describe()
+
+
+def test_parse_refuses_like_the_constructor() -> None:
+    """The parse classmethod raises the declared errors, as the constructor does."""
+    with pytest.raises(TypeError, match="bytes, not str"):
+        OCIIndex.parse("{}")  # type: ignore[arg-type]
+    with pytest.raises(ManifestInvalidError, match="expected index but found manifest"):
+        OCIIndex.parse(b'{"schemaVersion": 2, "layers": []}')
+    with pytest.raises(ManifestVerificationError, match="config: missing"):
+        Schema2Manifest.parse(
+            b'{"schemaVersion": 2, "mediaType": "%s", "layers": []}'
+            % mediatypes.DOCKER_MANIFEST_SCHEMA2.encode()
+        )

@@ -281,10 +281,10 @@ def unmarshal_manifest(
 
 
 def _register_builtin_schemas() -> None:
-    register_manifest_schema(DOCKER_MANIFEST_SCHEMA2, Schema2Manifest)
-    register_manifest_schema(DOCKER_MANIFEST_LIST, ManifestList)
-    register_manifest_schema(OCI_IMAGE_MANIFEST, OCIManifest)
-    register_manifest_schema(OCI_IMAGE_INDEX, OCIIndex)
+    register_manifest_schema(DOCKER_MANIFEST_SCHEMA2, Schema2Manifest.parse)
+    register_manifest_schema(DOCKER_MANIFEST_LIST, ManifestList.parse)
+    register_manifest_schema(OCI_IMAGE_MANIFEST, OCIManifest.parse)
+    register_manifest_schema(OCI_IMAGE_INDEX, OCIIndex.parse)
 
 
 _register_builtin_schemas()

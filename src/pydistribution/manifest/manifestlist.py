@@ -7,15 +7,16 @@ e.g. ``linux/arm/v7`` next to ``linux/amd64``). Every entry carries a ``platform
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import attrs
+from typing_extensions import Self
 
 from pydistribution.descriptor import Descriptor
 from pydistribution.digest import Digest
 from pydistribution.errors import DescriptorInvalidError
-from pydistribution.manifest import _parse
 from pydistribution.manifest._builder import docker_list_entry, marshal_indent
+from pydistribution.manifest._schema import ExactBytes, Payload, SchemaReader, WithoutReferrers
 from pydistribution.mediatypes import DOCKER_MANIFEST_LIST, MediaType
 
 if TYPE_CHECKING:
@@ -24,13 +25,13 @@ if TYPE_CHECKING:
 __all__ = ["ManifestList", "ManifestListBuilder"]
 
 
-@attrs.frozen
-class ManifestList:
+@attrs.frozen(init=False)
+class ManifestList(ExactBytes, WithoutReferrers):
     """A Docker manifest list, parsed from the exact bytes it keeps.
 
-    ``ManifestList(payload)`` validates untrusted bytes. ``mediaType`` is required and must
-    be the manifest list type, as in the Go registry. Two lists are equal when their bytes
-    are.
+    `ManifestList.parse(payload)`, or the constructor ``ManifestList(payload)``,
+    validates untrusted bytes. ``mediaType`` is required and must be the manifest list
+    type, as in the Go registry. Two lists are equal when their bytes are.
 
     Raises:
         ManifestInvalidError: the payload is not a JSON object or its ``mediaType`` is
@@ -39,50 +40,33 @@ class ManifestList:
             entry's ``platform``) is missing or malformed; ``causes`` names each field.
     """
 
-    _payload: bytes = attrs.field(converter=_parse.payload_bytes, repr=False)
-    digest: Digest = attrs.field(init=False, eq=False)
+    MEDIA_TYPE: ClassVar[MediaType] = DOCKER_MANIFEST_LIST
+
+    _payload: bytes = attrs.field(repr=False)
+    digest: Digest = attrs.field(eq=False)
     """The sha256 digest of the payload."""
-    manifests: tuple[Descriptor, ...] = attrs.field(init=False, eq=False, repr=False)
+    manifests: tuple[Descriptor, ...] = attrs.field(eq=False, repr=False)
     """The child manifests, in order, each with its platform."""
 
-    def __attrs_post_init__(self) -> None:
-        document = _parse.decode_document(self._payload)
-        _parse.check_media_type(document, DOCKER_MANIFEST_LIST, required=True)
-        problems = _parse.Problems()
-        _parse.check_schema_version(document, problems)
-        manifests = _parse.descriptor_list(document, "manifests", problems, platform=True)
-        problems.raise_if_any()
-        object.__setattr__(self, "digest", Digest.from_bytes(self._payload))
-        object.__setattr__(self, "manifests", manifests)
+    @classmethod
+    def parse(cls, payload: Payload) -> Self:
+        """Parse and validate untrusted manifest list bytes (see the class for the rules).
 
-    @property
-    def media_type(self) -> MediaType:
-        """Always the Docker manifest list type."""
-        return DOCKER_MANIFEST_LIST
-
-    @property
-    def subject(self) -> Descriptor | None:
-        """Always ``None``: manifest lists have no ``subject``."""
-        return None
-
-    @property
-    def artifact_type(self) -> MediaType | None:
-        """Always ``None``: manifest lists have no artifacts."""
-        return None
-
-    def payload(self) -> bytes:
-        """The exact bytes this list was parsed from."""
-        return self._payload
+        Raises:
+            ManifestInvalidError: the payload is not a JSON object or its ``mediaType``
+                is missing or another type.
+            ManifestVerificationError: a field is missing or malformed.
+        """
+        reader = SchemaReader(payload, DOCKER_MANIFEST_LIST, media_type_required=True)
+        manifests = reader.descriptors("manifests", platform=True)
+        data, digest = reader.finish()
+        manifest_list = cls.__new__(cls)
+        manifest_list.__attrs_init__(data, digest, manifests)
+        return manifest_list
 
     def references(self) -> Sequence[Descriptor]:
         """The child manifests, in order."""
         return self.manifests
-
-    def describe(self) -> Descriptor:
-        """The descriptor of this list (media type, digest, payload size)."""
-        return Descriptor(
-            media_type=DOCKER_MANIFEST_LIST, digest=self.digest, size=len(self._payload)
-        )
 
 
 class ManifestListBuilder:
@@ -125,7 +109,7 @@ class ManifestListBuilder:
             "mediaType": DOCKER_MANIFEST_LIST,
             "manifests": [docker_list_entry(child) for child in self._manifests],
         }
-        return ManifestList(marshal_indent(document))
+        return ManifestList.parse(marshal_indent(document))
 
 
 if TYPE_CHECKING:

@@ -8,15 +8,15 @@ manifests (platform ``unknown/unknown``). Since image-spec 1.1 an index may also
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import attrs
+from typing_extensions import Self
 
 from pydistribution.descriptor import Descriptor
 from pydistribution.digest import Digest
-from pydistribution.errors import ManifestInvalidError
-from pydistribution.manifest import _parse
 from pydistribution.manifest._builder import marshal_indent, oci_descriptor, sorted_map
+from pydistribution.manifest._schema import ExactBytes, Payload, SchemaReader
 from pydistribution.mediatypes import OCI_IMAGE_INDEX, MediaType
 
 if TYPE_CHECKING:
@@ -25,14 +25,14 @@ if TYPE_CHECKING:
 __all__ = ["OCIIndex", "OCIIndexBuilder"]
 
 
-@attrs.frozen
-class OCIIndex:
+@attrs.frozen(init=False)
+class OCIIndex(ExactBytes):
     """An OCI image index, parsed from the exact bytes it keeps.
 
-    ``OCIIndex(payload)`` validates untrusted bytes. ``mediaType`` may be absent but, if
-    present, must be the OCI index type; ``config`` and ``layers`` fields are refused (a
-    document cannot be both an index and a manifest). Two indexes are equal when their
-    bytes are.
+    `OCIIndex.parse(payload)`, or the constructor ``OCIIndex(payload)``, validates
+    untrusted bytes. ``mediaType`` may be absent but, if present, must be the OCI index
+    type; ``config`` and ``layers`` fields are refused (a document cannot be both an
+    index and a manifest). Two indexes are equal when their bytes are.
 
     Raises:
         ManifestInvalidError: the payload is not a JSON object, its ``mediaType`` is
@@ -42,47 +42,42 @@ class OCIIndex:
             ``causes`` names each field.
     """
 
-    _payload: bytes = attrs.field(converter=_parse.payload_bytes, repr=False)
-    digest: Digest = attrs.field(init=False, eq=False)
+    MEDIA_TYPE: ClassVar[MediaType] = OCI_IMAGE_INDEX
+
+    _payload: bytes = attrs.field(repr=False)
+    digest: Digest = attrs.field(eq=False)
     """The sha256 digest of the payload."""
-    manifests: tuple[Descriptor, ...] = attrs.field(init=False, eq=False, repr=False)
+    manifests: tuple[Descriptor, ...] = attrs.field(eq=False, repr=False)
     """The child manifests, in order."""
-    subject: Descriptor | None = attrs.field(init=False, eq=False, repr=False)
+    subject: Descriptor | None = attrs.field(eq=False, repr=False)
     """The manifest this index refers to (``subject``), if any."""
-    artifact_type: MediaType | None = attrs.field(init=False, eq=False, repr=False)
+    artifact_type: MediaType | None = attrs.field(eq=False, repr=False)
     """The ``artifactType`` field, ``None`` when absent or empty."""
-    annotations: Mapping[str, str] = attrs.field(init=False, eq=False, repr=False)
+    annotations: Mapping[str, str] = attrs.field(eq=False, repr=False)
     """The index's ``annotations`` (empty when absent)."""
 
-    def __attrs_post_init__(self) -> None:
-        document = _parse.decode_document(self._payload)
-        _parse.check_media_type(document, OCI_IMAGE_INDEX, required=False)
-        if document.get("config") is not None or document.get("layers") is not None:
-            # distribution refuses this too ("expected index but found manifest").
-            raise ManifestInvalidError("expected index but found manifest (config or layers)")
-        problems = _parse.Problems()
-        _parse.check_schema_version(document, problems)
-        artifact_type = _parse.optional_string(document, "artifactType", problems)
-        manifests = _parse.descriptor_list(document, "manifests", problems)
-        subject = _parse.descriptor_field(document, "subject", problems, required=False)
-        annotations = _parse.annotations_field(document, problems)
-        problems.raise_if_any()
-        object.__setattr__(self, "digest", Digest.from_bytes(self._payload))
-        object.__setattr__(self, "manifests", manifests)
-        object.__setattr__(self, "subject", subject)
-        object.__setattr__(
-            self, "artifact_type", MediaType(artifact_type) if artifact_type else None
+    @classmethod
+    def parse(cls, payload: Payload) -> Self:
+        """Parse and validate untrusted OCI index bytes (see the class for the rules).
+
+        Raises:
+            ManifestInvalidError: the payload is not a JSON object, its ``mediaType`` is
+                another type, or it carries ``config`` or ``layers``.
+            ManifestVerificationError: a field is missing or malformed.
+        """
+        reader = SchemaReader(payload, OCI_IMAGE_INDEX, media_type_required=False)
+        # distribution refuses this too ("expected index but found manifest").
+        reader.refuse_fields(
+            ("config", "layers"), "expected index but found manifest (config or layers)"
         )
-        object.__setattr__(self, "annotations", annotations)
-
-    @property
-    def media_type(self) -> MediaType:
-        """Always the OCI index type, even when the JSON omits ``mediaType`` (as Go)."""
-        return OCI_IMAGE_INDEX
-
-    def payload(self) -> bytes:
-        """The exact bytes this index was parsed from."""
-        return self._payload
+        artifact_type = reader.media_type("artifactType")
+        manifests = reader.descriptors("manifests")
+        subject = reader.descriptor("subject", required=False)
+        annotations = reader.annotations()
+        data, digest = reader.finish()
+        index = cls.__new__(cls)
+        index.__attrs_init__(data, digest, manifests, subject, artifact_type, annotations)
+        return index
 
     def references(self) -> Sequence[Descriptor]:
         """The child manifests, in order (``subject`` is not included)."""
@@ -93,13 +88,7 @@ class OCIIndex:
 
         Go's registry also copies the index's annotations into this descriptor.
         """
-        return Descriptor(
-            media_type=OCI_IMAGE_INDEX,
-            digest=self.digest,
-            size=len(self._payload),
-            annotations=self.annotations,
-            artifact_type=self.artifact_type,
-        )
+        return self._describe(annotations=self.annotations, artifact_type=self.artifact_type)
 
 
 class OCIIndexBuilder:
@@ -150,7 +139,7 @@ class OCIIndexBuilder:
             document["subject"] = oci_descriptor(self._subject)
         if self._annotations:
             document["annotations"] = sorted_map(self._annotations)
-        return OCIIndex(marshal_indent(document))
+        return OCIIndex.parse(marshal_indent(document))
 
 
 if TYPE_CHECKING:

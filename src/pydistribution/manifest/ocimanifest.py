@@ -9,15 +9,16 @@ empty descriptor :data:`EMPTY_CONFIG`, whose content is :data:`EMPTY_JSON` (``{}
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, ClassVar, Final
 
 import attrs
+from typing_extensions import Self
 
 from pydistribution.descriptor import Descriptor
 from pydistribution.digest import Digest
-from pydistribution.errors import ManifestInvalidError, ManifestVerificationError
-from pydistribution.manifest import _parse
+from pydistribution.errors import ManifestInvalidError
 from pydistribution.manifest._builder import marshal_indent, oci_descriptor, sorted_map
+from pydistribution.manifest._schema import ExactBytes, Payload, SchemaReader
 from pydistribution.mediatypes import (
     OCI_EMPTY_JSON,
     OCI_IMAGE_CONFIG,
@@ -39,13 +40,14 @@ EMPTY_CONFIG: Final = Descriptor(
 """The empty config descriptor of artifacts: ``mediatypes.OCI_EMPTY_JSON``, content ``{}``."""
 
 
-@attrs.frozen
-class OCIManifest:
+@attrs.frozen(init=False)
+class OCIManifest(ExactBytes):
     """An OCI image manifest, parsed from the exact bytes it keeps.
 
-    ``OCIManifest(payload)`` validates untrusted bytes. ``mediaType`` may be absent but, if
-    present, must be the OCI manifest type; a ``manifests`` field is refused (a document
-    cannot be both a manifest and an index). Two manifests are equal when their bytes are.
+    `OCIManifest.parse(payload)`, or the constructor ``OCIManifest(payload)``, validates
+    untrusted bytes. ``mediaType`` may be absent but, if present, must be the OCI
+    manifest type; a ``manifests`` field is refused (a document cannot be both a manifest
+    and an index). Two manifests are equal when their bytes are.
 
     Raises:
         ManifestInvalidError: the payload is not a JSON object, its ``mediaType`` is
@@ -55,57 +57,52 @@ class OCIManifest:
             ``causes`` names each field.
     """
 
-    _payload: bytes = attrs.field(converter=_parse.payload_bytes, repr=False)
-    digest: Digest = attrs.field(init=False, eq=False)
+    MEDIA_TYPE: ClassVar[MediaType] = OCI_IMAGE_MANIFEST
+
+    _payload: bytes = attrs.field(repr=False)
+    digest: Digest = attrs.field(eq=False)
     """The sha256 digest of the payload."""
-    config: Descriptor = attrs.field(init=False, eq=False, repr=False)
-    """The config blob (an image config, an artifact config, or :data:`EMPTY_CONFIG`)."""
-    layers: tuple[Descriptor, ...] = attrs.field(init=False, eq=False, repr=False)
+    config: Descriptor = attrs.field(eq=False, repr=False)
+    """The config blob (an image config, an artifact config, or `EMPTY_CONFIG`)."""
+    layers: tuple[Descriptor, ...] = attrs.field(eq=False, repr=False)
     """The layers (or artifact blobs), base layer first."""
-    subject: Descriptor | None = attrs.field(init=False, eq=False, repr=False)
+    subject: Descriptor | None = attrs.field(eq=False, repr=False)
     """The manifest this one refers to (``subject``), if any."""
-    annotations: Mapping[str, str] = attrs.field(init=False, eq=False, repr=False)
+    annotations: Mapping[str, str] = attrs.field(eq=False, repr=False)
     """The manifest's ``annotations`` (empty when absent)."""
-    declared_artifact_type: MediaType | None = attrs.field(init=False, eq=False, repr=False)
+    declared_artifact_type: MediaType | None = attrs.field(eq=False, repr=False)
     """The ``artifactType`` field exactly as written, ``None`` when absent or empty."""
 
-    def __attrs_post_init__(self) -> None:
-        document = _parse.decode_document(self._payload)
-        _parse.check_media_type(document, OCI_IMAGE_MANIFEST, required=False)
-        if document.get("manifests") is not None:
-            # distribution v3 refuses this too ("expected manifest but found index").
-            raise ManifestInvalidError("expected manifest but found index (a manifests field)")
-        problems = _parse.Problems()
-        _parse.check_schema_version(document, problems)
-        artifact_type = _parse.optional_string(document, "artifactType", problems)
-        config = _parse.descriptor_field(document, "config", problems, required=True)
-        layers = _parse.descriptor_list(document, "layers", problems)
-        subject = _parse.descriptor_field(document, "subject", problems, required=False)
-        annotations = _parse.annotations_field(document, problems)
-        if problems.causes or config is None:  # a missing config is one of the causes
-            raise ManifestVerificationError(problems.causes)
-        object.__setattr__(self, "digest", Digest.from_bytes(self._payload))
-        object.__setattr__(self, "config", config)
-        object.__setattr__(self, "layers", layers)
-        object.__setattr__(self, "subject", subject)
-        object.__setattr__(self, "annotations", annotations)
-        object.__setattr__(
-            self, "declared_artifact_type", MediaType(artifact_type) if artifact_type else None
-        )
+    @classmethod
+    def parse(cls, payload: Payload) -> Self:
+        """Parse and validate untrusted OCI manifest bytes (see the class for the rules).
 
-    @property
-    def media_type(self) -> MediaType:
-        """Always the OCI manifest type, even when the JSON omits ``mediaType`` (as Go)."""
-        return OCI_IMAGE_MANIFEST
+        Raises:
+            ManifestInvalidError: the payload is not a JSON object, its ``mediaType`` is
+                another type, or it carries ``manifests``.
+            ManifestVerificationError: a field is missing or malformed.
+        """
+        reader = SchemaReader(payload, OCI_IMAGE_MANIFEST, media_type_required=False)
+        # distribution v3 refuses this too ("expected manifest but found index").
+        reader.refuse_fields(
+            ("manifests",), "expected manifest but found index (a manifests field)"
+        )
+        artifact_type = reader.media_type("artifactType")
+        config = reader.descriptor("config", required=True)
+        layers = reader.descriptors("layers")
+        subject = reader.descriptor("subject", required=False)
+        annotations = reader.annotations()
+        data, digest = reader.finish()
+        manifest = cls.__new__(cls)
+        manifest.__attrs_init__(
+            data, digest, reader.require(config), layers, subject, annotations, artifact_type
+        )
+        return manifest
 
     @property
     def artifact_type(self) -> MediaType:
         """``artifactType``, or else the config's media type (the referrers API rule)."""
         return self.declared_artifact_type or self.config.media_type
-
-    def payload(self) -> bytes:
-        """The exact bytes this manifest was parsed from."""
-        return self._payload
 
     def references(self) -> Sequence[Descriptor]:
         """The config, then the layers, base layer first (``subject`` is not included)."""
@@ -116,12 +113,8 @@ class OCIManifest:
 
         Go's registry also copies the manifest's annotations into this descriptor.
         """
-        return Descriptor(
-            media_type=OCI_IMAGE_MANIFEST,
-            digest=self.digest,
-            size=len(self._payload),
-            annotations=self.annotations,
-            artifact_type=self.declared_artifact_type,
+        return self._describe(
+            annotations=self.annotations, artifact_type=self.declared_artifact_type
         )
 
 
@@ -195,7 +188,7 @@ class OCIManifestBuilder:
             document["subject"] = oci_descriptor(self._subject)
         if self._annotations:
             document["annotations"] = sorted_map(self._annotations)
-        return OCIManifest(marshal_indent(document))
+        return OCIManifest.parse(marshal_indent(document))
 
 
 if TYPE_CHECKING:

@@ -8,15 +8,15 @@ A schema 2 manifest names an image configuration blob and its layers, base layer
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import attrs
+from typing_extensions import Self
 
 from pydistribution.descriptor import Descriptor
 from pydistribution.digest import Digest
-from pydistribution.errors import ManifestVerificationError
-from pydistribution.manifest import _parse
 from pydistribution.manifest._builder import marshal_indent, oci_descriptor
+from pydistribution.manifest._schema import ExactBytes, Payload, SchemaReader, WithoutReferrers
 from pydistribution.mediatypes import DOCKER_CONTAINER_IMAGE_V1, DOCKER_MANIFEST_SCHEMA2, MediaType
 
 if TYPE_CHECKING:
@@ -25,13 +25,13 @@ if TYPE_CHECKING:
 __all__ = ["Schema2Builder", "Schema2Manifest"]
 
 
-@attrs.frozen
-class Schema2Manifest:
+@attrs.frozen(init=False)
+class Schema2Manifest(ExactBytes, WithoutReferrers):
     """A Docker schema 2 image manifest, parsed from the exact bytes it keeps.
 
-    ``Schema2Manifest(payload)`` validates untrusted bytes. ``mediaType`` is required and
-    must be the schema 2 type, as in the Go registry. Two manifests are equal when their
-    bytes are.
+    `Schema2Manifest.parse(payload)`, or the constructor ``Schema2Manifest(payload)``,
+    validates untrusted bytes. ``mediaType`` is required and must be the schema 2 type,
+    as in the Go registry. Two manifests are equal when their bytes are.
 
     Raises:
         ManifestInvalidError: the payload is not a JSON object or its ``mediaType`` is
@@ -40,55 +40,36 @@ class Schema2Manifest:
             ``layers`` are missing or malformed; ``causes`` names each field.
     """
 
-    _payload: bytes = attrs.field(converter=_parse.payload_bytes, repr=False)
-    digest: Digest = attrs.field(init=False, eq=False)
+    MEDIA_TYPE: ClassVar[MediaType] = DOCKER_MANIFEST_SCHEMA2
+
+    _payload: bytes = attrs.field(repr=False)
+    digest: Digest = attrs.field(eq=False)
     """The sha256 digest of the payload."""
-    config: Descriptor = attrs.field(init=False, eq=False, repr=False)
+    config: Descriptor = attrs.field(eq=False, repr=False)
     """The image configuration blob."""
-    layers: tuple[Descriptor, ...] = attrs.field(init=False, eq=False, repr=False)
+    layers: tuple[Descriptor, ...] = attrs.field(eq=False, repr=False)
     """The layers, base layer first."""
 
-    def __attrs_post_init__(self) -> None:
-        document = _parse.decode_document(self._payload)
-        _parse.check_media_type(document, DOCKER_MANIFEST_SCHEMA2, required=True)
-        problems = _parse.Problems()
-        _parse.check_schema_version(document, problems)
-        config = _parse.descriptor_field(document, "config", problems, required=True)
-        layers = _parse.descriptor_list(document, "layers", problems)
-        if problems.causes or config is None:  # a missing config is one of the causes
-            raise ManifestVerificationError(problems.causes)
-        object.__setattr__(self, "digest", Digest.from_bytes(self._payload))
-        object.__setattr__(self, "config", config)
-        object.__setattr__(self, "layers", layers)
+    @classmethod
+    def parse(cls, payload: Payload) -> Self:
+        """Parse and validate untrusted schema 2 bytes (see the class for the rules).
 
-    @property
-    def media_type(self) -> MediaType:
-        """Always the Docker schema 2 manifest type."""
-        return DOCKER_MANIFEST_SCHEMA2
-
-    @property
-    def subject(self) -> Descriptor | None:
-        """Always ``None``: schema 2 has no ``subject``."""
-        return None
-
-    @property
-    def artifact_type(self) -> MediaType | None:
-        """Always ``None``: schema 2 has no artifacts."""
-        return None
-
-    def payload(self) -> bytes:
-        """The exact bytes this manifest was parsed from."""
-        return self._payload
+        Raises:
+            ManifestInvalidError: the payload is not a JSON object or its ``mediaType``
+                is missing or another type.
+            ManifestVerificationError: a field is missing or malformed.
+        """
+        reader = SchemaReader(payload, DOCKER_MANIFEST_SCHEMA2, media_type_required=True)
+        config = reader.descriptor("config", required=True)
+        layers = reader.descriptors("layers")
+        data, digest = reader.finish()
+        manifest = cls.__new__(cls)
+        manifest.__attrs_init__(data, digest, reader.require(config), layers)
+        return manifest
 
     def references(self) -> Sequence[Descriptor]:
         """The config, then the layers, base layer first."""
         return (self.config, *self.layers)
-
-    def describe(self) -> Descriptor:
-        """The descriptor of this manifest (media type, digest, payload size)."""
-        return Descriptor(
-            media_type=DOCKER_MANIFEST_SCHEMA2, digest=self.digest, size=len(self._payload)
-        )
 
 
 class Schema2Builder:
@@ -138,7 +119,7 @@ class Schema2Builder:
             "config": oci_descriptor(self._config),
             "layers": [oci_descriptor(layer) for layer in self._layers],
         }
-        return Schema2Manifest(marshal_indent(document))
+        return Schema2Manifest.parse(marshal_indent(document))
 
 
 if TYPE_CHECKING:
