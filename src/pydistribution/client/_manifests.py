@@ -105,7 +105,7 @@ class RemoteManifestService:
 
         def missing() -> DistributionError:
             if digest is None:
-                return TagUnknownError(reference)
+                return TagUnknownError(reference, self._repo.path)
             return ManifestUnknownRevisionError(self._repo.path, digest)
 
         if response.status != 200:

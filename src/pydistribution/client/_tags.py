@@ -70,7 +70,7 @@ class RemoteTagService:
             headers={"Accept": accept_header(sorted(manifest_media_types()))},
         )
         if response.status != 200:
-            self._repo.fail(response, lambda: TagUnknownError(tag))
+            self._repo.fail(response, lambda: TagUnknownError(tag, self._repo.path))
         response.close()
         digest = parse_digest_header(response.headers.get("Docker-Content-Digest"))
         length = response.headers.get("Content-Length")
@@ -114,7 +114,7 @@ class RemoteTagService:
             # Go 2.x parses the tag as a digest and answers DIGEST_INVALID / UNSUPPORTED.
             response.close()
             raise UnsupportedError("the registry does not delete tags")
-        self._repo.fail(response, lambda: TagUnknownError(tag))
+        self._repo.fail(response, lambda: TagUnknownError(tag, self._repo.path))
 
     def all(self) -> list[str]:
         """Every tag, following ``Link`` pages, sorted.
