@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import BinaryIO, Final, Protocol
 
 import attrs
@@ -30,6 +30,7 @@ __all__ = [
     "SUPPORTED_ALGORITHMS",
     "Verifier",
     "digest_stream",
+    "hash_stream",
 ]
 
 CANONICAL_ALGORITHM: Final = "sha256"
@@ -203,18 +204,46 @@ def digest_stream(
 ) -> tuple[Digest, int]:
     """Hash a binary stream to its end in constant memory; return ``(digest, size)``."""
     digester = Digester(algorithm)
-    buffer = bytearray(chunk_size)
-    view = memoryview(buffer)
-    readinto = getattr(stream, "readinto", None)
-    while True:
-        if readinto is not None:
-            n = readinto(view)
-            if not n:
-                break
-            digester.update(view[:n])
-        else:
-            chunk = stream.read(chunk_size)
-            if not chunk:
-                break
-            digester.update(chunk)
+    hash_stream(stream, (digester,), chunk_size=chunk_size)
     return digester.digest(), digester.size
+
+
+def hash_stream(
+    stream: BinaryIO,
+    digesters: Sequence[Digester],
+    *,
+    sink: Callable[[Buffer], object] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> int:
+    """Feed ``stream``, to its end, to every digester and to ``sink``; return the bytes read.
+
+    This is the library's one hashing loop. Memory use does not depend on the stream's
+    length: when the stream offers ``readinto``, every chunk is read into the same buffer,
+    so ``sink`` (typically a file's ``write``) must write all it is given before it
+    returns and keep no reference to it, as Python's buffered files do.
+
+    Args:
+        stream: a binary stream, read from its current position.
+        digesters: each is updated with every byte, in order.
+        sink: called with each chunk after the digesters saw it.
+        chunk_size: the size of each read.
+    """
+    total = 0
+    readinto: Callable[[memoryview], int | None] | None = getattr(stream, "readinto", None)
+    if readinto is None:
+        while chunk := stream.read(chunk_size):
+            for digester in digesters:
+                digester.update(chunk)
+            if sink is not None:
+                sink(chunk)
+            total += len(chunk)
+        return total
+    view = memoryview(bytearray(chunk_size))
+    while n := readinto(view):
+        part = view[:n] if n < chunk_size else view
+        for digester in digesters:
+            digester.update(part)
+        if sink is not None:
+            sink(part)
+        total += n
+    return total

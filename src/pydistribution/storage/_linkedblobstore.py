@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, BinaryIO, overload
 
 from pydistribution import mediatypes
 from pydistribution.descriptor import Descriptor
-from pydistribution.digest import CANONICAL_ALGORITHM, Digest, Digester
+from pydistribution.digest import Digest
 from pydistribution.errors import (
     BlobUnknownError,
     BlobUploadInvalidError,
@@ -30,7 +30,7 @@ from pydistribution.mediatypes import MediaType
 from pydistribution.protocols import Mounted, ServedBlob
 from pydistribution.reference import Reference, validate_repository_name
 from pydistribution.storage import _paths
-from pydistribution.storage._links import read_link, write_link
+from pydistribution.storage._links import link_blob, read_link, write_link
 from pydistribution.storage._uploads import (
     RegistryBlobWriter,
     format_started_at,
@@ -170,7 +170,7 @@ class LinkedBlobStore:
         )
         writer = self.driver.writer(_paths.upload_data(self._name, upload_id), append=False)
         return RegistryBlobWriter(
-            self, upload_id, started_at, writer, Digester(CANONICAL_ALGORITHM)
+            self._context, self._name, self._cache, upload_id, started_at, writer
         )
 
     def resume(self, upload_id: str) -> RegistryBlobWriter:
@@ -195,8 +195,9 @@ class LinkedBlobStore:
         except PathNotFoundError:
             # An upload whose data never reached storage (e.g. on S3) resumes empty.
             writer = self.driver.writer(data_path, append=False)
-        digester = Digester(CANONICAL_ALGORITHM) if writer.size == 0 else None
-        return RegistryBlobWriter(self, upload_id, started_at, writer, digester)
+        return RegistryBlobWriter(
+            self._context, self._name, self._cache, upload_id, started_at, writer
+        )
 
     def delete(self, digest: Digest) -> None:
         """Unlink blob ``digest`` from this repository; the global bytes stay.
@@ -215,7 +216,7 @@ class LinkedBlobStore:
         except PathNotFoundError:
             raise BlobUnknownError(digest) from None
 
-    # -- internals shared with the blob writer ------------------------------------------
+    # -- internals ----------------------------------------------------------------------
 
     def _try_mount(self, source: Reference) -> Mounted | None:
         if source.digest is None:
@@ -228,42 +229,10 @@ class LinkedBlobStore:
             descriptor = LinkedBlobStore(self._context, name).stat(source.digest)
         except BlobUnknownError:
             return None
-        self._write_links(descriptor.digest, source.digest)
+        link_blob(self.driver, self._name, descriptor.digest, source.digest)
         if self._cache is not None:
             self._cache.set_descriptor(source.digest, descriptor)
         return Mounted(source=source, descriptor=descriptor)
-
-    def _write_links(self, canonical: Digest, requested: Digest) -> None:
-        """Link ``canonical``, plus an alias link when the caller named another digest."""
-        write_link(self.driver, _paths.layer_link(self._name, canonical), canonical)
-        if requested != canonical:
-            write_link(self.driver, _paths.layer_link(self._name, requested), canonical)
-
-    def _link_committed(
-        self, upload_id: str, canonical: Digest, requested: Digest, size: int
-    ) -> None:
-        """Move verified upload data into the global store (unless there) and link it."""
-        blobs = self._context.blobs
-        if not blobs.exists(canonical):
-            data_path = _paths.upload_data(self._name, upload_id)
-            if size == 0 and not _exists(self.driver, data_path):
-                self.driver.put_content(_paths.blob_data(canonical), b"")
-            else:
-                self.driver.move(data_path, _paths.blob_data(canonical))
-        self._write_links(canonical, requested)
-        descriptor = Descriptor(media_type=mediatypes.OCTET_STREAM, digest=canonical, size=size)
-        if self._cache is not None:
-            self._cache.set_descriptor(canonical, descriptor)
-            if requested != canonical:
-                self._cache.set_descriptor(requested, descriptor)
-
-
-def _exists(driver: StorageDriver, path: str) -> bool:
-    try:
-        driver.stat(path)
-    except PathNotFoundError:
-        return False
-    return True
 
 
 def _list(driver: StorageDriver, path: str) -> list[str]:

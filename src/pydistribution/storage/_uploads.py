@@ -13,26 +13,20 @@ import contextlib
 import re
 import uuid
 from datetime import datetime, timedelta, timezone
-from types import TracebackType
-from typing import TYPE_CHECKING, BinaryIO, Final
-
-from typing_extensions import Buffer, Self
+from typing import TYPE_CHECKING, Final
 
 from pydistribution import mediatypes
+from pydistribution._upload import UploadSession, verify_upload
 from pydistribution.descriptor import Descriptor
-from pydistribution.digest import CANONICAL_ALGORITHM, CHUNK_SIZE, Digest, Digester
-from pydistribution.errors import (
-    BlobInvalidDigestError,
-    BlobInvalidLengthError,
-    BlobUploadInvalidError,
-    BlobUploadUnknownError,
-    PathNotFoundError,
-)
+from pydistribution.errors import BlobUploadUnknownError, PathNotFoundError
 from pydistribution.storage import _paths
+from pydistribution.storage._links import link_blob
 
 if TYPE_CHECKING:
-    from pydistribution.protocols import BlobWriter
-    from pydistribution.storage._linkedblobstore import LinkedBlobStore
+    from pydistribution._upload import UploadTarget
+    from pydistribution.digest import Digest, Digester
+    from pydistribution.protocols import BlobDescriptorService, BlobWriter
+    from pydistribution.storage._context import StorageContext
     from pydistribution.storage.driver import FileWriter, StorageDriver
 
 __all__ = [
@@ -98,167 +92,111 @@ def parse_started_at(text: str) -> datetime:
     return local.astimezone(timezone.utc)
 
 
-class RegistryBlobWriter:
+class RegistryBlobWriter(UploadSession):
     """An upload session of one repository (the ``BlobWriter`` of registry storage).
 
     Made by ``LinkedBlobStore.create`` and ``resume``; not constructed directly.
     """
 
+    __slots__ = ()
+
     def __init__(
         self,
-        store: LinkedBlobStore,
+        context: StorageContext,
+        repository: str,
+        cache: BlobDescriptorService | None,
         upload_id: str,
         started_at: datetime,
         writer: FileWriter,
-        digester: Digester | None,
     ) -> None:
-        self._store = store
+        target = _RegistryUpload(context, repository, cache, upload_id, writer)
+        super().__init__(target, upload_id, started_at, writer.size)
+
+
+class _RegistryUpload:
+    """Where a registry upload's bytes go: ``_uploads/<id>/data`` through the driver.
+
+    Publishing follows the Go registry: verify, move the data to the global store (or
+    skip the move when the blob already exists), link it (and an alias link when the
+    caller's digest is not sha256); the session then removes the upload.
+    """
+
+    __slots__ = ("_cache", "_context", "_id", "_repository", "_writer")
+
+    def __init__(
+        self,
+        context: StorageContext,
+        repository: str,
+        cache: BlobDescriptorService | None,
+        upload_id: str,
+        writer: FileWriter,
+    ) -> None:
+        self._context = context
+        self._repository = repository
+        self._cache = cache
         self._id = upload_id
-        self._started_at = started_at
         self._writer = writer
-        # None when the session resumed data written earlier: commit then re-reads it.
-        self._digester = digester
-        self._state = "open"
-
-    @property
-    def id(self) -> str:
-        """The upload id, usable with ``resume``."""
-        return self._id
-
-    @property
-    def size(self) -> int:
-        """Bytes of the upload so far, including earlier sessions."""
-        return self._writer.size
-
-    @property
-    def started_at(self) -> datetime:
-        """When the upload started (UTC, second precision, as stored)."""
-        return self._started_at
 
     @property
     def _driver(self) -> StorageDriver:
-        return self._store.driver
+        return self._context.driver
 
-    def _require_open(self) -> None:
-        if self._state != "open":
-            raise BlobUploadInvalidError(f"upload {self._id} is {self._state}")
-
-    def write(self, data: Buffer) -> int:
-        """Append ``data`` to the upload.
-
-        Raises:
-            BlobUploadInvalidError: the session is closed, committed or cancelled.
-        """
-        self._require_open()
-        view = memoryview(data)
-        self._writer.write(view)
-        if self._digester is not None:
-            self._digester.update(view)
-        return view.nbytes
-
-    def read_from(self, stream: BinaryIO) -> int:
-        """Append everything ``stream`` yields, in 1 MiB chunks; returns the bytes added."""
-        total = 0
-        while chunk := stream.read(CHUNK_SIZE):
-            total += self.write(chunk)
-        return total
+    def append(self, data: memoryview) -> None:
+        self._writer.write(data)
 
     def close(self) -> None:
-        """Stop writing and keep the upload resumable by id. A repeat call is safe."""
-        if self._state == "open":
-            self._writer.close()
-            self._state = "closed"
+        self._writer.close()
 
-    def cancel(self) -> None:
-        """Remove the upload and everything it stored. A repeat call is safe."""
-        if self._state == "open":
-            self._writer.cancel()
-        self._state = "cancelled"
-        self._remove_upload()
-
-    def commit(self, provisional: Descriptor) -> Descriptor:
-        """Verify the upload against ``provisional``, then make it a linked blob.
-
-        The order is the Go registry's: verify, move the data to the global store (or skip
-        the move when the blob already exists), link it (and an alias link when the
-        caller's digest is not sha256), then remove the upload. A failed verification
-        removes the upload too and commits nothing.
-
-        Raises:
-            BlobInvalidLengthError: the stored length differs from what was written, or
-                from ``provisional.size``.
-            BlobInvalidDigestError: the content does not hash to ``provisional.digest``.
-            BlobUploadInvalidError: the session is no longer open.
-        """
-        self._require_open()
+    def seal(self) -> None:
         self._writer.commit()
         self._writer.close()
-        self._state = "committed"
-        try:
-            canonical, size = self._verify(provisional)
-            self._store._link_committed(self._id, canonical, provisional.digest, size)
-        finally:
-            self._remove_upload()
-        media_type = provisional.media_type or mediatypes.OCTET_STREAM
-        return Descriptor(media_type=media_type, digest=canonical, size=size)
 
-    def _verify(self, provisional: Descriptor) -> tuple[Digest, int]:
-        written = self._writer.size
-        data_path = _paths.upload_data(self._store.name, self._id)
+    def discard(self) -> None:
+        self._writer.cancel()
+
+    def publish(self, provisional: Descriptor, size: int, digester: Digester | None) -> Digest:
+        data_path = _paths.upload_data(self._repository, self._id)
         try:
             stored = self._driver.stat(data_path).size
         except PathNotFoundError:
             stored = 0
-        if stored != written:
-            raise BlobInvalidLengthError(written, stored, "the storage lost or added bytes")
-        if provisional.size != written:
-            raise BlobInvalidLengthError(provisional.size, written)
-        expected = provisional.digest
-        if self._digester is not None and self._digester.size == written:
-            canonical = self._digester.digest()
-            actual = canonical if expected.algorithm == CANONICAL_ALGORITHM else None
-        else:
-            canonical, actual = None, None
-        if canonical is None or actual is None:
-            canonical, actual = self._rehash(data_path, expected.algorithm, written)
-        if actual != expected:
-            raise BlobInvalidDigestError(expected, "content does not match digest")
-        return canonical, written
+        canonical = verify_upload(
+            provisional,
+            size=size,
+            stored=stored,
+            digester=digester,
+            reopen=lambda: self._driver.reader(data_path, 0),
+        )
+        if not self._context.blobs.exists(canonical):
+            if size == 0 and not _exists(self._driver, data_path):
+                self._driver.put_content(_paths.blob_data(canonical), b"")
+            else:
+                self._driver.move(data_path, _paths.blob_data(canonical))
+        link_blob(self._driver, self._repository, canonical, provisional.digest)
+        if self._cache is not None:
+            descriptor = Descriptor(media_type=mediatypes.OCTET_STREAM, digest=canonical, size=size)
+            self._cache.set_descriptor(canonical, descriptor)
+            if provisional.digest != canonical:
+                self._cache.set_descriptor(provisional.digest, descriptor)
+        return canonical
 
-    def _rehash(self, path: str, algorithm: str, size: int) -> tuple[Digest, Digest]:
-        """Hash the stored data with sha256 and ``algorithm`` in one pass."""
-        canonical = Digester(CANONICAL_ALGORITHM)
-        other = Digester(algorithm) if algorithm != CANONICAL_ALGORITHM else None
-        if size:
-            with self._driver.reader(path, 0) as stream:
-                while chunk := stream.read(CHUNK_SIZE):
-                    canonical.update(chunk)
-                    if other is not None:
-                        other.update(chunk)
-        digest = canonical.digest()
-        return digest, (other.digest() if other is not None else digest)
-
-    def _remove_upload(self) -> None:
+    def remove(self) -> None:
         with contextlib.suppress(PathNotFoundError):
-            self._driver.delete(_paths.upload_dir(self._store.name, self._id))
+            self._driver.delete(_paths.upload_dir(self._repository, self._id))
 
-    def __enter__(self) -> Self:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is not None:
-            if self._state in {"open", "closed"}:
-                self.cancel()
-        else:
-            self.close()
+def _exists(driver: StorageDriver, path: str) -> bool:
+    try:
+        driver.stat(path)
+    except PathNotFoundError:
+        return False
+    return True
 
 
 if TYPE_CHECKING:
 
     def _fits_protocol(writer: RegistryBlobWriter) -> BlobWriter:
         return writer
+
+    def _fits_target(target: _RegistryUpload) -> UploadTarget:
+        return target
