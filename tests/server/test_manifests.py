@@ -9,6 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from pydistribution import mediatypes as mt
+from pydistribution.digest import Digest
 from pydistribution.server import ServerOptions, create_app
 from pydistribution.storage import Registry
 from pydistribution.storage.driver.inmemory import InMemoryDriver
@@ -84,9 +85,7 @@ def test_put_by_a_digest_that_does_not_match_is_digest_invalid(
     assert response.status_code == 400
     assert error_codes(response) == ["DIGEST_INVALID"]
     assert (
-        not registry.repository("team/app")
-        .manifests()
-        .exists(__import__("pydistribution").Digest.parse(image.manifest.digest))
+        not registry.repository("team/app").manifests().exists(Digest.parse(image.manifest.digest))
     )
 
 
