@@ -30,7 +30,7 @@ from pydistribution.errors import (
 )
 from pydistribution.layout import PRIVATE_DIR, REF_NAME_ANNOTATION, Layout, LayoutRepository
 from pydistribution.manifest.ociindex import OCIIndexBuilder
-from pydistribution.manifest.ocimanifest import OCIManifestBuilder
+from pydistribution.manifest.ocimanifest import EMPTY_CONFIG, EMPTY_JSON, OCIManifestBuilder
 from pydistribution.protocols import BlobWriter, Mounted
 from pydistribution.reference import Reference
 from pydistribution.testing.namespace_suite import (
@@ -452,3 +452,29 @@ def test_concurrent_tagging(repo: LayoutRepository) -> None:
     assert tags.get("shared").digest in {image.digest for image in images}
     for i, image in enumerate(images):
         assert tags.get(f"own-{i}").digest == image.digest
+
+
+def test_referrers_are_found_among_the_index_entries(repo: LayoutRepository) -> None:
+    """A layout lists the manifests whose subject is a digest, filtered by artifact type."""
+    image = push_image(repo, tag="v1")
+    push_blob(repo.blobs(), EMPTY_JSON)
+    names = {}
+    for kind in ("application/vnd.example.sbom", "application/vnd.example.signature"):
+        builder = OCIManifestBuilder(
+            EMPTY_CONFIG, artifact_type=kind, subject=image.describe(), annotations={"k": kind}
+        )
+        referrer = builder.build()
+        repo.manifests().put(referrer, tag=kind.rsplit(".", 1)[-1])
+        names[kind] = referrer
+    found = repo.manifests().referrers(image.digest)
+    assert [d.digest for d in found] == sorted(
+        (m.digest for m in names.values()), key=lambda d: str(d)
+    )
+    (signature,) = repo.manifests().referrers(
+        image.digest, artifact_type="application/vnd.example.signature"
+    )
+    assert signature.digest == names["application/vnd.example.signature"].digest
+    assert signature.artifact_type == "application/vnd.example.signature"
+    assert signature.annotations == {"k": "application/vnd.example.signature"}
+    assert signature.size == len(names["application/vnd.example.signature"].payload())
+    assert repo.manifests().referrers(names["application/vnd.example.sbom"].digest) == []

@@ -28,9 +28,6 @@ def print_table(
     columns = headers if headers is not None else [""] * max((len(r) for r in rows), default=1)
     table = Table(
         *columns,
-        title=title,
-        title_justify="left",
-        title_style="bold",
         box=None,
         pad_edge=False,
         show_header=headers is not None,
@@ -42,6 +39,9 @@ def print_table(
     width = None if stream.isatty() else _PIPE_WIDTH
     console = Console(file=stream, width=width, highlight=False)
     with console.capture() as captured:
+        if title is not None:
+            # A line of its own: as a table title, rich would wrap it to the table's width.
+            console.print(title, style="bold", soft_wrap=True)
         console.print(table)
     text = "\n".join(line.rstrip() for line in captured.get().splitlines())
     stream.write(text + "\n")

@@ -299,21 +299,28 @@ def split_root(args: tuple[str, ...], names: str) -> tuple[str | None, list[str]
 def resolve(target: Target) -> Digest:
     """The manifest digest the target names (tag `latest` when it names none).
 
-    A layout with a single tag uses that tag when none is given.
+    Without a tag or digest, a layout with a single tag uses it; otherwise `latest` must
+    exist, and the message lists the tags when it does not.
 
     Raises:
         TagUnknownError: the tag does not exist.
+        RepositoryUnknownError: the repository does not exist.
+        ConfigurationError: no tag was named and there is no `latest` to default to.
     """
     if isinstance(target.reference, Digest):
         return target.reference
-    tag = target.reference
-    if tag is None:
-        tag = "latest"
-        if target.is_layout:
-            tags = target.repository.tags().all()
-            if len(tags) == 1:
-                tag = tags[0]
-    return target.repository.tags().get(tag).digest
+    tags = target.repository.tags()
+    if target.reference is not None:
+        return tags.get(target.reference).digest
+    names = tags.all()
+    if target.is_layout and len(names) == 1:
+        return tags.get(names[0]).digest
+    if "latest" not in names:
+        shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
+        raise ConfigurationError(
+            f"{target.label}: name a tag or digest (there is no latest; tags: {shown or 'none'})"
+        )
+    return tags.get("latest").digest
 
 
 def directory_to_create(text: str, root: str | None) -> Path | None:

@@ -47,7 +47,7 @@ def _inspect_json(manifest: Manifest, config: ImageConfig | None) -> dict[str, o
     }
     if is_image:
         config_json = _reference_json(references[0])
-        config_json.update(config.to_json() if config is not None else {})
+        config_json.update((config or ImageConfig()).to_json())
         out["config"] = config_json
         out["layers"] = [descriptor_json(d) for d in references[1:]]
     elif is_index:

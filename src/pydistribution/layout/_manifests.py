@@ -28,11 +28,12 @@ from pydistribution.errors import (
 from pydistribution.layout._index import validate_ref_tag
 from pydistribution.layout._walk import walk
 from pydistribution.manifest import MAX_MANIFEST_SIZE, detect_media_type, parse_manifest
+from pydistribution.manifest.referrers import referrer_descriptor
 from pydistribution.protocols import Manifest
 
 if TYPE_CHECKING:
     from pydistribution.layout._engine import Layout
-    from pydistribution.protocols import ManifestEnumerator, ManifestService
+    from pydistribution.protocols import ManifestEnumerator, ManifestService, Referrers
 
 __all__ = ["LayoutManifestService"]
 
@@ -134,6 +135,24 @@ class LayoutManifestService:
             if manifest is not None:
                 yield descriptor.digest
 
+    def referrers(self, subject: Digest, *, artifact_type: str | None = None) -> list[Descriptor]:
+        """The manifests whose ``subject`` is ``subject`` (OCI 1.1), sorted by digest.
+
+        A layout keeps no referrers index: the manifests reachable from ``index.json``
+        are scanned (tools such as oras list referrers there as untagged entries).
+        Unreadable manifests are skipped.
+        """
+        found: list[Descriptor] = []
+        for _, manifest in walk(self._layout, self._layout.index(), strict=False):
+            if manifest is None or manifest.subject is None:
+                continue
+            if manifest.subject.digest != subject:
+                continue
+            if artifact_type is not None and manifest.artifact_type != artifact_type:
+                continue
+            found.append(referrer_descriptor(manifest))
+        return sorted(found, key=lambda d: str(d.digest))
+
 
 if TYPE_CHECKING:
 
@@ -141,4 +160,7 @@ if TYPE_CHECKING:
         return store
 
     def _fits_enumerator(store: LayoutManifestService) -> ManifestEnumerator:
+        return store
+
+    def _fits_referrers(store: LayoutManifestService) -> Referrers:
         return store

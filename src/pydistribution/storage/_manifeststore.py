@@ -27,6 +27,7 @@ from pydistribution.errors import (
     UnsupportedError,
 )
 from pydistribution.manifest import parse_manifest
+from pydistribution.manifest.referrers import referrer_descriptor
 from pydistribution.protocols import Manifest
 from pydistribution.reference import validate_tag
 from pydistribution.storage import _paths
@@ -176,16 +177,7 @@ class ManifestStore:
                 continue
             if artifact_type is not None and manifest.artifact_type != artifact_type:
                 continue
-            # describe() carries the manifest's own annotations, as the referrers API wants.
-            found.append(
-                Descriptor(
-                    media_type=manifest.media_type,
-                    digest=digest,
-                    size=len(manifest.payload()),
-                    artifact_type=manifest.artifact_type,
-                    annotations=manifest.describe().annotations,
-                )
-            )
+            found.append(referrer_descriptor(manifest))
         return sorted(found, key=lambda d: str(d.digest))
 
     # -- verification (storage-layout document §8.6, v3 rules) --------------------------
