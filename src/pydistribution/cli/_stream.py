@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-from pydistribution.digest import CHUNK_SIZE, Digest, Digester
+from pydistribution.digest import Digest, Digester, hash_stream
 from pydistribution.errors import BlobInvalidDigestError
 from pydistribution.protocols import Repository
 
@@ -17,12 +17,10 @@ __all__ = ["write_blob"]
 
 def _copy_verified(source: BinaryIO, sink: BinaryIO, digest: Digest) -> int:
     digester = Digester(digest.algorithm)
-    while chunk := source.read(CHUNK_SIZE):
-        digester.update(chunk)
-        sink.write(chunk)
+    size = hash_stream(source, [digester], sink=sink.write)
     if digester.digest() != digest:
         raise BlobInvalidDigestError(digest, f"the stored bytes hash to {digester.digest()}")
-    return digester.size
+    return size
 
 
 def write_blob(repository: Repository, digest: Digest, output: str | None) -> int:
