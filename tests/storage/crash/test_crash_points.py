@@ -18,23 +18,9 @@ from pydistribution.testing.crash_scenarios import SCENARIOS
 OS_STEP_LIMIT = 12
 """Crash points per scenario in the ``filesystem-os`` mode (the full run tries all)."""
 
-_OPEN = {
-    "gc-online": "issue 13 (4): a sweep cut short leaves layer links to quarantined blobs",
-    "gc-offline": "issue 13 (4, 5): an offline sweep cut short leaves dangling layer links",
-}
-
-
-def _scenarios() -> list[object]:
-    return [
-        pytest.param(s, id=s.name, marks=pytest.mark.xfail(reason=_OPEN[s.name], strict=True))
-        if s.name in _OPEN
-        else pytest.param(s, id=s.name)
-        for s in SCENARIOS
-    ]
-
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("scenario", _scenarios())
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
 def test_every_crash_point_leaves_a_sound_root(
     scenario: Scenario, mode: Mode, crash_dir: Path
 ) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Final
 
 import attrs
 
-from pydistribution.digest import Digest
+from pydistribution.digest import CANONICAL_ALGORITHM, Digest
 from pydistribution.errors import DistributionError
 from pydistribution.storage import _paths
 from pydistribution.storage.gc._mark import (
@@ -70,6 +70,7 @@ class _Plan:
     garbage: dict[Digest, BlobEntry]
     doomed: list[Digest]
     untagged: list[tuple[str, Digest]]
+    dangling: dict[str, Digest]
 
 
 @attrs.define
@@ -115,6 +116,9 @@ class _Pass:
             for path, target in scan.links.items()
             if target in doomed
         }
+
+    def dangling(self) -> dict[str, Digest]:
+        return {path: t for scan in self.layers.values() for path, t in scan.dangling.items()}
 
 
 class GarbageCollector:
@@ -247,7 +251,7 @@ class GarbageCollector:
                 outcome = _Outcome(
                     final=plan.first,
                     gone=gone,
-                    links=plan.first.links(gone),
+                    links={**plan.first.links(gone), **plan.dangling},
                     untagged=plan.untagged,
                 )
             elif mode is _Mode.OFFLINE:
@@ -273,7 +277,10 @@ class GarbageCollector:
         stats = pool.map("stat", self._stat, unmarked)
         garbage = {e.digest: e for e in stats if e is not None}
         old = {d for d, e in garbage.items() if e.mod_time < cutoff}
-        self._check_layers(pool, first, old, cutoff)
+        # Every layer link is looked at once: those naming old garbage, and those whose
+        # blob is not in the store at all (left by a run or a registry cut short).
+        canonical = {d.hex for d in present if d.algorithm == CANONICAL_ALGORITHM}
+        self._check_layers(pool, first, old, cutoff, present=canonical)
         recent_links = first.recent()
         return _Plan(
             present=present,
@@ -283,6 +290,7 @@ class GarbageCollector:
             garbage=garbage,
             doomed=[d for d in unmarked if d in old and d not in recent_links],
             untagged=untagged,
+            dangling=first.dangling(),
         )
 
     def _report(
@@ -319,9 +327,7 @@ class GarbageCollector:
     ) -> _Outcome:
         """Delete through the quarantine (online): what is in use by then is put back."""
         doomed = {d: plan.garbage[d] for d in plan.doomed}
-        swept = self._sweep(
-            pool, quarantine, plan.marker, plan.first, cutoff, doomed, plan.untagged
-        )
+        swept = self._sweep(pool, quarantine, plan, cutoff, doomed)
         relinked = set(swept.relinked)
         untagged = [m for m in plan.untagged if m not in relinked]
         quarantine.close()
@@ -339,15 +345,19 @@ class GarbageCollector:
         self,
         pool: Workers,
         quarantine: Quarantine,
-        marker: Marker,
-        first: _Pass,
+        plan: _Plan,
         cutoff: datetime,
         doomed: Mapping[Digest, BlobEntry],
-        untagged: Sequence[tuple[str, Digest]],
     ) -> _Swept:
-        """Quarantine, unlink, wait, re-scan, put back and relink what is in use or recent."""
+        """Unlink, quarantine, wait, re-scan, put back and relink what is in use or recent.
+
+        Links go before the blobs they name, so a sweep cut short never leaves a link
+        to a blob in quarantine: only unlinked blobs, which the next run restores (from
+        the journal) or collects.
+        """
+        marker, first, untagged = plan.marker, plan.first, plan.untagged
         swept = _Swept(final=first)
-        if not doomed and not untagged:
+        if not doomed and not untagged and not plan.dangling:
             return swept
         quarantine.record(manifests=untagged, blobs=doomed)
         victims = list(doomed)
@@ -355,17 +365,17 @@ class GarbageCollector:
         for name, digest in untagged:
             if quarantine.unlink_manifest(name, digest):
                 unlinked.setdefault(name, {})[digest] = first.repositories[name].revisions[digest]
-        moved = pool.map("sweep", quarantine.hold, victims)
-        swept.held = {d: doomed[d] for d, ok in zip(victims, moved, strict=True) if ok}
-        suspects = set(swept.held)
-        # The links naming a quarantined blob go aside with it, before the re-scan: a push
-        # that links the blob again afterwards is seen by the re-scan, and nothing it
-        # writes after the re-scan is ever removed.
-        early = suspects & first.recent()
-        links = first.links(suspects - early)
+        # The links naming a blob to quarantine go aside before it, and before the
+        # re-scan: a push that links the blob again afterwards is seen by the re-scan,
+        # and nothing it writes after the re-scan is ever removed.
+        early = set(victims) & first.recent()
+        links = {**first.links(set(victims) - early), **plan.dangling}
         quarantine.record(links=links)
         unlinked_layers = pool.map("unlink", quarantine.unlink_layer, list(links))
         removed = {p: t for (p, t), ok in zip(links.items(), unlinked_layers, strict=True) if ok}
+        moved = pool.map("sweep", quarantine.hold, victims)
+        swept.held = {d: doomed[d] for d, ok in zip(victims, moved, strict=True) if ok}
+        suspects = set(swept.held)
         settled = time.monotonic() + self._settle
         while (left := settled - time.monotonic()) > 0:
             time.sleep(left)
@@ -374,10 +384,12 @@ class GarbageCollector:
         recent = final.recent()
         swept.in_use = early | {d for d in suspects if d in marker.marked or d in recent}
         pool.map("restore", quarantine.release, sorted(swept.in_use, key=str))
+        # A dangling link whose blob a push has brought back meanwhile is in use again.
+        back = {t for t in set(plan.dangling.values()) - suspects if self._stat(t) is not None}
         for path, target in removed.items():
-            if target in swept.in_use:
+            if target in swept.in_use or target in back:
                 quarantine.relink_layer(path, target)
-        swept.links = {p: t for p, t in removed.items() if t not in swept.in_use}
+        swept.links = {p: t for p, t in removed.items() if t not in swept.in_use and t not in back}
         swept.relinked = [
             (name, digest)
             for name, digests in unlinked.items()
@@ -389,20 +401,22 @@ class GarbageCollector:
         return swept
 
     def _delete_in_place(self, pool: Workers, plan: _Plan) -> _Outcome:
-        """Delete without quarantine (offline): what no longer references a blob goes first.
+        """Delete without quarantine (offline): what names a blob goes before the blob.
 
-        Revision links and tag history before blobs, so that a run cut short never leaves
-        a manifest whose blobs are gone; layer links last (Go leaves them dangling).
-        The outcome names the blobs and layer links actually deleted.
+        Revision links and tag history first, then the layer links naming the blobs (and
+        the dangling ones), then the blobs: a run cut short never leaves a manifest whose
+        blobs are gone, nor a link to a missing blob, and the next run of either mode
+        deletes the rest. The outcome names the blobs and layer links actually deleted.
         """
         doomed, untagged = plan.doomed, plan.untagged
         revisions = [_paths.revision_link(n, d) for n, d in untagged]
         pool.map("manifests", self._delete_quietly, revisions)
         self._remove_tag_history(pool, plan.first, untagged)
+        candidates = {**plan.first.links(set(doomed)), **plan.dangling}
+        unlinked = pool.map("unlink", self._delete_quietly, list(candidates))
+        links = {p: t for (p, t), ok in zip(candidates.items(), unlinked, strict=True) if ok}
         deleted = pool.map("sweep", self._delete_quietly, [_paths.blob_data(d) for d in doomed])
         gone = {d for d, ok in zip(doomed, deleted, strict=True) if ok}
-        links = plan.first.links(gone)
-        pool.map("unlink", self._delete_quietly, list(links))
         return _Outcome(final=plan.first, gone=gone, links=links, untagged=untagged)
 
     def _delete_quietly(self, path: str) -> bool:
@@ -447,15 +461,18 @@ class GarbageCollector:
         cutoff: datetime,
         *,
         removed: Set[str] = frozenset(),
+        present: Set[str] | None = None,
     ) -> None:
         names = list(scan.repositories)
-        if not suspects:
+        if not suspects and present is None:
             scan.layers = {}
             return
         hexes = {d.hex for d in suspects}
 
         def visit(name: str) -> LayerScan:
-            return check_layers(self._driver, name, suspects, cutoff, hexes=hexes, removed=removed)
+            return check_layers(
+                self._driver, name, suspects, cutoff, hexes=hexes, removed=removed, present=present
+            )
 
         scan.layers = dict(zip(names, pool.map("links", visit, names), strict=True))
 

@@ -125,10 +125,13 @@ class LayerScan:
     Attributes:
         links: old links (path -> the blob it names), removed if that blob is deleted.
         recent: blobs named by a link modified at or after the cutoff: in use by a push.
+        dangling: old links naming a blob that is not in the store (path -> that
+            blob): what a collection or a Go registry cut short left; removed.
     """
 
     links: dict[str, Digest] = attrs.Factory(dict)
     recent: set[Digest] = attrs.Factory(set)
+    dangling: dict[str, Digest] = attrs.Factory(dict)
 
 
 def check_layers(
@@ -139,6 +142,7 @@ def check_layers(
     *,
     hexes: Set[str] | None = None,
     removed: Set[str] = frozenset(),
+    present: Set[str] | None = None,
 ) -> LayerScan:
     """Find the layer links of ``name`` that name a blob in ``suspects``.
 
@@ -149,6 +153,11 @@ def check_layers(
     computed once by a caller that checks many repositories. Links in ``removed`` were
     unlinked by the sweep: their directory is listed first (cheaper than a ``stat`` of
     a missing file), and only a link written there again is looked at.
+
+    With ``present``, the hex parts of every sha256 blob in the store when the run
+    began, links naming any other blob are checked too: those modified before the
+    cutoff are ``dangling`` (a link being written now, even one whose blob is not there
+    yet, is never taken).
     """
     scan = LayerScan()
     wanted = hexes if hexes is not None else {d.hex for d in suspects}
@@ -157,13 +166,33 @@ def check_layers(
         canonical = algorithm == CANONICAL_ALGORITHM
         for digest_dir in list_dir(driver, algorithm_dir):
             hex_ = digest_dir.rsplit("/", 1)[-1]
-            if canonical and hex_ not in wanted:
+            absent = present is not None and canonical and hex_ not in present
+            if canonical and hex_ not in wanted and not absent:
                 continue  # the common case: no Digest built, nothing read
             path = f"{digest_dir}/link"
             if path in removed and not list_dir(driver, digest_dir):
                 continue  # still unlinked
-            _check_link(driver, scan, path, algorithm, hex_, suspects, cutoff)
+            if absent:
+                _check_dangling(driver, scan, path, digest_or_none(algorithm, hex_), cutoff)
+                continue
+            target = _check_link(driver, scan, path, algorithm, hex_, suspects, cutoff)
+            if present is not None and target is not None and target.hex not in present:
+                _check_dangling(driver, scan, path, target, cutoff)
     return scan
+
+
+def _check_dangling(
+    driver: StorageDriver, scan: LayerScan, path: str, target: Digest | None, cutoff: datetime
+) -> None:
+    """Record ``path`` as dangling if it is old (and names a valid digest)."""
+    if target is None:
+        return
+    try:
+        info = driver.stat(path)
+    except PathNotFoundError:
+        return
+    if info.mod_time < cutoff:
+        scan.dangling[path] = target
 
 
 def _check_link(
@@ -174,17 +203,18 @@ def _check_link(
     hex_: str,
     suspects: Set[Digest],
     cutoff: datetime,
-) -> None:
+) -> Digest | None:
+    """Check a link against the suspects; returns the blob it names (alias links read)."""
     if algorithm == CANONICAL_ALGORITHM:
         target: Digest | None = digest_or_none(algorithm, hex_)
     else:
         target = read_digest(driver, path)
     if target is None or target not in suspects:
-        return
+        return target
     try:
         info = driver.stat(path)
     except PathNotFoundError:
-        return
+        return target
     if info.mod_time >= cutoff:
         scan.recent.add(target)
         content = read_digest(driver, path)
@@ -192,6 +222,7 @@ def _check_link(
             scan.recent.add(content)
     else:
         scan.links[path] = target
+    return target
 
 
 class Marker:
