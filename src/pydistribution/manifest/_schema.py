@@ -25,8 +25,9 @@ from pydistribution.mediatypes import MediaType
 __all__ = ["ExactBytes", "Payload", "SchemaReader", "WithoutReferrers"]
 
 Payload: TypeAlias = "bytes | bytearray | memoryview"
-_T = TypeVar("_T")
 """What a schema parses: any bytes-like object (copied to ``bytes``)."""
+
+_T = TypeVar("_T")
 
 
 class SchemaReader:
