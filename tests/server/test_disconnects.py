@@ -6,6 +6,8 @@ test wants it.
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, BinaryIO
 
@@ -167,3 +169,76 @@ def test_download_cut_off_closes_the_reader(registry: Registry, spec_version: st
     assert 3 <= len(chunks) < len(DATA) // 4096
     [stream] = tracking.streams
     assert stream.closed
+
+
+class _FailingWriter:
+    """A blob writer whose storage fails on the third write (a full disk)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.writes = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def write(self, data: bytes) -> int:
+        self.writes += 1
+        if self.writes == 3:
+            raise OSError(28, "No space left on device")
+        return int(self._inner.write(data))
+
+
+class _FailingStorage:
+    """A namespace wrapper whose new uploads fail on their third write."""
+
+    def __init__(self, inner: Registry) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def repository(self, name: Reference) -> Any:
+        inner_repo = self._inner.repository(name)
+
+        class Repo:
+            def __getattr__(self, attr: str) -> Any:
+                return getattr(inner_repo, attr)
+
+            def blobs(self) -> Any:
+                inner_blobs = inner_repo.blobs()
+
+                class Blobs:
+                    def __getattr__(self, attr: str) -> Any:
+                        return getattr(inner_blobs, attr)
+
+                    def create(self, **kwargs: Any) -> Any:
+                        return _FailingWriter(inner_blobs.create(**kwargs))
+
+                return Blobs()
+
+        return Repo()
+
+
+def test_storage_failing_mid_upload_is_unknown_and_leaves_nothing(
+    registry: Registry, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(_FailingStorage(registry), options=ServerOptions(io_chunk_size=4096))  # type: ignore[arg-type]
+    pieces = [DATA[i : i + 1000] for i in range(0, len(DATA), 1000)]
+
+    async def receive() -> Message:
+        piece = pieces.pop(0)
+        return {"type": "http.request", "body": piece, "more_body": bool(pieces)}
+
+    scope = _scope("POST", "/v2/team/app/blobs/uploads/", f"digest={sha256(DATA)}")
+    with caplog.at_level(logging.ERROR, "pydistribution.server"):
+        sent = anyio.run(_call, app, scope, receive)
+    assert sent[0]["status"] == 500
+    body = json.loads(sent[1]["body"])
+    assert body["errors"][0]["code"] == "UNKNOWN"
+    assert "No space left" not in sent[1]["body"].decode()
+    [record] = caplog.records
+    assert record.exc_info is not None
+    assert "No space left" in str(record.exc_info[1])
+    assert pieces  # the server stopped reading the body when the storage failed
+    assert uploads_left(registry) == []
+    assert list(registry.blobs().enumerate()) == []

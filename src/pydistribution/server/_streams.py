@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import BinaryIO
 
+import anyio
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -35,28 +36,56 @@ async def write_body(
 ) -> int:
     """Stream the request body into ``writer``; return the number of bytes received.
 
-    Stops reading once more than ``limit`` bytes arrived (the caller compares the
-    count with what the client declared). Raises ``ClientDisconnect`` when the client
-    goes away; what reached the writer stays in its session.
+    Receiving and writing overlap: while a worker thread writes (and hashes) one piece,
+    the event loop gathers the next, with at most one piece waiting in between, so
+    memory stays at a few pieces whatever the body size. Stops reading once more than
+    ``limit`` bytes arrived (the caller compares the count with what the client
+    declared). Raises ``ClientDisconnect`` when the client goes away, after what arrived
+    before reached the writer (it stays in the writer's session).
     """
     size = ctx.options.io_chunk_size
-    pending: list[bytes] = []
-    pending_size = 0
+    send, receive = anyio.create_memory_object_stream[bytes](1)
+    failures: list[Exception] = []
     total = 0
-    async for piece in request.stream():
-        if not piece:
-            continue
-        total += len(piece)
-        if limit is not None and total > limit:
-            break
-        pending.append(piece)
-        pending_size += len(piece)
-        if pending_size >= size:
-            await ctx.run(writer.write, b"".join(pending))
-            pending.clear()
-            pending_size = 0
-    if pending:
-        await ctx.run(writer.write, b"".join(pending))
+
+    async def produce() -> None:
+        nonlocal total
+        pending: list[bytes] = []
+        pending_size = 0
+        try:
+            async with send:
+                async for piece in request.stream():
+                    if not piece:
+                        continue
+                    total += len(piece)
+                    if limit is not None and total > limit:
+                        break
+                    pending.append(piece)
+                    pending_size += len(piece)
+                    if pending_size >= size:
+                        await send.send(b"".join(pending))
+                        pending.clear()
+                        pending_size = 0
+                if pending:
+                    await send.send(b"".join(pending))
+        except anyio.BrokenResourceError:
+            pass  # the writer failed and stopped taking pieces; its error is kept
+        except Exception as exc:  # noqa: BLE001 - raised again once the writer is done
+            failures.append(exc)
+
+    async def consume() -> None:
+        try:
+            async with receive:
+                async for data in receive:
+                    await ctx.run(writer.write, data)
+        except Exception as exc:  # noqa: BLE001 - raised again after the task group
+            failures.append(exc)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(consume)
+        await produce()
+    if failures:
+        raise failures[0]
     return total
 
 
