@@ -76,7 +76,7 @@ def test_copy_within_a_root_mounts(root: Path) -> None:
     ("args", "message"),
     [
         (("team/app:v1", "oci:LAYOUT"), "needs --root"),
-        (("docker://example.com/a", "oci:LAYOUT"), "not supported yet"),
+        (("docker://", "oci:LAYOUT"), "invalid reference"),
         (("--root", "ROOT", "team/app:nope", "oci:LAYOUT"), "unknown tag"),
         (("--root", "ROOT", "team/app", "oci:LAYOUT"), "name a tag"),
         (("oci:/no/such/layout:x", "team/x", "--root", "ROOT"), "layout"),

@@ -7,8 +7,8 @@ backend a root or reference names. A reference is one of
 - `oci:PATH[:TAG|@DIGEST]`, an OCI image layout (as skopeo names one);
 - `REPO[:TAG|@DIGEST]`, a repository of a registry storage ROOT (a path, `file://`,
   `memory://`, `s3://` or a Go `config.yml`);
-- `docker://HOST/REPO[:TAG|@DIGEST]`, a remote registry: refused until the HTTP client
-  exists, which then plugs in here without changing the commands.
+- `docker://HOST[:PORT]/REPO[:TAG|@DIGEST]`, a repository of a remote registry, through
+  the HTTP client (`_remote`); `docker://HOST` as a ROOT is the whole registry.
 
 Roots are checked the same way for every command (a missing path, a file, a missing
 config, a directory without `docker/registry/v2`), so a mistyped root is a one-line error
@@ -27,6 +27,7 @@ from typing import Final
 import attrs
 import click
 
+from pydistribution.cli._remote import DOCKER_PREFIX, open_remote, open_remote_registry
 from pydistribution.digest import Digest
 from pydistribution.errors import (
     ConfigurationError,
@@ -53,7 +54,10 @@ __all__ = [
 ]
 
 ROOT_HELP = "a path, file:///path, memory://, s3://bucket/prefix, or a Go config.yml"
-REF_HELP = "oci:PATH[:TAG|@DIGEST], or REPO[:TAG|@DIGEST] of a storage ROOT"
+REF_HELP = (
+    "oci:PATH[:TAG|@DIGEST], docker://HOST/REPO[:TAG|@DIGEST], "
+    "or REPO[:TAG|@DIGEST] of a storage ROOT"
+)
 
 _V2: Final = Path("docker", "registry", "v2")
 _CONFIG_SUFFIXES: Final = (".yml", ".yaml")
@@ -189,6 +193,8 @@ def open_registry_root(root: str, *, deletes: bool = False, must_exist: bool = T
 
 def open_namespace(root: str) -> Namespace:
     """The repositories of ROOT, seen through the `Namespace` protocol."""
+    if root.startswith(DOCKER_PREFIX):
+        return open_remote_registry(root[len(DOCKER_PREFIX) :].rstrip("/"))
     return open_registry_root(root)
 
 
@@ -251,8 +257,11 @@ def open_target(
         ConfigurationError: the reference needs a ROOT, names a remote registry, or its
             root or layout is missing or invalid, or the text is not a reference.
     """
-    if text.startswith("docker://"):
-        raise ConfigurationError(f"{text}: remote registries (docker://) are not supported yet")
+    if text.startswith(DOCKER_PREFIX):
+        if root is not None:
+            raise ConfigurationError(f"{text}: a docker:// reference takes no storage ROOT")
+        remote, repo_path, in_remote = open_remote(text)
+        return Target(remote.repository(parse_reference(repo_path)), in_remote, text)
     if text.startswith("oci:"):
         if root is not None:
             raise ConfigurationError(f"{text}: an oci: layout takes no storage ROOT")
@@ -272,7 +281,7 @@ def open_target(
     if ref.domain:
         raise ConfigurationError(
             f"{text}: a storage root holds repositories without a registry host "
-            "(remote registries, docker://, are not supported yet)"
+            f"(for a remote registry, name it docker://{text})"
         )
     registry = open_registry_root(root, deletes=deletes, must_exist=not create)
     reference: str | Digest | None = ref.digest if ref.digest is not None else ref.tag

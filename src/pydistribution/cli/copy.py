@@ -1,8 +1,10 @@
 """``pydistribution copy SRC DST``: copy images between OCI layouts and storage roots.
 
-``oci:PATH[:REF]`` names an OCI image layout (as skopeo does); ``REPO[:TAG|@DIGEST]``
-names a repository in registry storage whose root is ``--root`` (or ``--src-root`` /
-``--dst-root`` when they differ). A destination without a tag takes the source's tag.
+``oci:PATH[:REF]`` names an OCI image layout (as skopeo does),
+``docker://HOST[:PORT]/REPO[:TAG|@DIGEST]`` a repository of a remote registry, and
+``REPO[:TAG|@DIGEST]`` a repository in registry storage whose root is ``--root`` (or
+``--src-root`` / ``--dst-root`` when they differ). A destination without a tag takes the
+source's tag.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import click
 
 from pydistribution.cli._app import cli, echo_json, reports_errors
 from pydistribution.cli._platforms import parse_platform
+from pydistribution.cli._remote import DOCKER_PREFIX
 from pydistribution.cli._roots import ROOT_HELP, Target, directory_to_create, open_target
 from pydistribution.digest import Digest
 from pydistribution.errors import ConfigurationError, PlatformSubsetError
@@ -63,6 +66,15 @@ def _progress(enabled: bool, label: str) -> Iterator[ProgressCallback | None]:
         yield report
 
 
+def _default_concurrency(source: str, destination: str) -> int:
+    """dockerd's defaults against a remote registry: 5 uploads, 3 downloads."""
+    if destination.startswith(DOCKER_PREFIX):
+        return 5
+    if source.startswith(DOCKER_PREFIX):
+        return 3
+    return 4
+
+
 @contextmanager
 def _flag_wording() -> Iterator[None]:
     """Say the command line's flag where the library names its Python argument."""
@@ -103,7 +115,12 @@ def _summary(result: CopyResult, source: str, destination: str) -> str:
     help="Accept that a platform subset writes a new index (a new digest).",
 )
 @click.option("--referrers", is_flag=True, help="Also copy manifests that refer to the image.")
-@click.option("--concurrency", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Blobs moved at once [default: 5 pushing to docker://, 3 pulling from it, else 4].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the copied digests per tag.")
 @reports_errors
 def copy_command(
@@ -116,13 +133,16 @@ def copy_command(
     platforms: tuple[str, ...],
     allow_new_index_digest: bool,
     referrers: bool,
-    concurrency: int,
+    concurrency: int | None,
     as_json: bool,
 ) -> None:
-    """Copy the image SRC names to DST: oci:PATH[:REF] or REPO[:TAG|@DIGEST]."""
+    """Copy the image SRC names to DST: oci:PATH[:REF], docker://HOST/REPO[:TAG|@DIGEST]
+    or REPO[:TAG|@DIGEST]."""
     wanted = [parse_platform(p) for p in platforms] or None
+    if concurrency is None:
+        concurrency = _default_concurrency(source, destination)
     hint = "--root ROOT"
-    src_root_text = None if source.startswith("oci:") else src_root or root
+    src_root_text = None if source.startswith(("oci:", DOCKER_PREFIX)) else src_root or root
     src = open_target(source, src_root_text, root_hint=hint)
     references = _source_references(src, copy_all)
     for reference in references:
@@ -131,7 +151,7 @@ def copy_command(
             src.repository.tags().get(reference)
         else:
             src.repository.manifests().get(reference)
-    dst_root_text = None if destination.startswith("oci:") else dst_root or root
+    dst_root_text = None if destination.startswith(("oci:", DOCKER_PREFIX)) else dst_root or root
     new_directory = directory_to_create(destination, dst_root_text)
     results: dict[str, str] = {}
     try:

@@ -161,14 +161,18 @@ class RemoteRegistry:
         """Every repository of the registry."""
         return GLOBAL_SCOPE
 
-    def repository(self, name: Named) -> RemoteRepository:
-        """The repository ``name`` (a domain naming this registry is dropped).
+    def repository(self, name: Named | str) -> RemoteRepository:
+        """The repository ``name`` (a domain naming this registry is dropped; a tag or
+        digest is ignored).
 
         Raises:
             RepositoryNameInvalidError: the name cannot exist on a registry.
         """
+        if isinstance(name, str):
+            validate_repository_name(name)
+            name = Reference(path=name)
         if not isinstance(name, Reference):
-            raise TypeError(f"expected a Reference, not {type(name).__name__}")
+            raise TypeError(f"expected a Reference or a str, not {type(name).__name__}")
         path = name.path if name.domain and registry_key(name.domain) == self.host else name.name
         validate_repository_name(path)
         return RemoteRepository(RepoContext(self._transport, name.named(), path, self._options))

@@ -37,6 +37,7 @@ __all__ = [
     "Credentials",
     "DockerConfig",
     "config_paths",
+    "docker_config_path",
     "find_credentials",
     "registry_key",
 ]
@@ -84,6 +85,15 @@ def registry_key(registry: str) -> str:
     return host
 
 
+def docker_config_path(environ: Mapping[str, str] | None = None) -> Path:
+    """docker's configuration file: ``$DOCKER_CONFIG/config.json``, else
+    ``~/.docker/config.json``."""
+    env = os.environ if environ is None else environ
+    if env.get("DOCKER_CONFIG"):
+        return Path(env["DOCKER_CONFIG"], "config.json")
+    return Path.home() / ".docker" / "config.json"
+
+
 def config_paths(environ: Mapping[str, str] | None = None) -> list[Path]:
     """The credential files searched, first match wins: auth file, then docker config."""
     env = os.environ if environ is None else environ
@@ -92,10 +102,7 @@ def config_paths(environ: Mapping[str, str] | None = None) -> list[Path]:
         paths.append(Path(env["REGISTRY_AUTH_FILE"]))
     elif env.get("XDG_RUNTIME_DIR"):
         paths.append(Path(env["XDG_RUNTIME_DIR"], "containers", "auth.json"))
-    if env.get("DOCKER_CONFIG"):
-        paths.append(Path(env["DOCKER_CONFIG"], "config.json"))
-    else:
-        paths.append(Path.home() / ".docker" / "config.json")
+    paths.append(docker_config_path(env))
     return paths
 
 

@@ -120,8 +120,6 @@ class ManifestEnumerator(Protocol):
 class Referrers(Protocol):
     """An optional capability of manifest services: listing referrers (OCI 1.1)."""
 
-    def referrers(
-        self, subject: Digest, *, artifact_type: str | None = None
-    ) -> list[Descriptor]:
+    def referrers(self, subject: Digest, *, artifact_type: str | None = None) -> list[Descriptor]:
         """The manifests whose ``subject`` is ``subject``, optionally of one artifact type."""
         ...

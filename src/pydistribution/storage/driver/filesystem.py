@@ -102,6 +102,7 @@ def _write_all(fd: int, data: memoryview) -> None:
 _RACE_ATTEMPTS: Final = 8
 """How often an operation is retried when a concurrent delete pulls directories away."""
 
+
 def _fsync_dir(directory: str) -> None:
     fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
