@@ -239,13 +239,14 @@ def test_inspect_for_people(place: Place) -> None:
     assert ["platform", "linux/arm64/v8"] in [line.split() for line in out.splitlines()]
 
 
-def test_a_storage_reference_needs_a_root_and_docker_is_not_yet_here() -> None:
+def test_a_storage_reference_needs_a_root_and_docker_a_reference() -> None:
+    """(docker:// references are served by the HTTP client: tests/client/test_cli.py.)"""
     code, _, err = run("manifest", "team/app:v1")
     assert code == 1
     assert "team/app:v1: a repository of registry storage needs a ROOT before it" in err
-    code, _, err = run("inspect", "docker://example.com/team/app:v1")
+    code, _, err = run("inspect", "docker://")
     assert code == 1
-    assert "remote registries (docker://) are not supported yet" in err
+    assert "docker://: invalid reference" in err
     code, _, err = run("tags", "a", "b", "c")
     assert code == 2
     assert "expected [ROOT] REPO" in err
