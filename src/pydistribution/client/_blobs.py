@@ -29,7 +29,7 @@ from pydistribution.client._repo import RepoContext
 from pydistribution.client._transport import Response
 from pydistribution.client._upload import RemoteBlobWriter
 from pydistribution.descriptor import Descriptor
-from pydistribution.digest import CHUNK_SIZE, Digest, Digester, Verifier
+from pydistribution.digest import CHUNK_SIZE, Digest, Verifier
 from pydistribution.errors import (
     AccessDeniedError,
     BlobInvalidDigestError,
@@ -114,9 +114,11 @@ class RemoteBlobStore:
         """Upload ``data`` in one request after starting a session; idempotent."""
         digest = Digest.from_bytes(bytes(data))
         provisional = Descriptor(media_type=media_type, digest=digest, size=len(data))
-        writer = self._start()
+        # Held whole (a chunk larger than the blob) and sent with the PUT: two requests.
+        writer = self._start(chunk_size=len(data) + 1)
         assert isinstance(writer, RemoteBlobWriter)
-        return writer.commit(provisional, final=bytes(data))
+        writer.write(data)
+        return writer.commit(provisional)
 
     @overload
     def create(self) -> BlobWriter: ...
@@ -160,6 +162,7 @@ class RemoteBlobStore:
         query: dict[str, str] | None = None,
         scopes: tuple[Scope, ...] | None = None,
         mount: Reference | None = None,
+        chunk_size: int | None = None,
     ) -> RemoteBlobWriter | Mounted:
         url = self._repo.url("blobs/uploads/", query)
         response = self._repo.transport.request(
@@ -179,8 +182,8 @@ class RemoteBlobStore:
             upload_id,
             size=0,
             started_at=datetime.now(timezone.utc),
-            digester=Digester(),
             min_chunk=minimum or 0,
+            chunk_size=chunk_size,
         )
 
     def resume(self, upload_id: str) -> BlobWriter:
@@ -207,7 +210,6 @@ class RemoteBlobStore:
             upload_id,
             size=size,
             started_at=datetime.now(timezone.utc),
-            digester=Digester() if size == 0 else None,
             min_chunk=_int_header(response, "OCI-Chunk-Min-Length") or 0,
         )
 

@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import http.client
 from datetime import datetime
-from types import TracebackType
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
-from typing_extensions import Buffer, Self
-
+from pydistribution._upload import UploadSession
 from pydistribution.client._protocol import (
     decode_error,
     parse_digest_header,
@@ -32,7 +30,7 @@ from pydistribution.client._protocol import (
 from pydistribution.client._repo import RepoContext
 from pydistribution.client._transport import Response, UploadStream
 from pydistribution.descriptor import Descriptor
-from pydistribution.digest import CHUNK_SIZE, Digester
+from pydistribution.digest import Digest, Digester
 from pydistribution.errors import (
     BlobInvalidDigestError,
     BlobInvalidLengthError,
@@ -44,13 +42,19 @@ from pydistribution.errors import (
 from pydistribution.mediatypes import OCTET_STREAM
 
 if TYPE_CHECKING:
+    from pydistribution._upload import UploadTarget
     from pydistribution.protocols import BlobWriter
 
-__all__ = ["RemoteBlobWriter"]
+__all__ = ["RemoteBlobWriter", "RemoteUpload"]
 
 
-class RemoteBlobWriter:
-    """An upload session of a remote repository; made by ``create`` and ``resume``."""
+class RemoteBlobWriter(UploadSession):
+    """An upload session of a remote repository; made by ``create`` and ``resume``.
+
+    The shared `UploadSession` runs the session's life; `RemoteUpload` moves the bytes.
+    """
+
+    __slots__ = ()
 
     def __init__(
         self,
@@ -60,95 +64,159 @@ class RemoteBlobWriter:
         *,
         size: int,
         started_at: datetime,
-        digester: Digester | None,
         min_chunk: int = 0,
+        chunk_size: int | None = None,
     ) -> None:
-        self._repo = repo
-        self._location = location
-        self._id = upload_id
-        self._size = size
-        self._sent = size
-        self._started_at = started_at
-        self._digester = digester
-        chunk = repo.options.chunk_size
-        self._chunk = None if chunk is None else max(chunk, min_chunk)
-        self._buffer = bytearray()
-        self._stream: UploadStream | None = None
-        self._state = "open"
+        target = RemoteUpload(repo, location, upload_id, size, min_chunk, chunk_size)
+        super().__init__(target, upload_id, started_at, size)
+        target.session = self
 
     @property
     def id(self) -> str:
-        """The upload id for ``resume`` (changes as the upload proceeds)."""
-        return self._id
+        """The upload id for ``resume`` (it changes as the upload proceeds)."""
+        target = self._target
+        assert isinstance(target, RemoteUpload)
+        return target.upload_id
 
-    @property
-    def size(self) -> int:
-        """Bytes written so far, including earlier sessions of this upload."""
-        return self._size
 
-    @property
-    def started_at(self) -> datetime:
-        """When this session started (the registry does not say when the upload did)."""
-        return self._started_at
+class RemoteUpload:
+    """Where a remote session's bytes go: a ``PATCH`` stream, or ``PATCH`` chunks."""
 
-    def _check_open(self) -> None:
-        if self._state != "open":
-            raise BlobUploadInvalidError(f"upload {self._id} is {self._state}")
+    def __init__(
+        self,
+        repo: RepoContext,
+        location: str,
+        upload_id: str,
+        size: int,
+        min_chunk: int,
+        chunk_size: int | None,
+    ) -> None:
+        self._repo = repo
+        self._location = location
+        self.upload_id = upload_id
+        self.session: UploadSession | None = None
+        self._sent = size
+        chunk = repo.options.chunk_size if chunk_size is None else chunk_size
+        self._chunk = None if chunk is None else max(chunk, min_chunk)
+        self._buffer = bytearray()
+        self._stream: UploadStream | None = None
+        self._published = False
 
-    def write(self, data: Buffer) -> int:
-        """Send ``data`` (or buffer it, in chunked mode); returns its length.
+    # -- UploadTarget -------------------------------------------------------------------
 
-        Raises:
-            BlobUploadInvalidError: the session was committed, cancelled or closed.
-            DistributionError: the registry refused the bytes or could not be reached.
-        """
-        self._check_open()
-        view = memoryview(data).cast("B")
-        n = view.nbytes
-        if n == 0:
-            return 0
-        if self._chunk is None:
-            if self._stream is None:
-                if self._repo.transport.auth.scheme == "bearer":
-                    # A stream cannot be replayed after a 401: make sure the token is
-                    # accepted (a status request renews it) before sending bytes.
-                    self._status()
-                self._stream = self._repo.transport.open_stream(
-                    "PATCH",
-                    self._location,
-                    scopes=self._repo.push,
-                    headers={"Content-Type": OCTET_STREAM},
-                )
-            try:
-                self._stream.send(view)
-            except OSError:
-                # The server stopped reading: it answered already (an error, or a
-                # refused token). Read what it said.
-                self._finish_stream()
-                raise DistributionError(
-                    f"upload {self._id}: the registry closed the stream"
-                ) from None
-        else:
+    def append(self, data: memoryview) -> None:
+        """Send ``data`` on the stream, or buffer it and send full chunks."""
+        view = data.cast("B")
+        if not view.nbytes:
+            return
+        if self._chunk is not None:
             self._buffer += view
             while len(self._buffer) >= self._chunk:
                 self._patch(bytes(self._buffer[: self._chunk]))
                 del self._buffer[: self._chunk]
-        if self._digester is not None:
-            self._digester.update(view)
-        self._size += n
-        return n
+            return
+        if self._stream is None:
+            if self._repo.transport.auth.scheme == "bearer":
+                # A stream cannot be replayed after a 401: make sure the token is
+                # accepted (a status request renews it) before sending bytes.
+                self._status()
+            self._stream = self._repo.transport.open_stream(
+                "PATCH",
+                self._location,
+                scopes=self._repo.push,
+                headers={"Content-Type": OCTET_STREAM},
+            )
+        try:
+            self._stream.send(view)
+        except OSError:
+            # The server stopped reading: it answered already (an error, or a refused
+            # token). Read what it said.
+            self._finish_stream()
+            raise DistributionError(
+                f"upload {self.upload_id}: the registry closed the stream"
+            ) from None
 
-    def read_from(self, stream: BinaryIO) -> int:
-        """Send everything ``stream`` yields; returns the bytes sent."""
-        total = 0
-        while chunk := stream.read(CHUNK_SIZE):
-            total += self.write(chunk)
-        return total
+    def close(self) -> None:
+        """Send what is buffered and end the stream; the upload stays resumable."""
+        if self._buffer:
+            chunk = bytes(self._buffer)
+            self._buffer.clear()
+            self._patch(chunk)
+        self._finish_stream()
+
+    def seal(self) -> None:
+        """End the stream (a buffered tail goes with the ``PUT``)."""
+        self._finish_stream()
+
+    def discard(self) -> None:
+        """Drop the stream and the buffer."""
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.abort()
+        self._buffer.clear()
+
+    def publish(self, provisional: Descriptor, size: int, digester: Digester | None) -> Digest:
+        """Check what can be checked here, then ``PUT ?digest=`` (with the buffered tail)."""
+        if provisional.size != size:
+            raise BlobInvalidLengthError(provisional.size, size)
+        canonical = provisional.digest
+        if digester is not None and digester.size == size:
+            actual = digester.digest()
+            if provisional.digest.algorithm == actual.algorithm and actual != provisional.digest:
+                raise BlobInvalidDigestError(provisional.digest, f"content hashes to {actual}")
+            canonical = actual
+        tail = bytes(self._buffer)
+        self._buffer.clear()
+        separator = "&" if "?" in self._location else "?"
+        url = f"{self._location}{separator}digest={provisional.digest}"
+        response = self._repo.transport.request(
+            "PUT", url, scopes=self._repo.push, headers={"Content-Type": OCTET_STREAM}, body=tail
+        )
+        if response.status not in (201, 204):
+            body = response.error_body()
+            error = decode_error(
+                response.status,
+                body,
+                name=self._repo.path,
+                not_found=lambda: BlobUploadUnknownError(self.upload_id),
+            )
+            if isinstance(error, (BlobUploadUnknownError, BlobUploadInvalidError)):
+                # A PUT retried after its answer was lost: the first one may have
+                # committed the blob. Check before reporting a failure.
+                try:
+                    stored = _stat(self._repo, provisional)
+                except BlobUnknownError:
+                    stored = None
+                if stored is not None and stored.size == size:
+                    self._published = True
+                    return canonical
+            raise error
+        response.close()
+        self._published = True
+        served = parse_digest_header(response.headers.get("Docker-Content-Digest"))
+        if served is not None and served != provisional.digest:
+            raise BlobInvalidDigestError(
+                provisional.digest, f"the registry committed the upload as {served}"
+            )
+        return canonical
+
+    def remove(self) -> None:
+        """Delete the upload (``DELETE``) unless it became a blob; a repeat call is safe."""
+        if self._published:
+            return
+        self._published = True  # one DELETE is enough
+        self.discard()
+        response = self._repo.transport.request("DELETE", self._location, scopes=self._repo.push)
+        if response.status not in (200, 202, 204, 404):
+            self._repo.fail(response, lambda: BlobUploadUnknownError(self.upload_id))
+        response.close()
+
+    # -- the wire -----------------------------------------------------------------------
 
     def _take_location(self, response: Response) -> None:
         location = response.headers.get("Location")
         if location:
-            self._location, self._id = split_upload_location(self._location, location)
+            self._location, self.upload_id = split_upload_location(self._location, location)
 
     def _finish_stream(self) -> None:
         stream, self._stream = self._stream, None
@@ -158,7 +226,7 @@ class RemoteBlobWriter:
             response = stream.finish()
         except (OSError, http.client.HTTPException) as exc:
             stream.abort()
-            raise DistributionError(f"upload {self._id}: the stream broke: {exc}") from exc
+            raise DistributionError(f"upload {self.upload_id}: the stream broke: {exc}") from exc
         try:
             body = response.read()
         finally:
@@ -168,10 +236,10 @@ class RemoteBlobWriter:
                 response.status,
                 body,
                 name=self._repo.path,
-                not_found=lambda: BlobUploadUnknownError(self._id),
+                not_found=lambda: BlobUploadUnknownError(self.upload_id),
             )
         self._take_location(response)
-        self._sent = self._size
+        self._sent = self.session.size if self.session is not None else self._sent
 
     def _patch(self, chunk: bytes) -> None:
         start = self._sent
@@ -201,127 +269,18 @@ class RemoteBlobWriter:
                     return
                 if held == start:
                     continue
-            self._repo.fail(response, lambda: BlobUploadUnknownError(self._id))
-        raise DistributionError(f"upload {self._id}: the registry did not take bytes {start}-")
+            self._repo.fail(response, lambda: BlobUploadUnknownError(self.upload_id))
+        raise DistributionError(
+            f"upload {self.upload_id}: the registry did not take bytes {start}-"
+        )
 
     def _status(self) -> int:
         response = self._repo.transport.request("GET", self._location, scopes=self._repo.push)
         if response.status not in (200, 204):
-            self._repo.fail(response, lambda: BlobUploadUnknownError(self._id))
+            self._repo.fail(response, lambda: BlobUploadUnknownError(self.upload_id))
         response.close()
         self._take_location(response)
         return parse_upload_range(response.headers.get("Range"))
-
-    def commit(self, provisional: Descriptor, *, final: bytes | None = None) -> Descriptor:
-        """Finish the upload as blob ``provisional.digest`` (``PUT ?digest=``).
-
-        ``final`` is sent as the body of the ``PUT`` (`RemoteBlobStore.put` uploads a
-        small blob in that one request).
-
-        Raises:
-            BlobInvalidDigestError: the bytes do not hash to ``provisional.digest``.
-            BlobInvalidLengthError: the upload's length is not ``provisional.size``.
-            BlobUploadInvalidError: the session was committed, cancelled or closed.
-        """
-        self._check_open()
-        if final is not None:
-            self._buffer += final
-            if self._digester is not None:
-                self._digester.update(final)
-            self._size += len(final)
-        try:
-            self._finish_stream()
-        except BaseException:
-            self.cancel()
-            raise
-        if provisional.size != self._size:
-            self.cancel()
-            raise BlobInvalidLengthError(provisional.size, self._size)
-        if self._digester is not None and self._digester.algorithm == provisional.digest.algorithm:
-            actual = self._digester.digest()
-            if actual != provisional.digest:
-                self.cancel()
-                raise BlobInvalidDigestError(provisional.digest, f"the content hashes to {actual}")
-        tail = bytes(self._buffer)
-        self._buffer.clear()
-        url = (
-            self._location
-            + ("&" if "?" in self._location else "?")
-            + f"digest={provisional.digest}"
-        )
-        headers = {"Content-Type": OCTET_STREAM}
-        response = self._repo.transport.request(
-            "PUT", url, scopes=self._repo.push, headers=headers, body=tail
-        )
-        if response.status not in (201, 204):
-            body = response.error_body()
-            error = decode_error(
-                response.status,
-                body,
-                name=self._repo.path,
-                not_found=lambda: BlobUploadUnknownError(self._id),
-            )
-            if isinstance(error, (BlobUploadUnknownError, BlobUploadInvalidError)):
-                # A retried PUT after a lost answer: the first one may have committed.
-                try:
-                    stored = _stat(self._repo, provisional)
-                except BlobUnknownError:
-                    stored = None
-                if stored is not None and stored.size == self._size:
-                    self._state = "committed"
-                    return stored
-            self.cancel()
-            raise error
-        response.close()
-        served = parse_digest_header(response.headers.get("Docker-Content-Digest"))
-        if served is not None and served != provisional.digest:
-            self._state = "committed"
-            raise BlobInvalidDigestError(
-                provisional.digest, f"the registry committed the upload as {served}"
-            )
-        self._state = "committed"
-        return Descriptor(
-            media_type=provisional.media_type, digest=provisional.digest, size=self._size
-        )
-
-    def cancel(self) -> None:
-        """Delete the upload on the registry (``DELETE``); a repeat call is safe."""
-        if self._state in ("cancelled", "committed"):
-            return
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            stream.abort()
-        self._state = "cancelled"
-        self._buffer.clear()
-        response = self._repo.transport.request("DELETE", self._location, scopes=self._repo.push)
-        if response.status not in (200, 202, 204, 404):
-            self._repo.fail(response, lambda: BlobUploadUnknownError(self._id))
-        response.close()
-
-    def close(self) -> None:
-        """End the stream (buffered bytes are sent); the upload stays resumable by ``id``."""
-        if self._state != "open":
-            return
-        self._state = "closed"
-        if self._buffer:
-            chunk = bytes(self._buffer)
-            self._buffer.clear()
-            self._patch(chunk)
-        self._finish_stream()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is not None:
-            self.cancel()
-        else:
-            self.close()
 
 
 def _stat(repo: RepoContext, provisional: Descriptor) -> Descriptor:
@@ -334,3 +293,6 @@ if TYPE_CHECKING:
 
     def _conforms(writer: RemoteBlobWriter) -> BlobWriter:
         return writer
+
+    def _targets(upload: RemoteUpload) -> UploadTarget:
+        return upload
