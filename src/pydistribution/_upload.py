@@ -176,12 +176,7 @@ class UploadSession:
             self._state = UploadState.CLOSED
 
     def cancel(self) -> None:
-        """Remove the upload and everything it stored. A repeat call is safe.
-
-        After a commit there is nothing left to remove, and the session stays committed.
-        """
-        if self._state is UploadState.COMMITTED:
-            return
+        """Remove the upload and everything it stored. A repeat call is safe."""
         if self._state is UploadState.OPEN:
             self._target.discard()
         self._state = UploadState.CANCELLED

@@ -17,7 +17,6 @@ instead of an empty registry.
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 import urllib.parse
@@ -101,11 +100,9 @@ def _nearby_layout(text: str, path: Path) -> str:
     resolved = path.resolve()
     for parent in resolved.parents:
         if (parent / _V2).is_dir():
-            which = "the parent, " if parent == resolved.parent else ""
-            return f"; did you mean {which}{_relative(text, parent)}?"
+            return f"; did you mean the parent, {_relative(text, parent)}?"
     try:
-        with os.scandir(resolved) as entries:
-            children = sorted(itertools.islice(entries, _SCAN_LIMIT), key=lambda e: e.name)
+        children = sorted(os.scandir(resolved), key=lambda e: e.name)[:_SCAN_LIMIT]
     except OSError:
         return ""
     for child in children:

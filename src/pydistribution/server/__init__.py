@@ -2,7 +2,9 @@
 
 ``create_app(namespace)`` returns a Starlette application that serves any
 ``Namespace``: registry storage on any driver, an OCI layout, an in-memory namespace.
-It knows only the protocols; storage calls run in worker threads. Needs the ``server``
+It knows only the protocols; storage calls run in worker threads. ``configured_app``
+adds what a Go ``config.yml`` asks of a deployment (logs, health, headers, prefix,
+read-only mode, background jobs); ``pydistribution serve`` runs it. Needs the ``server``
 extra: ``pip install 'pydistribution[server]'``.
 """
 
@@ -17,8 +19,27 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 from pydistribution.server._app import create_app
+from pydistribution.server._deployment import BackgroundJob, configured_app, upload_purger_delay
+from pydistribution.server._health import HEALTH_PATH
+from pydistribution.server._logging import LineFormatter, RequestLog, configure_logging
 from pydistribution.server._options import DEFAULT_MANIFEST_SIZE_LIMIT, ServerOptions
+from pydistribution.server.config import LogConfig, ServerConfig, UploadPurging
 
-__all__ = ["DEFAULT_MANIFEST_SIZE_LIMIT", "ServerOptions", "create_app"]
+__all__ = [
+    "DEFAULT_MANIFEST_SIZE_LIMIT",
+    "HEALTH_PATH",
+    "BackgroundJob",
+    "LineFormatter",
+    "LogConfig",
+    "RequestLog",
+    "ServerConfig",
+    "ServerOptions",
+    "UploadPurging",
+    "configure_logging",
+    "configured_app",
+    "create_app",
+    "upload_purger_delay",
+]
 
-ServerOptions.__module__ = __name__
+for _cls in (BackgroundJob, LineFormatter, RequestLog, ServerOptions):
+    _cls.__module__ = __name__

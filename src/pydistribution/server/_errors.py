@@ -112,7 +112,8 @@ def endpoint(handler: Handler) -> Handler:
 
 
 def _unexpected(request: Request, exc: Exception) -> Response:
-    request_id = uuid.uuid4().hex
+    # The request log's id when the app runs under it, so both lines name one request.
+    request_id = str(request.scope.get("state", {}).get("request_id") or uuid.uuid4().hex)
     logger.error(
         "request %s: %s %s failed",
         request_id,

@@ -8,6 +8,7 @@ and checks after every test that nothing was left behind (driver contract §11.1
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import random
 import re
 import secrets
@@ -16,7 +17,6 @@ from typing import ClassVar, TypeVar
 
 import pytest
 
-from pydistribution.digest import Digester, digest_stream
 from pydistribution.errors import PathNotFoundError, StorageDriverError
 from pydistribution.storage.driver import StorageDriver
 
@@ -62,20 +62,24 @@ def chunks(seed: int, total: int, size: int = MiB) -> Iterator[bytes]:
 
 def write_all_hashed(driver: StorageDriver, path: str, data: Iterator[bytes]) -> str:
     """Stream ``data`` into a new file through a writer; commit; return its sha256."""
-    digester = Digester()
+    digest = hashlib.sha256()
     with driver.writer(path) as writer:
         for chunk in data:
             writer.write(chunk)
-            digester.update(chunk)
+            digest.update(chunk)
         writer.commit()
-    return digester.digest().hex
+    return digest.hexdigest()
 
 
 def read_all_hashed(driver: StorageDriver, path: str, offset: int = 0) -> tuple[int, str]:
     """Stream a file through a reader in 1 MiB reads; return its length and sha256."""
+    digest = hashlib.sha256()
+    total = 0
     with driver.reader(path, offset) as stream:
-        digest, total = digest_stream(stream, chunk_size=MiB)
-    return total, digest.hex
+        while chunk := stream.read(MiB):
+            digest.update(chunk)
+            total += len(chunk)
+    return total, digest.hexdigest()
 
 
 class SuiteBase:

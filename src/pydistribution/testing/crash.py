@@ -25,6 +25,7 @@ POSIX system and a process without other threads.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import shutil
@@ -37,7 +38,7 @@ from typing import TYPE_CHECKING, Final, Literal, NoReturn
 import attrs
 
 from pydistribution import mediatypes
-from pydistribution.digest import Digest, digest_stream
+from pydistribution.digest import CHUNK_SIZE, Digest
 from pydistribution.errors import DistributionError, RepositoryUnknownError
 from pydistribution.storage import Registry, RegistryOptions
 from pydistribution.storage.driver.filesystem import FilesystemDriver
@@ -173,10 +174,12 @@ def evenly(total: int, limit: int | None) -> list[int]:
 
 
 def _read_blob(repository: Repository, digest: Digest) -> str | None:
+    hasher = hashlib.new(digest.algorithm)
     with repository.blobs().open(digest) as stream:
-        actual, _ = digest_stream(stream, digest.algorithm)
-    if actual != digest:
-        return f"blob {digest} reads back as {actual}"
+        while chunk := stream.read(CHUNK_SIZE):
+            hasher.update(chunk)
+    if hasher.hexdigest() != digest.hex:
+        return f"blob {digest} reads back as {digest.algorithm}:{hasher.hexdigest()}"
     return None
 
 
