@@ -7,16 +7,24 @@ an OCI layout, or (later) a remote registry.
 from __future__ import annotations
 
 from pydistribution.errors import PlatformSubsetError
-from pydistribution.transfer._copy import CopyProgress, CopyResult, ProgressCallback, copy
+from pydistribution.transfer._copy import CopyResult, copy
+from pydistribution.transfer._progress import (
+    CopyProgress,
+    ProgressCallback,
+    ProgressKind,
+    TransferProgress,
+)
 
 __all__ = [
     "CopyProgress",
     "CopyResult",
     "PlatformSubsetError",
     "ProgressCallback",
+    "ProgressKind",
+    "TransferProgress",
     "copy",
 ]
 
-for _name in ("CopyProgress", "CopyResult"):
+for _name in ("CopyProgress", "CopyResult", "ProgressKind", "TransferProgress"):
     globals()[_name].__module__ = __name__
 del _name

@@ -10,8 +10,7 @@ digests are never changed unless the caller asks for a platform subset of an ind
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
@@ -24,32 +23,11 @@ from pydistribution.errors import BlobUnknownError, NotFoundError, PlatformSubse
 from pydistribution.manifest import ManifestListBuilder, OCIIndexBuilder, is_attestation
 from pydistribution.manifest.platform import matching_manifests
 from pydistribution.protocols import Manifest, Mounted, Referrers, Repository
+from pydistribution.transfer._progress import ProgressCallback, TransferProgress
 
-__all__ = ["CopyProgress", "CopyResult", "ProgressCallback", "copy"]
+__all__ = ["CopyResult", "copy"]
 
 ATTESTATION_DIGEST_ANNOTATION: Final = "vnd.docker.reference.digest"
-
-
-@attrs.frozen(kw_only=True)
-class CopyProgress:
-    """One progress report: a blob advanced, or a manifest or tag was written.
-
-    Attributes:
-        kind: ``"blob"`` (bytes moved), ``"skip"`` (already there), ``"mount"``,
-            ``"manifest"`` or ``"tag"``.
-        digest: the blob or manifest concerned (``None`` for a tag).
-        size: the blob's or manifest's size.
-        transferred: bytes of this blob moved so far.
-        total_transferred: bytes of every blob moved so far in this copy.
-        total_bytes: bytes of every blob the destination lacked when the copy began.
-    """
-
-    kind: str
-    digest: Digest | None
-    size: int
-    transferred: int
-    total_transferred: int
-    total_bytes: int
 
 
 @attrs.frozen(kw_only=True)
@@ -68,22 +46,17 @@ class CopyResult:
     bytes_copied: int
 
 
-ProgressCallback = Callable[[CopyProgress], None]
-
-
 @attrs.define
 class _Plan:
     manifests: list[Manifest] = attrs.Factory(list)
+    planned: set[Digest] = attrs.Factory(set)
+    """The digests in ``manifests``, for constant-time "already planned" checks."""
     blobs: dict[Digest, Descriptor] = attrs.Factory(dict)
 
-
-@attrs.define
-class _Counter:
-    lock: threading.Lock = attrs.Factory(threading.Lock)
-    transferred: int = 0
-    copied: int = 0
-    mounted: int = 0
-    skipped: int = 0
+    def add(self, manifest: Manifest) -> None:
+        if manifest.digest not in self.planned:
+            self.planned.add(manifest.digest)
+            self.manifests.append(manifest)
 
 
 def copy(
@@ -112,7 +85,8 @@ def copy(
         referrers: also copy the manifests whose ``subject`` is a copied manifest, when
             the source can list referrers.
         concurrency: how many blobs move at once.
-        progress: called from worker threads with a :class:`CopyProgress` per step.
+        progress: called, from worker threads, with a `CopyProgress` per step (see
+            `ProgressKind` for the steps).
 
     Raises:
         TagUnknownError: the source tag does not exist.
@@ -133,25 +107,16 @@ def copy(
     plan = _Plan()
     root = _plan_manifest(source, root, plan, platforms, allow_new_index_digest, referrers)
     missing = _missing_blobs(destination, plan.blobs.values())
-    counter = _Counter()
-    total = sum(d.size for d in missing)
-    report = progress or (lambda event: None)
+    lacking = {d.digest for d in missing}
+    tracker = TransferProgress(progress, sum(d.size for d in missing))
     for descriptor in plan.blobs.values():
-        if descriptor not in missing:
-            counter.skipped += 1
-            report(
-                CopyProgress(
-                    kind="skip",
-                    digest=descriptor.digest,
-                    size=descriptor.size,
-                    transferred=0,
-                    total_transferred=0,
-                    total_bytes=total,
-                )
-            )
+        if descriptor.digest not in lacking:
+            tracker.exists(descriptor)
+    for descriptor in missing:
+        tracker.waiting(descriptor)
 
     def move(descriptor: Descriptor) -> None:
-        _copy_blob(source, destination, descriptor, counter, total, report)
+        _copy_blob(source, destination, descriptor, tracker)
 
     if concurrency == 1 or len(missing) <= 1:
         for descriptor in missing:
@@ -165,37 +130,19 @@ def copy(
     for manifest in plan.manifests:
         destination.manifests().put(manifest)
         put.append(manifest.digest)
-        report(
-            CopyProgress(
-                kind="manifest",
-                digest=manifest.digest,
-                size=len(manifest.payload()),
-                transferred=0,
-                total_transferred=counter.transferred,
-                total_bytes=total,
-            )
-        )
+        tracker.manifest(manifest.digest, len(manifest.payload()))
     if tag is not None:
         destination.tags().tag(tag, root.describe())
-        report(
-            CopyProgress(
-                kind="tag",
-                digest=root.digest,
-                size=0,
-                transferred=0,
-                total_transferred=counter.transferred,
-                total_bytes=total,
-            )
-        )
+        tracker.tagged(root.digest)
     return CopyResult(
         digest=root.digest,
         media_type=root.media_type,
         tag=tag,
         manifests=tuple(put),
-        blobs_copied=counter.copied,
-        blobs_mounted=counter.mounted,
-        blobs_skipped=counter.skipped,
-        bytes_copied=counter.transferred,
+        blobs_copied=tracker.blobs_copied,
+        blobs_mounted=tracker.blobs_mounted,
+        blobs_skipped=tracker.blobs_skipped,
+        bytes_copied=tracker.bytes_transferred,
     )
 
 
@@ -228,13 +175,12 @@ def _plan_manifest(
             if _is_external(blob):
                 continue
             plan.blobs.setdefault(blob.digest, blob)
-    if all(m.digest != manifest.digest for m in plan.manifests):
-        plan.manifests.append(manifest)
+    plan.add(manifest)
     if referrers:
         store = source.manifests()
         if isinstance(store, Referrers):
             for referrer in store.referrers(manifest.digest):
-                if any(m.digest == referrer.digest for m in plan.manifests):
+                if referrer.digest in plan.planned:
                     continue
                 found = store.get(referrer.digest)
                 _plan_manifest(source, found, plan, None, False, referrers)
@@ -292,46 +238,19 @@ def _copy_blob(
     source: Repository,
     destination: Repository,
     descriptor: Descriptor,
-    counter: _Counter,
-    total: int,
-    report: ProgressCallback,
+    tracker: TransferProgress,
 ) -> None:
     digest = descriptor.digest
     created = destination.blobs().create(mount_from=source.name.with_digest(digest))
     if isinstance(created, Mounted):
-        with counter.lock:
-            counter.mounted += 1
-        report(
-            CopyProgress(
-                kind="mount",
-                digest=digest,
-                size=descriptor.size,
-                transferred=0,
-                total_transferred=counter.transferred,
-                total_bytes=total,
-            )
-        )
+        tracker.mounted(descriptor)
         return
-    done = 0
     with created as writer, source.blobs().open(digest) as stream:
         while chunk := stream.read(CHUNK_SIZE):
             writer.write(chunk)
-            done += len(chunk)
-            with counter.lock:
-                counter.transferred += len(chunk)
-                overall = counter.transferred
-            report(
-                CopyProgress(
-                    kind="blob",
-                    digest=digest,
-                    size=descriptor.size,
-                    transferred=done,
-                    total_transferred=overall,
-                    total_bytes=total,
-                )
-            )
+            tracker.transferring(descriptor, len(chunk))
+        tracker.verifying(descriptor)
         writer.commit(
             Descriptor(media_type=descriptor.media_type, digest=digest, size=descriptor.size)
         )
-    with counter.lock:
-        counter.copied += 1
+    tracker.done(descriptor)
