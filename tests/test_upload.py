@@ -112,6 +112,9 @@ def test_a_wrong_digest_commits_nothing_and_still_removes() -> None:
     assert target.calls[-1] == "remove"
     with pytest.raises(BlobUploadInvalidError, match="upload u4 is committed"):
         session.write(b"more")
+    calls = list(target.calls)
+    session.cancel()
+    assert (session.state, target.calls) == (UploadState.COMMITTED, calls)
 
 
 def test_lengths_are_checked_before_digests() -> None:

@@ -176,7 +176,12 @@ class UploadSession:
             self._state = UploadState.CLOSED
 
     def cancel(self) -> None:
-        """Remove the upload and everything it stored. A repeat call is safe."""
+        """Remove the upload and everything it stored. A repeat call is safe.
+
+        After a commit there is nothing left to remove, and the session stays committed.
+        """
+        if self._state is UploadState.COMMITTED:
+            return
         if self._state is UploadState.OPEN:
             self._target.discard()
         self._state = UploadState.CANCELLED

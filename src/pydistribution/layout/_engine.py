@@ -25,7 +25,13 @@ from pathlib import Path
 from typing import BinaryIO, TypeVar
 
 from pydistribution.descriptor import Descriptor
-from pydistribution.digest import CANONICAL_ALGORITHM, SUPPORTED_ALGORITHMS, Digest, Digester
+from pydistribution.digest import (
+    CANONICAL_ALGORITHM,
+    SUPPORTED_ALGORITHMS,
+    Digest,
+    Digester,
+    hash_stream,
+)
 from pydistribution.errors import (
     BlobInvalidDigestError,
     BlobUnknownError,
@@ -215,7 +221,7 @@ class Layout:
         temp, target = _fs.new_temp_file(self.temp_dir)
         try:
             with target:
-                size = _fs.copy_hashing(stream, target, [digester])
+                size = hash_stream(stream, (digester,), sink=target.write)
                 if self._fsync:
                     target.flush()
                     os.fsync(target.fileno())
@@ -281,9 +287,7 @@ class Layout:
             raise BlobUnknownError(digest) from None
         if data is None:
             raise UnsupportedError(f"blob {digest} is over the {limit}-byte limit; stream it")
-        digester = Digester(digest.algorithm)
-        digester.update(data)
-        actual = digester.digest()
+        actual = Digest.from_bytes(data, digest.algorithm)
         if actual != digest:
             raise BlobInvalidDigestError(
                 digest, f"the stored bytes hash to {actual} (the blob is corrupt)"

@@ -19,11 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Final
 
-from pydistribution.digest import CHUNK_SIZE, Digester
-
 __all__ = [
     "PRIVATE_DIR",
-    "copy_hashing",
     "exclusive_lock",
     "fsync_dir",
     "new_temp_file",
@@ -103,20 +100,6 @@ def write_atomically(target: Path, data: bytes, *, temp_dir: Path, fsync: bool) 
     except BaseException:
         remove_quietly(temp)
         raise
-
-
-def copy_hashing(source: BinaryIO, target: BinaryIO, digesters: list[Digester]) -> int:
-    """Copy ``source`` to ``target`` in :data:`CHUNK_SIZE` chunks, feeding each digester.
-
-    Returns the number of bytes copied; memory use does not depend on the stream's length.
-    """
-    total = 0
-    while chunk := source.read(CHUNK_SIZE):
-        target.write(chunk)
-        for digester in digesters:
-            digester.update(chunk)
-        total += len(chunk)
-    return total
 
 
 def read_limited(path: Path, limit: int) -> bytes | None:

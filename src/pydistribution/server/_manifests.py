@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from pydistribution.digest import Digest, Digester
+from pydistribution.digest import Digest
 from pydistribution.errcode import ErrorCode
 from pydistribution.errors import ManifestTooLargeError
 from pydistribution.manifest import parse_manifest
@@ -75,9 +75,7 @@ def _etag_matches(request: Request, digest: Digest) -> bool:
 
 
 def _digest_of(payload: bytes, algorithm: str) -> Digest:
-    digester = Digester(algorithm)
-    digester.update(payload)
-    return digester.digest()
+    return Digest.from_bytes(payload, algorithm)
 
 
 def routes(ctx: ServerContext) -> list[Route]:

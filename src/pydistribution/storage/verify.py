@@ -13,16 +13,14 @@ writes.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 import attrs
 
-from pydistribution.digest import CHUNK_SIZE, Digest
+from pydistribution.digest import Digest, digest_stream
 from pydistribution.errors import (
     DigestInvalidError,
     DigestUnsupportedError,
@@ -413,29 +411,14 @@ class _Verifier:
 
     def _hash(self, entry: BlobEntry) -> Problem | None:
         path = _paths.blob_data(entry.digest)
-        hasher = hashlib.new(entry.digest.algorithm)
-        buffer = bytearray(CHUNK_SIZE)
-        view = memoryview(buffer)
         try:
             with self._driver.reader(path) as stream:
-                readinto: Callable[[memoryview], int] | None = getattr(stream, "readinto", None)
-                while True:
-                    if readinto is not None:
-                        count = readinto(view)
-                        if not count:
-                            break
-                        hasher.update(view[:count])
-                    else:
-                        chunk = stream.read(CHUNK_SIZE)
-                        if not chunk:
-                            break
-                        hasher.update(chunk)
+                actual, _ = digest_stream(stream, entry.digest.algorithm)
         except PathNotFoundError:
             return None  # deleted since the scan (garbage collection)
         except (OSError, StorageDriverError) as exc:
             return Problem(kind=UNREADABLE_BLOB, location=path, detail=str(exc))
-        actual = f"{entry.digest.algorithm}:{hasher.hexdigest()}"
-        if actual != str(entry.digest):
+        if actual != entry.digest:
             detail = f"its content hashes to {actual}"
             return Problem(kind=CORRUPT_BLOB, location=path, detail=detail)
         return None

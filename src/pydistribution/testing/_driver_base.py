@@ -8,7 +8,6 @@ and checks after every test that nothing was left behind (driver contract §11.1
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import random
 import re
 import secrets
@@ -17,6 +16,7 @@ from typing import ClassVar, TypeVar
 
 import pytest
 
+from pydistribution.digest import Digester, digest_stream
 from pydistribution.errors import PathNotFoundError, StorageDriverError
 from pydistribution.storage.driver import StorageDriver
 
@@ -62,24 +62,20 @@ def chunks(seed: int, total: int, size: int = MiB) -> Iterator[bytes]:
 
 def write_all_hashed(driver: StorageDriver, path: str, data: Iterator[bytes]) -> str:
     """Stream ``data`` into a new file through a writer; commit; return its sha256."""
-    digest = hashlib.sha256()
+    digester = Digester()
     with driver.writer(path) as writer:
         for chunk in data:
             writer.write(chunk)
-            digest.update(chunk)
+            digester.update(chunk)
         writer.commit()
-    return digest.hexdigest()
+    return digester.digest().hex
 
 
 def read_all_hashed(driver: StorageDriver, path: str, offset: int = 0) -> tuple[int, str]:
     """Stream a file through a reader in 1 MiB reads; return its length and sha256."""
-    digest = hashlib.sha256()
-    total = 0
     with driver.reader(path, offset) as stream:
-        while chunk := stream.read(MiB):
-            digest.update(chunk)
-            total += len(chunk)
-    return total, digest.hexdigest()
+        digest, total = digest_stream(stream, chunk_size=MiB)
+    return total, digest.hex
 
 
 class SuiteBase:

@@ -25,7 +25,6 @@ POSIX system and a process without other threads.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import shutil
@@ -38,7 +37,7 @@ from typing import TYPE_CHECKING, Final, Literal, NoReturn
 import attrs
 
 from pydistribution import mediatypes
-from pydistribution.digest import CHUNK_SIZE, Digest
+from pydistribution.digest import Digest, digest_stream
 from pydistribution.errors import DistributionError, RepositoryUnknownError
 from pydistribution.storage import Registry, RegistryOptions
 from pydistribution.storage.driver.filesystem import FilesystemDriver
@@ -174,12 +173,10 @@ def evenly(total: int, limit: int | None) -> list[int]:
 
 
 def _read_blob(repository: Repository, digest: Digest) -> str | None:
-    hasher = hashlib.new(digest.algorithm)
     with repository.blobs().open(digest) as stream:
-        while chunk := stream.read(CHUNK_SIZE):
-            hasher.update(chunk)
-    if hasher.hexdigest() != digest.hex:
-        return f"blob {digest} reads back as {digest.algorithm}:{hasher.hexdigest()}"
+        actual, _ = digest_stream(stream, digest.algorithm)
+    if actual != digest:
+        return f"blob {digest} reads back as {actual}"
     return None
 
 
