@@ -28,7 +28,8 @@ runs. Families also derive from the fitting builtin, so ``except LookupError`` w
     ├── ConflictError: BlobExistsError, BlobMountedError, ManifestNotModifiedError,
     │   SchemaAlreadyRegisteredError, DriverAlreadyRegisteredError, LayoutClobberError
     ├── ConfigurationError (ValueError): UnknownDriverError, DriverParameterError
-    └── StorageDriverError: DriverError, DriverErrors and the driver kinds above
+    └── StorageDriverError: DriverError > PathOutsideRootError, DriverErrors and the
+        driver kinds above
 
 Every constructor takes the data and builds a readable, lower-case message; the data
 stays available as attributes.
@@ -87,6 +88,7 @@ __all__ = [
     "NotFoundError",
     "PaginationNumberInvalidError",
     "PathNotFoundError",
+    "PathOutsideRootError",
     "PlatformSubsetError",
     "ReferenceDigestInvalidError",
     "ReferenceInvalidFormatError",
@@ -554,6 +556,18 @@ class DriverError(StorageDriverError):
         self.driver = driver
         self.detail = detail
         super().__init__(f"{driver}: {detail}")
+
+
+class PathOutsideRootError(DriverError):
+    """A symbolic link would take a driver path out of the driver's root (filesystem).
+
+    The driver refuses every operation on such a path; storage walks skip it and
+    ``verify`` reports it.
+    """
+
+    def __init__(self, driver: str, path: str) -> None:
+        self.path = path
+        super().__init__(driver, f"path {path} resolves outside the root directory")
 
 
 class DriverErrors(StorageDriverError):

@@ -183,5 +183,5 @@ def test_large_blobs_are_hashed_in_parallel_streams(tmp_path: Path) -> None:
 
 
 def test_every_kind_is_a_documented_constant() -> None:
-    assert len(PROBLEM_KINDS) == 10
+    assert len(PROBLEM_KINDS) == 11
     assert all(kind == kind.lower() and " " not in kind for kind in PROBLEM_KINDS)

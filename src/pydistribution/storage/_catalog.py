@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Final
 from pydistribution.errors import (
     InvalidReferenceError,
     PathNotFoundError,
+    PathOutsideRootError,
     RepositoryNameInvalidError,
 )
 from pydistribution.reference import validate_repository_name
@@ -45,8 +46,9 @@ def _cursor(last: str | None) -> tuple[str, ...] | None:
 def walk_repositories(driver: StorageDriver, *, last: str | None = None) -> Iterator[str]:
     """Every valid repository name after ``last`` (exclusive), in catalog order.
 
-    Directories whose name fails the repository grammar are skipped (storage-layout
-    document §10.4); ``verify`` reports them.
+    Directories whose name fails the repository grammar, and symbolic links that lead
+    out of a filesystem root, are skipped (storage-layout document §10.4); ``verify``
+    reports both.
     """
     cursor = _cursor(last)
     yield from _walk(driver, _paths.REPOSITORIES_ROOT, (), cursor)
@@ -57,8 +59,8 @@ def _walk(
 ) -> Iterator[str]:
     try:
         children = driver.list(path)
-    except PathNotFoundError:
-        return
+    except (PathNotFoundError, PathOutsideRootError):
+        return  # gone, or a link out of the root (verify reports it)
     names = sorted(child.rsplit("/", 1)[-1].encode() for child in children)
     depth = len(prefix)
     start = 0

@@ -76,12 +76,18 @@ class ManifestStore:
 
         Raises:
             ManifestUnknownRevisionError: no such manifest in the repository.
+            ManifestTooLargeError: the stored bytes are over the manifest size limit
+                (refused by their size, without reading them).
         """
         target = self._target(digest)
         if target is None:
             raise ManifestUnknownRevisionError(self._name, digest)
         limit = self._context.options.manifest_size_limit
         try:
+            # Sized before it is read: anything planted as a revision may be huge.
+            size = self._context.blobs.stat(target).size
+            if size > limit:
+                raise ManifestTooLargeError(size, limit)
             return self._context.blobs.get(target, limit=limit)
         except BlobUnknownError:
             raise ManifestUnknownRevisionError(self._name, digest) from None
@@ -92,6 +98,8 @@ class ManifestStore:
         Raises:
             ManifestUnknownRevisionError: no such manifest in the repository, or its media
                 type is not among ``media_types``.
+            ManifestTooLargeError: the stored bytes are over the manifest size limit
+                (refused by their size, without reading them).
             ManifestInvalidError: the stored bytes are not a manifest pydistribution reads.
             SchemaV1UnsupportedError: the stored manifest is Docker schema 1.
         """
@@ -107,19 +115,27 @@ class ManifestStore:
     def put(self, manifest: Manifest, *, tag: str | None = None) -> Digest:
         """Verify ``manifest``, store its exact bytes, link it, and tag it if asked.
 
+        The stored bytes are ``manifest.payload()``; they are parsed again with the schema
+        of ``manifest.media_type``, and what they reference is verified, so an object
+        whose methods disagree with its bytes cannot store a manifest that names missing
+        content.
+
         Raises:
             TagInvalidFormatError: ``tag`` is malformed (checked before anything is written).
             ManifestTooLargeError: the payload is over the size limit.
+            ManifestInvalidError: the payload is not a manifest of ``manifest.media_type``.
             ManifestVerificationError: references are missing or layer URLs are refused;
-                ``causes`` lists every problem.
+                ``causes`` lists every problem (or the payload's fields are malformed).
+            SchemaV1UnsupportedError: the media type is Docker schema 1.
         """
         if tag is not None:
             validate_tag(tag)
         payload = manifest.payload()
         limit = self._context.options.manifest_size_limit
-        if len(payload) > limit:
-            raise ManifestTooLargeError(len(payload), limit)
-        causes = self._verify(manifest)
+        # The bytes are what is stored, so the bytes are what is checked: parsed with the
+        # schema of the media type the object claims, whatever its own methods say.
+        parsed = parse_manifest(manifest.media_type, payload, max_size=limit, detect=False)
+        causes = self._verify(parsed)
         if causes:
             raise ManifestVerificationError(causes)
         stored = self._context.blobs.put(payload)

@@ -40,6 +40,10 @@ __all__ = [
 # Stricter than the Go route ([a-zA-Z0-9-_.=]+): an id must also be one valid driver path
 # component, and "." or ".." would point elsewhere once joined into a path.
 _UPLOAD_ID: Final = re.compile(r"[A-Za-z0-9_.-]+")
+# Go's ids are 36-character UUIDs. The cap keeps an id one short path component on every
+# driver, with room for the filesystem driver's temporary suffixes (".<16 hex>~del" is
+# appended to a directory it deletes; 255 bytes is the usual name limit).
+_UPLOAD_ID_MAX: Final = 128
 _RFC3339: Final = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|z|[+-]\d{2}:\d{2})"
 )
@@ -53,11 +57,14 @@ def new_upload_id() -> str:
 def validate_upload_id(upload_id: str) -> str:
     """Return ``upload_id`` if it can name an upload directory.
 
+    An id is at most 128 characters of ``[A-Za-z0-9_.-]``, other than ``.`` and ``..``.
+
     Raises:
         BlobUploadUnknownError: the id cannot name an upload (so no upload has it).
     """
     if (
         not isinstance(upload_id, str)
+        or len(upload_id) > _UPLOAD_ID_MAX
         or upload_id in {".", ".."}
         or not _UPLOAD_ID.fullmatch(upload_id)
     ):

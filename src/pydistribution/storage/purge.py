@@ -23,7 +23,7 @@ import attrs
 from pydistribution.errors import PathNotFoundError
 from pydistribution.storage import _paths
 from pydistribution.storage._uploads import parse_started_at
-from pydistribution.storage.driver import FileInfo, WalkAction
+from pydistribution.storage.driver import FileInfo, TemporaryFileRemover, WalkAction
 from pydistribution.storage.gc._workers import ProgressFn, Workers, default_workers
 
 if TYPE_CHECKING:
@@ -40,6 +40,8 @@ _UUID: Final = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 )
 _UPLOADS: Final = "_uploads"
+_STORAGE_ROOT: Final = _paths.V2_ROOT.rsplit("/", 1)[0]
+"""``/docker/registry``: the layout and the garbage collector's quarantine beside it."""
 
 
 @attrs.frozen(kw_only=True)
@@ -85,6 +87,10 @@ class PurgeReport:
         purged: the uploads deleted (or to delete).
         kept: uploads younger than the threshold, or still being written.
         skipped: uploads without a readable ``startedat``, never touched.
+        temporary: temporary files and half-deleted trees of killed writers and
+            deletes, older than the threshold, removed (or to remove): each its
+            directory's driver path plus its name. Only drivers that have them (the
+            filesystem driver) report any.
     """
 
     dry_run: bool
@@ -92,6 +98,7 @@ class PurgeReport:
     purged: tuple[Upload, ...]
     kept: tuple[Upload, ...]
     skipped: tuple[Upload, ...]
+    temporary: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         """The report as JSON-ready values."""
@@ -101,6 +108,7 @@ class PurgeReport:
             "purged": [u.to_json() for u in self.purged],
             "kept": [u.to_json() for u in self.kept],
             "skipped": [u.to_json() for u in self.skipped],
+            "temporary": list(self.temporary),
         }
 
 
@@ -171,8 +179,11 @@ def purge_uploads(
     """Delete the upload sessions of ``registry`` that started before ``now - older_than``.
 
     An upload is deleted only when its ``startedat`` is readable and older than the
-    threshold and none of its ``data`` and hash-state files was modified within it. With
-    ``dry_run`` nothing is deleted and the report says what would be.
+    threshold and none of its ``data`` and hash-state files was modified within it. On a
+    driver that writes through temporary files (the filesystem driver, see
+    ``TemporaryFileRemover``), the ones killed writers and deletes left anywhere in the
+    root are removed too once older than the threshold. With ``dry_run`` nothing is
+    deleted and the report says what would be.
 
     Raises:
         ValueError: ``older_than`` is negative.
@@ -199,12 +210,18 @@ def purge_uploads(
                 purged.append(upload)
         if not dry_run:
             pool.map("purge", lambda u: _delete(driver, u.path), purged)
+    temporary: list[str] = []
+    if isinstance(driver, TemporaryFileRemover):
+        temporary = driver.remove_temporary_files(
+            _STORAGE_ROOT, older_than=threshold, dry_run=dry_run
+        )
     return PurgeReport(
         dry_run=dry_run,
         older_than=older_than,
         purged=_sorted(purged),
         kept=_sorted(kept),
         skipped=_sorted(skipped),
+        temporary=tuple(temporary),
     )
 
 

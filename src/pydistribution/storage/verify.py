@@ -57,6 +57,7 @@ __all__ = [
     "LEFTOVER_KINDS",
     "LINK_MISMATCH",
     "MISSING_REFERENCE",
+    "OUTSIDE_ROOT",
     "PROBLEM_KINDS",
     "Problem",
     "UNREADABLE_BLOB",
@@ -85,6 +86,9 @@ UNREADABLE_MANIFEST: Final = "unreadable-manifest"
 """A manifest's bytes are not a manifest pydistribution reads (``repo@digest``)."""
 INVALID_REPOSITORY_NAME: Final = "invalid-repository-name"
 """A repository directory whose name breaks the grammar (location: the directory)."""
+OUTSIDE_ROOT: Final = "outside-root"
+"""A symbolic link among the repositories that leads out of the root (location: its
+path); the driver refuses it, so the catalog and garbage collection skip it."""
 
 PROBLEM_KINDS: Final = frozenset(
     {
@@ -98,6 +102,7 @@ PROBLEM_KINDS: Final = frozenset(
         MISSING_REFERENCE,
         UNREADABLE_MANIFEST,
         INVALID_REPOSITORY_NAME,
+        OUTSIDE_ROOT,
     }
 )
 """Every ``Problem.kind`` of ``VerifyReport.problems``."""
@@ -228,7 +233,8 @@ class _Verifier:
 
     def run(self, repository: str | None) -> VerifyReport:
         began = time.monotonic()
-        names = find_repositories(self._driver)
+        outside: list[str] = []
+        names = find_repositories(self._driver, outside=outside)
         if repository is not None:
             if repository not in names:
                 raise RepositoryUnknownError(repository)
@@ -241,6 +247,15 @@ class _Verifier:
             )
             for name in names
             if not is_valid_repository_name(name)
+        ]
+        problems += [
+            Problem(
+                kind=OUTSIDE_ROOT,
+                location=path,
+                detail="a symbolic link out of the root directory; the driver refuses it",
+            )
+            for path in outside
+            if repository is None
         ]
         with Workers(default_workers(self._driver), self._progress) as pool:
             if repository is None:

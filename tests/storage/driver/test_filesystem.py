@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pydistribution.errors import DriverError, PathNotFoundError
+from pydistribution.errors import DriverError, PathNotFoundError, PathOutsideRootError
 from pydistribution.storage.driver import filesystem
 from pydistribution.storage.driver._fsroot import openat2_available
 from pydistribution.storage.driver.filesystem import BUFFER_SIZE, FilesystemDriver
@@ -377,11 +377,17 @@ def test_symlinks_never_lead_out_of_the_root(
         lambda: driver.move("/inside", "/link/inside"),
         lambda: driver.move("/link/secret", "/stolen"),
         lambda: driver.delete("/link/secret"),
-        lambda: driver.walk("/", lambda info: None),
     ]
     for operation in refused:
-        with pytest.raises(DriverError, match="resolves outside the root directory"):
+        with pytest.raises(PathOutsideRootError, match="resolves outside the root directory"):
             operation()
+    # A walk goes on past such a link (issue 13: one bad entry must not take a whole
+    # root down): it reports the link as a file and never descends into it.
+    walked: list[tuple[str, bool]] = []
+    driver.walk("/", lambda info: walked.append((info.path, info.is_dir)))
+    assert ("/link", False) in walked
+    assert ("/file-link", False) in walked
+    assert not [path for path, _ in walked if path.startswith("/link/")]
     assert sorted(p.name for p in outside.iterdir()) == ["secret"]
     assert (outside / "secret").read_bytes() == b"secret"
     assert driver.get_content("/inside") == b"in"

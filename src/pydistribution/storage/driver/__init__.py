@@ -21,6 +21,7 @@ from pydistribution.storage.driver._protocol import (
     RawFileWriter,
     RawScanner,
     StorageDriver,
+    TemporaryFileRemover,
     WalkAction,
     WalkFn,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "RawFileWriter",
     "RawScanner",
     "StorageDriver",
+    "TemporaryFileRemover",
     "WalkAction",
     "WalkFn",
     "Walker",
@@ -49,6 +51,7 @@ for _cls in (
     RawFileWriter,
     RawScanner,
     StorageDriver,
+    TemporaryFileRemover,
     WalkAction,
     Walker,
 ):

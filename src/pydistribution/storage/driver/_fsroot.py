@@ -37,6 +37,8 @@ import weakref
 from collections.abc import Callable
 from typing import Final, final
 
+from pydistribution.errors import PathOutsideRootError
+
 __all__ = ["FilesystemRoot", "OutsideRootError", "openat2_available"]
 
 _O_PATH: Final[int] = getattr(os, "O_PATH", 0)  # Linux: open a path without reading it
@@ -63,11 +65,15 @@ the kernel unsure; ``ENOSYS``: the call vanished (filtered after the probe).
 """
 
 
-class OutsideRootError(PermissionError):
-    """A symbolic link would take the path out of the root directory."""
+class OutsideRootError(PathOutsideRootError):
+    """A symbolic link would take the path out of the root directory.
+
+    Already the typed driver error the checked wrapper lets through, so storage code can
+    tell such a path from a failing disk.
+    """
 
     def __init__(self, path: str) -> None:
-        super().__init__(f"path {path} resolves outside the root directory")
+        super().__init__("filesystem", path)
 
 
 class _OpenHow(ctypes.Structure):

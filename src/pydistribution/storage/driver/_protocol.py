@@ -25,6 +25,7 @@ __all__ = [
     "RawFileWriter",
     "RawScanner",
     "StorageDriver",
+    "TemporaryFileRemover",
     "WalkAction",
     "WalkFn",
 ]
@@ -365,5 +366,31 @@ class RawScanner(Protocol):
 
         Raises:
             PathNotFoundError: no directory at ``path``.
+        """
+        ...
+
+
+@runtime_checkable
+class TemporaryFileRemover(Protocol):
+    """Optional driver capability: remove what killed writers and deletes left behind.
+
+    A driver that writes through temporary names no driver path can address (the
+    filesystem driver's ``<name>.<hex>~tmp`` files and ``~del`` trees) leaves them
+    behind when its process is killed mid-write; nothing else can see them to remove
+    them. ``purge_uploads`` calls this when the driver has it.
+    """
+
+    def remove_temporary_files(
+        self, path: str, *, older_than: datetime, dry_run: bool = False
+    ) -> list[str]:
+        """Remove the leftovers below driver path ``path`` last modified before ``older_than``.
+
+        Returns their names, each as its directory's driver path plus the file name
+        (which no driver path can name). With ``dry_run`` nothing is removed. A path
+        that does not exist has none.
+
+        Raises:
+            InvalidPathError: ``path`` breaks the path rule.
+            DriverError: the backend failed.
         """
         ...

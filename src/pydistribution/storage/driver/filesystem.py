@@ -23,7 +23,8 @@ directory is first renamed to ``<name>.<16 hex>~del`` and then removed (so write
 the delete never fail); ``~`` is outside the path rule, so ``list`` and ``walk`` never
 report either and no driver path can name one. Symbolic links below the root are
 followed only while they stay inside it; a path that would leave the root raises
-``DriverError`` (on Linux the kernel enforces it with ``openat2``, see ``_fsroot``).
+``PathOutsideRootError``, a ``DriverError`` (on Linux the kernel enforces it with
+``openat2``, see ``_fsroot``), and a walk reports such a link as a file.
 Data is streamed in chunks of
 :data:`BUFFER_SIZE`; writes smaller than that are gathered in a buffer of that size.
 """
@@ -43,15 +44,17 @@ from typing import TYPE_CHECKING, BinaryIO, Final, final
 
 from typing_extensions import Buffer
 
-from pydistribution.errors import PathNotFoundError
+from pydistribution.errors import DriverError, PathNotFoundError, PathOutsideRootError
 from pydistribution.storage.driver._checked import CheckedDriver, ForwardingDriver
 from pydistribution.storage.driver._fsroot import FilesystemRoot
+from pydistribution.storage.driver._paths import check_path
 from pydistribution.storage.driver._protocol import (
     FileInfo,
     RawDriver,
     RawFileWriter,
     RawScanner,
     StorageDriver,
+    TemporaryFileRemover,
 )
 from pydistribution.storage.driver.factory import bool_parameter, limit_parameter, str_parameter
 
@@ -401,6 +404,33 @@ class _FilesystemBackend:
                 return None  # a root directory not created yet is an empty store
             raise PathNotFoundError(_NAME, path) from exc
 
+    def remove_temporary_files(self, path: str, older_than: datetime, dry_run: bool) -> list[str]:
+        top = self._locate(path)
+        cutoff = older_than.timestamp()
+        found: list[str] = []
+        # Links are not followed (os.walk's default), so nothing outside the root is seen.
+        for directory, dirs, files in os.walk(top):
+            prefix = directory[len(self._root.path) :]
+            for name in (*files, *dirs):
+                if not name.endswith((_TEMP_SUFFIX, _TRASH_SUFFIX)):
+                    continue
+                full = os.path.join(directory, name)
+                try:
+                    st = os.lstat(full)
+                except FileNotFoundError:
+                    continue
+                if st.st_mtime >= cutoff:
+                    continue  # a writer or a delete may still be at work
+                found.append(f"{prefix}/{name}")
+                if dry_run:
+                    continue
+                if stat.S_ISDIR(st.st_mode):
+                    _remove_tree(full)
+                else:
+                    _unlink_quietly(full)
+            dirs[:] = [d for d in dirs if not d.endswith(_TRASH_SUFFIX)]
+        return sorted(found)
+
     def scan(self, path: str) -> list[FileInfo]:
         fd = self._open_directory(path)
         if fd is None:
@@ -420,6 +450,10 @@ class _FilesystemBackend:
                             infos.append(_info(child, entry.stat(follow_symlinks=False)))
                     except (*_NOT_THERE, PathNotFoundError):
                         continue  # removed since it was listed
+                    except PathOutsideRootError:
+                        # Reported as what it is here, a link (never a directory to walk
+                        # into): a walk goes on, and any use of the path raises again.
+                        infos.append(_info(child, entry.stat(follow_symlinks=False)))
         finally:
             os.close(fd)
         return infos
@@ -538,6 +572,30 @@ class FilesystemDriver(ForwardingDriver):
         """The root directory, with symbolic links resolved."""
         return self._backend.root
 
+    def remove_temporary_files(
+        self, path: str, *, older_than: datetime, dry_run: bool = False
+    ) -> list[str]:
+        """Remove the temporary files and half-deleted trees of killed processes.
+
+        Below driver path ``path`` (``/`` for the whole root), every ``~tmp`` file (a
+        writer killed before it published) and ``~del`` tree (a delete killed between
+        its rename and its removal) last modified before ``older_than``. Returns their
+        names, each as its directory's driver path plus the file name. With ``dry_run``
+        nothing is removed.
+
+        Raises:
+            InvalidPathError: ``path`` breaks the path rule.
+            PathOutsideRootError: a symbolic link takes ``path`` out of the root.
+            DriverError: the file system failed.
+        """
+        check_path(_NAME, path, allow_root=True)
+        try:
+            return self._backend.remove_temporary_files(path, older_than, dry_run)
+        except PathOutsideRootError:
+            raise
+        except OSError as exc:
+            raise DriverError(_NAME, str(exc)) from exc
+
 
 def from_parameters(parameters: Mapping[str, object]) -> FilesystemDriver:
     """Build a :class:`FilesystemDriver` from configuration (the factory entry).
@@ -571,4 +629,9 @@ if TYPE_CHECKING:
         return writer
 
     def _filesystem_driver_is_a_storage_driver(driver: FilesystemDriver) -> StorageDriver:
+        return driver
+
+    def _filesystem_driver_removes_temporary_files(
+        driver: FilesystemDriver,
+    ) -> TemporaryFileRemover:
         return driver

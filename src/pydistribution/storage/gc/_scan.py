@@ -22,6 +22,7 @@ from pydistribution.errors import (
     DigestUnsupportedError,
     InvalidReferenceError,
     PathNotFoundError,
+    PathOutsideRootError,
     RepositoryNameInvalidError,
 )
 from pydistribution.reference import validate_repository_name
@@ -92,22 +93,32 @@ def is_valid_repository_name(name: str) -> bool:
     return True
 
 
-def find_repositories(driver: StorageDriver) -> list[str]:
+def find_repositories(driver: StorageDriver, *, outside: list[str] | None = None) -> list[str]:
     """Every directory holding ``_layers`` or ``_manifests``, valid name or not.
 
     The union of what Go 2.8 (``_layers``) and v3 (``_manifests``) call a repository
     (storage-layout document §1.4, §12.6), in catalog walk order. Names that break the
     grammar are included: garbage collection must keep what they reference, and
-    verification reports them.
+    verification reports them. A symbolic link that leads out of a filesystem root is
+    not followed (the driver refuses it); with ``outside``, its path is added there.
     """
     root = _paths.REPOSITORIES_ROOT
     found: list[str] = []
     seen: set[str] = set()
 
     def visit(info: FileInfo) -> WalkAction | None:
-        if not info.is_dir:
-            return None
         parent, _, name = info.path.rpartition("/")
+        if not info.is_dir:
+            if outside is not None and not name.startswith("_"):
+                # Files are rare between repository directories; a link out of the
+                # root is reported as one by the walk, and refused by stat.
+                try:
+                    driver.stat(info.path)
+                except PathOutsideRootError:
+                    outside.append(info.path)
+                except PathNotFoundError:
+                    return None  # removed since it was listed
+            return None
         if not name.startswith("_"):
             return None
         if name in _paths.MARKERS and parent != root and parent not in seen:
