@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,8 @@ from click.testing import CliRunner
 from pydistribution.cli._app import cli
 from pydistribution.digest import Digest
 from pydistribution.errors import ManifestUnknownRevisionError, TagUnknownError
+from pydistribution.storage.config import open_registry
+from pydistribution.testing.namespace_suite import push_blob
 from tests.cli.conftest import CONFIG, SIGNATURE_TYPE, Place, run
 
 
@@ -274,3 +279,20 @@ def test_without_a_tag_latest_is_needed(place: Place) -> None:
         else run("digest", *place.ref())
     )
     assert (code, out) == (0, f"{_digest(place, 'v2')}\n")
+
+
+def test_a_reader_that_leaves_early_gets_no_error_text(image_root: Path) -> None:
+    """`blob ... | head -c 10`: the closed pipe ends the command quietly, with status 1."""
+    data = os.urandom(8 << 20)
+    repo = open_registry(str(image_root)).repository("team/app")
+    digest = push_blob(repo.blobs(), data).digest
+    command = [sys.executable, "-m", "pydistribution.cli", "blob", str(image_root)]
+    with subprocess.Popen(
+        [*command, f"team/app@{digest}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        assert process.stdout.read(10) == data[:10]
+        process.stdout.close()
+        err = process.stderr.read()
+    assert (process.returncode, err) == (1, b"")

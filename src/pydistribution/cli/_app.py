@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import pkgutil
 import sys
 from collections.abc import Callable, Iterator
@@ -34,6 +35,10 @@ def _errors_to_stderr() -> Iterator[None]:
     except DistributionError as exc:
         # People get one line, scripts a non-zero exit; never a traceback.
         _fail(str(exc))
+    except BrokenPipeError:
+        # The reader left (`| head`): nothing to tell, as cat and sha256sum say nothing.
+        _quiet_stdout()
+        raise SystemExit(1) from None
     except OSError as exc:
         _fail(_os_message(exc))
     except ImportError as exc:
@@ -47,6 +52,17 @@ def _fail(message: str) -> NoReturn:
     if rest:
         click.echo(rest, err=True)
     raise SystemExit(1) from None
+
+
+def _quiet_stdout() -> None:
+    """Point standard output at /dev/null, so the exit's flush meets no closed pipe."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 def _os_message(exc: OSError) -> str:
