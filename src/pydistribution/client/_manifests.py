@@ -13,6 +13,7 @@ it to that index, re-reading and retrying when a concurrent writer replaced the 
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
@@ -40,7 +41,9 @@ if TYPE_CHECKING:
 
 __all__ = ["RemoteManifestService", "fallback_tag"]
 
-_FALLBACK_RETRIES: Final = 5
+_FALLBACK_RETRIES: Final = 8
+_RECHECK_PAUSE: Final = 0.1
+"""Seconds (up to twice that, randomised) before the second check of a fallback index."""
 
 
 def fallback_tag(subject: Digest) -> str:
@@ -141,14 +144,28 @@ class RemoteManifestService:
         """
         if tag is not None:
             validate_tag(tag)
-        payload = manifest.payload()
+        confirmed = self._put(manifest, tag, {})
+        subject = manifest.subject
+        if subject is not None and self._repo.options.referrers_fallback and not confirmed:
+            self._add_to_fallback(subject.digest, manifest)
+        return manifest.digest
+
+    def _put(self, manifest: Manifest, tag: str | None, headers: dict[str, str]) -> bool:
+        """``PUT`` the manifest; whether the registry confirmed its subject (``OCI-Subject``).
+
+        Raises:
+            _Conflict: a precondition in ``headers`` failed (``412``).
+        """
         response = self._repo.transport.request(
             "PUT",
             self._url(tag if tag is not None else manifest.digest),
             scopes=self._repo.push,
-            headers={"Content-Type": manifest.media_type},
-            body=payload,
+            headers={"Content-Type": manifest.media_type, **headers},
+            body=manifest.payload(),
         )
+        if response.status == 412:
+            response.close()
+            raise _Conflict()
         if response.status not in (200, 201, 204):
             self._repo.fail(response)
         response.close()
@@ -157,14 +174,7 @@ class RemoteManifestService:
             raise ManifestInvalidError(
                 f"the registry stored the manifest as {served}, not {manifest.digest}"
             )
-        subject = manifest.subject
-        if (
-            subject is not None
-            and self._repo.options.referrers_fallback
-            and not response.headers.get("OCI-Subject")
-        ):
-            self._add_to_fallback(subject.digest, manifest)
-        return manifest.digest
+        return bool(response.headers.get("OCI-Subject"))
 
     def delete(self, digest: Digest) -> None:
         """Delete manifest ``digest`` (the registry removes its tags).
@@ -224,28 +234,47 @@ class RemoteManifestService:
             raise
 
     def _add_to_fallback(self, subject: Digest, manifest: Manifest) -> None:
-        """Add ``manifest`` to the tag-schema index of ``subject``, keeping others' entries."""
+        """Add ``manifest`` to the tag-schema index of ``subject``, keeping others' entries.
+
+        The write is conditional (``If-Match`` on the index read, ``If-None-Match: *``
+        when there was none) for registries that honour it. For those that do not (the
+        Go registry), the index is read back after the write and once more after a short
+        pause, and the entry is added again if a concurrent writer's index replaced it.
+        """
         entry = _referrer_descriptor(manifest)
         tag = fallback_tag(subject)
         for _ in range(_FALLBACK_RETRIES):
             current = self._fallback_index(subject)
             entries = list(current.references()) if current is not None else []
-            if any(d.digest == entry.digest for d in entries):
-                return
-            builder = OCIIndexBuilder()
-            for descriptor in [*entries, entry]:
-                builder.append_reference(descriptor)
-            index = builder.build()
-            self.put(index, tag=tag)
-            # Another writer may have replaced the index between our read and write:
-            # read it back, and add ours again if it is gone.
-            after = self._fallback_index(subject)
-            if after is not None and any(d.digest == entry.digest for d in after.references()):
-                return
+            if not any(d.digest == entry.digest for d in entries):
+                builder = OCIIndexBuilder()
+                for descriptor in [*entries, entry]:
+                    builder.append_reference(descriptor)
+                condition = (
+                    {"If-Match": f'"{current.digest}"'}
+                    if current is not None
+                    else {"If-None-Match": "*"}
+                )
+                try:
+                    self._put(builder.build(), tag, condition)
+                except _Conflict:
+                    continue
+            if self._has_entry(subject, entry):
+                self._repo.transport.sleep(_RECHECK_PAUSE * (1 + random.random()))
+                if self._has_entry(subject, entry):
+                    return
         raise DistributionError(
             f"could not add {manifest.digest} to the referrers index of {subject}: "
             "it kept being replaced"
         )
+
+    def _has_entry(self, subject: Digest, entry: Descriptor) -> bool:
+        index = self._fallback_index(subject)
+        return index is not None and any(d.digest == entry.digest for d in index.references())
+
+
+class _Conflict(Exception):
+    """A conditional manifest write failed (``412``): read again and retry."""
 
 
 def _referrer_descriptor(manifest: Manifest) -> Descriptor:
