@@ -22,7 +22,14 @@ from pydistribution.errors import (
     StorageDriverError,
     UnsupportedMethodError,
 )
-from pydistribution.storage.driver import CheckedDriver, FileInfo, RawFileWriter, WalkAction
+from pydistribution.storage.driver import (
+    DEFAULT_PARALLELISM,
+    CheckedDriver,
+    FileInfo,
+    ParallelismHint,
+    RawFileWriter,
+    WalkAction,
+)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -330,3 +337,34 @@ def test_max_concurrency_bounds_raw_calls() -> None:
 def test_max_concurrency_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         CheckedDriver(FakeRaw(), max_concurrency=0)
+
+
+# -- parallelism ----------------------------------------------------------------------------
+
+
+class ParallelRaw(FakeRaw):
+    """A raw driver that declares how many calls at once suit it."""
+
+    def __init__(self, parallelism: int) -> None:
+        super().__init__()
+        self._parallelism = parallelism
+
+    @property
+    def parallelism(self) -> int:
+        return self._parallelism
+
+
+def test_parallelism_is_the_raw_drivers_or_the_default() -> None:
+    """A raw driver's declared parallelism passes through; without one, the default."""
+    assert isinstance(CheckedDriver(FakeRaw()), ParallelismHint)
+    assert not isinstance(FakeRaw(), ParallelismHint)
+    assert CheckedDriver(FakeRaw()).parallelism == DEFAULT_PARALLELISM == 4
+    assert CheckedDriver(ParallelRaw(1)).parallelism == 1
+    assert CheckedDriver(ParallelRaw(32)).parallelism == 32
+
+
+def test_parallelism_never_exceeds_max_concurrency_nor_drops_below_one() -> None:
+    assert CheckedDriver(ParallelRaw(32), max_concurrency=8).parallelism == 8
+    assert CheckedDriver(FakeRaw(), max_concurrency=2).parallelism == 2
+    assert CheckedDriver(ParallelRaw(2), max_concurrency=8).parallelism == 2
+    assert CheckedDriver(ParallelRaw(0)).parallelism == 1

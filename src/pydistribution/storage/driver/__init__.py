@@ -15,8 +15,10 @@ from __future__ import annotations
 from pydistribution.storage.driver._checked import CheckedDriver
 from pydistribution.storage.driver._paths import PATH_PATTERN, is_valid_path
 from pydistribution.storage.driver._protocol import (
+    DEFAULT_PARALLELISM,
     FileInfo,
     FileWriter,
+    ParallelismHint,
     RawDriver,
     RawFileWriter,
     RawScanner,
@@ -29,9 +31,11 @@ from pydistribution.storage.driver._walk import Walker
 
 __all__ = [
     "CheckedDriver",
+    "DEFAULT_PARALLELISM",
     "FileInfo",
     "FileWriter",
     "PATH_PATTERN",
+    "ParallelismHint",
     "RawDriver",
     "RawFileWriter",
     "RawScanner",
@@ -47,6 +51,7 @@ for _cls in (
     CheckedDriver,
     FileInfo,
     FileWriter,
+    ParallelismHint,
     RawDriver,
     RawFileWriter,
     RawScanner,

@@ -28,8 +28,10 @@ from pydistribution.errors import (
 )
 from pydistribution.storage.driver._paths import check_path
 from pydistribution.storage.driver._protocol import (
+    DEFAULT_PARALLELISM,
     FileInfo,
     FileWriter,
+    ParallelismHint,
     RawDriver,
     RawFileWriter,
     RawScanner,
@@ -85,10 +87,11 @@ def _call(name: str, op: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwarg
 class _Gate:
     """Runs raw operations: named errors, and at most ``limit`` at once if set (§6.2)."""
 
-    __slots__ = ("_slots", "name")
+    __slots__ = ("_slots", "limit", "name")
 
     def __init__(self, name: str, limit: int | None) -> None:
         self.name = name
+        self.limit = limit
         # A queue of ``limit`` tokens: taking one blocks while all are out. The C queue
         # costs a tenth of a semaphore (whose acquire and release are Python code), and
         # a gate is passed on every storage call.
@@ -148,6 +151,18 @@ class CheckedDriver:
     def raw(self) -> RawDriver:
         """The wrapped raw driver."""
         return self._raw
+
+    @property
+    def parallelism(self) -> int:
+        """How many calls at once suit this driver for bulk work (see `ParallelismHint`).
+
+        The raw driver's own ``parallelism`` if it declares one, else
+        `DEFAULT_PARALLELISM`; never more than ``max_concurrency``, and at least 1.
+        """
+        raw = self._raw
+        declared = raw.parallelism if isinstance(raw, ParallelismHint) else DEFAULT_PARALLELISM
+        limit = self._gate.limit
+        return max(1, declared if limit is None else min(declared, limit))
 
     def get_content(self, path: str) -> bytes:
         """See :meth:`StorageDriver.get_content`."""
@@ -365,6 +380,11 @@ class ForwardingDriver:
     def name(self) -> str:
         """The registration name, used in every error."""
         return self._driver.name
+
+    @property
+    def parallelism(self) -> int:
+        """How many calls at once suit this driver for bulk work (see `ParallelismHint`)."""
+        return self._driver.parallelism
 
     def get_content(self, path: str) -> bytes:
         """See :meth:`StorageDriver.get_content`."""

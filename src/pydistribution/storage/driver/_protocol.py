@@ -13,14 +13,16 @@ import enum
 from collections.abc import Callable
 from datetime import datetime
 from types import TracebackType
-from typing import BinaryIO, Protocol, TypeAlias, runtime_checkable
+from typing import BinaryIO, Final, Protocol, TypeAlias, runtime_checkable
 
 import attrs
 from typing_extensions import Buffer, Self
 
 __all__ = [
+    "DEFAULT_PARALLELISM",
     "FileInfo",
     "FileWriter",
+    "ParallelismHint",
     "RawDriver",
     "RawFileWriter",
     "RawScanner",
@@ -348,6 +350,35 @@ class RawDriver(Protocol):
     def delete(self, path: str) -> None: ...
 
     def redirect_url(self, path: str, method: str) -> str | None: ...
+
+
+DEFAULT_PARALLELISM: Final = 4
+"""The parallelism assumed of a driver that declares none (see `ParallelismHint`).
+
+A driver that says nothing may be local, where threads beyond one gain little (they share
+the interpreter lock), or remote, where each call waits for the network. Four threads
+cost a local driver little, make a remote one several times faster than one thread, and
+never flood a backend that did not ask for more.
+"""
+
+
+@runtime_checkable
+class ParallelismHint(Protocol):
+    """Optional driver capability: how many calls at once suit the driver for bulk work.
+
+    Jobs that make many independent storage calls (garbage collection, verification,
+    upload purging) run this many worker threads by default. A driver whose calls are
+    short and CPU-bound (local storage: a call is mostly interpreter time, and threads
+    contend for the interpreter lock) declares 1; a driver whose calls wait on the
+    network declares more (the S3 driver: 16). Either a raw driver or a public driver may
+    declare it; `CheckedDriver` passes on its raw driver's value, or
+    `DEFAULT_PARALLELISM` when the raw driver declares none.
+    """
+
+    @property
+    def parallelism(self) -> int:
+        """The preferred number of concurrent calls for bulk work, at least 1."""
+        ...
 
 
 @runtime_checkable

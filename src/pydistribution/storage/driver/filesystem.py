@@ -296,6 +296,12 @@ class _FilesystemBackend:
         return _NAME
 
     @property
+    def parallelism(self) -> int:
+        # A call takes microseconds, mostly interpreter time; threads contend for the
+        # interpreter lock (measured with benchmarks/bench_gc.py: two are slower than one).
+        return 1
+
+    @property
     def root(self) -> str:
         return self._root.path
 

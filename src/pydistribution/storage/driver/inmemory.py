@@ -105,6 +105,11 @@ class _InMemoryBackend:
     def name(self) -> str:
         return _NAME
 
+    @property
+    def parallelism(self) -> int:
+        # A call is a dictionary lookup under one lock: more threads only contend.
+        return 1
+
     # -- tree helpers, called with the lock held ---------------------------------------
 
     def _find(self, path: str) -> _File | _Dir | None:

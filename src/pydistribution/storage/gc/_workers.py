@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Final, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
+
+from pydistribution.storage.driver import DEFAULT_PARALLELISM, ParallelismHint
 
 if TYPE_CHECKING:
     from pydistribution.storage.driver import StorageDriver
@@ -23,18 +25,18 @@ ProgressFn: TypeAlias = Callable[[str, int, "int | None"], None]
 """A progress callback: ``(phase, done, total)``; ``total`` is ``None`` when unknown."""
 
 
-_LOCAL_DRIVERS: Final = frozenset({"filesystem", "inmemory"})
-
-
 def default_workers(driver: StorageDriver) -> int:
     """How many threads make storage calls on ``driver`` at once, by default.
 
-    One for local storage (the ``filesystem`` and ``inmemory`` drivers): a call takes
-    microseconds, mostly interpreter time, and threads only contend for the interpreter
-    lock (measured: two threads are slower than one). Sixteen for remote storage such as
-    S3, where each call waits milliseconds for the network.
+    What the driver declares as its ``parallelism`` (see
+    [ParallelismHint][pydistribution.storage.driver.ParallelismHint]): 1 for the local
+    ``filesystem`` and ``inmemory`` drivers, whose calls only contend for the interpreter
+    lock, 16 for S3, whose calls wait for the network. A driver that declares nothing
+    gets [DEFAULT_PARALLELISM][pydistribution.storage.driver.DEFAULT_PARALLELISM].
     """
-    return 1 if driver.name in _LOCAL_DRIVERS else 16
+    if isinstance(driver, ParallelismHint):
+        return max(1, driver.parallelism)
+    return DEFAULT_PARALLELISM
 
 
 class Workers:

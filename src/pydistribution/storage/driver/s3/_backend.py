@@ -98,6 +98,11 @@ class S3Backend:
         return NAME
 
     @property
+    def parallelism(self) -> int:
+        # Each request waits milliseconds for the network; threads overlap the waits.
+        return 16
+
+    @property
     def bucket(self) -> Bucket:
         return self._bucket
 
