@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, BinaryIO, Final, ParamSpec, TypeVar
 
 from typing_extensions import Buffer, Self
 
+from pydistribution.storage.driver import DEFAULT_PARALLELISM, ParallelismHint
+
 if TYPE_CHECKING:
     from pydistribution.storage.driver import FileInfo, FileWriter, StorageDriver, WalkFn
 
@@ -158,8 +160,18 @@ class CrashingDriver:
 
     @property
     def name(self) -> str:
-        """The wrapped driver's name (storage code picks defaults by it)."""
+        """The wrapped driver's name, used in its errors."""
         return self._driver.name
+
+    @property
+    def parallelism(self) -> int:
+        """The wrapped driver's (see `ParallelismHint`): jobs run as many threads as on it.
+
+        One thread on the local drivers keeps the order of the counted steps, and so each
+        crash point, the same from run to run.
+        """
+        driver = self._driver
+        return driver.parallelism if isinstance(driver, ParallelismHint) else DEFAULT_PARALLELISM
 
     @property
     def counter(self) -> StepCounter:

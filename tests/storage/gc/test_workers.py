@@ -22,6 +22,7 @@ from pydistribution.storage.driver.inmemory import InMemoryDriver
 from pydistribution.storage.driver.s3 import S3Driver, options_from_parameters
 from pydistribution.storage.gc import default_workers, mark_and_sweep
 from pydistribution.storage.verify import verify
+from pydistribution.testing.crash import CrashingDriver, StepCounter
 from pydistribution.testing.namespace_suite import push_blob, push_image
 from tests.storage._roots import NOW
 
@@ -78,6 +79,14 @@ def test_built_in_drivers_declare_theirs(tmp_path: Path) -> None:
     assert default_workers(FilesystemDriver(tmp_path)) == 1
     assert default_workers(s3) == 16
     assert s3.parallelism == 16
+
+
+def test_a_wrapper_passes_on_the_wrapped_drivers(tmp_path: Path) -> None:
+    """The crash-injection wrapper keeps one thread on local drivers (deterministic steps)."""
+    assert default_workers(CrashingDriver(FilesystemDriver(tmp_path), StepCounter())) == 1
+    assert default_workers(CrashingDriver(InMemoryDriver(), StepCounter())) == 1
+    bare = CrashingDriver(CheckedDriver(ThirdPartyRaw("keyvalue")), StepCounter())
+    assert default_workers(bare) == DEFAULT_PARALLELISM
 
 
 @pytest.mark.parametrize(
