@@ -1,8 +1,8 @@
 """Garbage collection of registry storage: mark and sweep, safe while pushes go on.
 
-:func:`mark_and_sweep` (or a :class:`GarbageCollector`) deletes the blobs that no
-manifest of any repository references and, with ``delete_untagged``, the manifests no tag
-reaches. It reads and writes the Go registry's layout, and on a quiet root deletes what
+`mark_and_sweep` (or a `GarbageCollector`) deletes the blobs that no manifest of any
+repository references and, with ``delete_untagged``, the manifests no tag reaches. It
+reads and writes the Go registry's layout, and on a quiet root deletes what
 ``registry garbage-collect`` deletes, except where the Go collector is wrong
 (storage-layout document §12.3-§12.6): marking is recursive through indexes and manifest
 lists, children of kept indexes and referrers of kept manifests are kept, unreadable

@@ -133,8 +133,8 @@ class GarbageCollector:
         settle: how long quarantined content waits before the confirming re-scan; a
             manifest put that checked its references before the quarantine must finish
             within this time to be seen by the re-scan.
-        workers: threads making storage calls (default: :func:`default_workers`).
-        progress: called as work proceeds, see :data:`ProgressFn`.
+        workers: threads making storage calls (default: `default_workers`).
+        progress: called as work proceeds, see `ProgressFn`.
         offline: nothing writes to the storage while the collection runs (registries
             stopped or read-only, as Go's collector requires): delete in place, without
             the quarantine, the settle time and the re-scan. Grace still applies.
@@ -509,7 +509,7 @@ def mark_and_sweep(
     progress: ProgressFn | None = None,
     offline: bool = False,
 ) -> GCReport:
-    """Collect the garbage of ``registry`` (see :class:`GarbageCollector` for the options).
+    """Collect the garbage of ``registry`` (see `GarbageCollector` for the options).
 
     Raises:
         ValueError: ``grace`` or ``settle`` is negative.

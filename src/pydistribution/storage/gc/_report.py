@@ -1,6 +1,6 @@
 """What a garbage collection reports: deletions, and why a blob is kept.
 
-The classes are public through :mod:`pydistribution.storage.gc`.
+The classes are public through `pydistribution.storage.gc`.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ class S3Driver(ForwardingDriver):
     """A ``StorageDriver`` over an S3 bucket (registration names ``s3`` and ``s3aws``).
 
     See the documentation of `pydistribution.storage.driver.s3` for how each operation
-    maps to S3, and :class:`~pydistribution.storage.driver.StorageDriver` for each
+    maps to S3, and [StorageDriver][pydistribution.storage.driver.StorageDriver] for each
     method's contract.
     Creating the driver performs no request: a missing bucket or an unreachable
     endpoint shows at the first operation, as a ``DriverError`` naming both.
@@ -74,9 +74,9 @@ class S3Driver(ForwardingDriver):
 
 
 def from_parameters(parameters: Mapping[str, object]) -> S3Driver:
-    """Build an :class:`S3Driver` from the Go ``storage.s3`` parameters (the factory entry).
+    """Build an `S3Driver` from the Go ``storage.s3`` parameters (the factory entry).
 
-    See :func:`options_from_parameters` for the keys.
+    See `options_from_parameters` for the keys.
 
     Raises:
         DriverParameterError: a parameter is missing or has a bad value.
