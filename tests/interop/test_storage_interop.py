@@ -41,7 +41,7 @@ from pydistribution.manifest import (
 )
 from pydistribution.protocols import Manifest, Mounted
 from pydistribution.reference import Reference
-from pydistribution.storage import Registry, RegistryOptions, Repository
+from pydistribution.storage import Registry, RegistryOptions, RegistryRepository
 from pydistribution.storage.config import open_registry
 from pydistribution.storage.driver.filesystem import FilesystemDriver
 from pydistribution.testing.namespace_suite import push_blob
@@ -428,14 +428,14 @@ def test_catalog_of_digit_children_pages_completely_unlike_go(go_registry: GoReg
 ARTIFACT_TYPE = "application/vnd.example.sbom.v1"
 
 
-def _push_blobs(repository: Repository, blobs: Iterable[Blob]) -> None:
+def _push_blobs(repository: RegistryRepository, blobs: Iterable[Blob]) -> None:
     for blob in blobs:
         # Upload sessions in chunks; the chunk size does not divide the blob sizes.
         descriptor = push_blob(repository.blobs(), blob.data, chunk=333)
         assert str(descriptor.digest) == blob.digest
 
 
-def _put(repository: Repository, blob: Blob, *tags: str) -> Manifest:
+def _put(repository: RegistryRepository, blob: Blob, *tags: str) -> Manifest:
     manifest = parse_manifest(blob.media_type, blob.data)
     first, *more = tags or (None,)
     assert repository.manifests().put(manifest, tag=first) == manifest.digest

@@ -21,6 +21,7 @@ from pydistribution.errors import (
     ManifestBlobUnknownError,
     ManifestUnknownError,
     TagInvalidFormatError,
+    UnsupportedError,
 )
 from pydistribution.layout import (
     PRIVATE_DIR,
@@ -204,7 +205,7 @@ def test_put_blob_stores_under_its_digest(layout: Layout) -> None:
     assert layout.has_blob(digest)
     assert layout.blob_size(digest) == 12
     assert layout.list_blobs() == [digest]
-    with layout.get_blob(digest) as stream:
+    with layout.open_blob(digest) as stream:
         assert stream.read() == b"some content"
     assert _temp_files(layout) == []
 
@@ -290,7 +291,7 @@ def test_put_blob_streams_in_bounded_chunks(layout: Layout) -> None:
 def test_unknown_blob(layout: Layout) -> None:
     digest = Digest.from_bytes(b"never stored")
     assert not layout.has_blob(digest)
-    for call in (layout.get_blob, layout.blob_size, layout.delete_blob, layout.read_blob):
+    for call in (layout.open_blob, layout.blob_size, layout.delete_blob, layout.get_blob):
         with pytest.raises(BlobUnknownError) as info:
             call(digest)
         assert info.value.digest == digest
@@ -300,26 +301,26 @@ def test_corrupt_blob_is_detected_by_verified_reads(layout: Layout) -> None:
     """Bytes that do not match their name pass an unverified read but fail a verified one."""
     digest, _ = layout.put_bytes(b"original bytes")
     layout.blob_path(digest).write_bytes(b"tampered bytes")
-    with layout.get_blob(digest) as stream:
+    with layout.open_blob(digest) as stream:
         assert stream.read() == b"tampered bytes"
     with (
-        layout.get_blob(digest, verify=True) as stream,
+        layout.open_blob(digest, verify=True) as stream,
         pytest.raises(BlobInvalidDigestError, match="corrupt"),
     ):
         stream.read()
     with pytest.raises(BlobInvalidDigestError):
-        layout.read_blob(digest)
+        layout.get_blob(digest)
 
 
 def test_verified_reader_is_seekable_and_verifies_whole_reads(layout: Layout) -> None:
     data = bytes(range(256)) * 4096
     digest, _ = layout.put_bytes(data)
-    with layout.get_blob(digest, verify=True) as stream:
+    with layout.open_blob(digest, verify=True) as stream:
         stream.seek(1000)
         assert stream.read(10) == data[1000:1010]
         stream.seek(0)
         assert stream.read() == data
-    with layout.get_blob(digest, verify=True) as stream:
+    with layout.open_blob(digest, verify=True) as stream:
         chunks = iter(lambda: stream.read(4096), b"")
         assert b"".join(chunks) == data
 
@@ -327,7 +328,7 @@ def test_verified_reader_is_seekable_and_verifies_whole_reads(layout: Layout) ->
 def test_empty_blob(layout: Layout) -> None:
     digest, size = layout.put_bytes(b"")
     assert size == 0
-    with layout.get_blob(digest, verify=True) as stream:
+    with layout.open_blob(digest, verify=True) as stream:
         assert stream.read() == b""
 
 
@@ -621,5 +622,17 @@ def test_read_only_operations_write_nothing(tmp_path: Path) -> None:
     reopened = Layout.open(layout.path)
     reopened.get_reference("v1")
     reopened.list_references()
-    reopened.read_blob(image.manifest.digest)
+    reopened.get_blob(image.manifest.digest)
     assert not private.exists()
+
+
+def test_get_blob_is_bytes_open_blob_a_stream_and_read_blob_deprecated(layout: Layout) -> None:
+    """``get`` means bytes and ``open`` a stream, as in the protocols; the old name warns."""
+    digest, _ = layout.put_bytes(b"small blob")
+    assert layout.get_blob(digest) == b"small blob"
+    with layout.open_blob(digest) as stream:
+        assert stream.read() == b"small blob"
+    with pytest.warns(DeprecationWarning, match="use Layout.get_blob"):
+        assert layout.read_blob(digest) == b"small blob"
+    with pytest.raises(UnsupportedError, match="over the 4-byte limit"):
+        layout.get_blob(digest, limit=4)

@@ -14,7 +14,7 @@ from pydistribution.descriptor import Descriptor
 from pydistribution.digest import Digest
 from pydistribution.manifest import EMPTY_CONFIG, OCIIndexBuilder, OCIManifestBuilder
 from pydistribution.protocols import Manifest
-from pydistribution.storage import Registry, RegistryOptions, Repository
+from pydistribution.storage import Registry, RegistryOptions, RegistryRepository
 from pydistribution.storage.driver.filesystem import FilesystemDriver
 from pydistribution.storage.gc import GCReport, mark_and_sweep
 from pydistribution.testing.namespace_suite import push_blob, push_image
@@ -84,7 +84,9 @@ def links_naming(root: Path, deleted: Iterable[str]) -> set[str]:
     return found
 
 
-def push_index(repository: Repository, children: Sequence[Manifest], tag: str | None) -> Manifest:
+def push_index(
+    repository: RegistryRepository, children: Sequence[Manifest], tag: str | None
+) -> Manifest:
     """Put an OCI index over ``children`` (already in the repository)."""
     builder = OCIIndexBuilder()
     for child in children:
@@ -95,7 +97,7 @@ def push_index(repository: Repository, children: Sequence[Manifest], tag: str | 
 
 
 def push_referrer(
-    repository: Repository, subject: Manifest, content: bytes, *, tag: str | None = None
+    repository: RegistryRepository, subject: Manifest, content: bytes, *, tag: str | None = None
 ) -> Manifest:
     """Put an OCI artifact (one blob, empty config) whose ``subject`` is ``subject``."""
     push_blob(repository.blobs(), b"{}")

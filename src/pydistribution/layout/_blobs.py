@@ -50,7 +50,7 @@ class LayoutBlobStore:
             UnsupportedError: the blob is over 4 MiB (use :meth:`open`).
             BlobInvalidDigestError: the stored bytes do not match ``digest``.
         """
-        return self._layout.read_blob(digest, limit=MAX_MANIFEST_SIZE)
+        return self._layout.get_blob(digest, limit=MAX_MANIFEST_SIZE)
 
     def open(self, digest: Digest) -> BinaryIO:
         """A seekable reader that verifies the content as it is read; the caller closes it.
@@ -60,7 +60,7 @@ class LayoutBlobStore:
             BlobInvalidDigestError: (from the read that reaches the end) the stored bytes
                 do not match ``digest``.
         """
-        return self._layout.get_blob(digest, verify=True)
+        return self._layout.open_blob(digest, verify=True)
 
     def serve(self, digest: Digest) -> ServedBlob:
         """A verifying stream (a layout has no redirect URLs).

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -257,7 +258,7 @@ class Layout:
         except (FileNotFoundError, NotADirectoryError):
             raise BlobUnknownError(digest) from None
 
-    def get_blob(self, digest: Digest, *, verify: bool = False) -> BinaryIO:
+    def open_blob(self, digest: Digest, *, verify: bool = False) -> BinaryIO:
         """A seekable reader over blob ``digest``; the caller closes it.
 
         With ``verify`` the reader hashes what it reads and raises
@@ -273,12 +274,15 @@ class Layout:
             raise BlobUnknownError(digest) from None
         return open_verified(stream, digest) if verify else stream
 
-    def read_blob(self, digest: Digest, *, limit: int = MAX_MANIFEST_SIZE) -> bytes:
+    def get_blob(self, digest: Digest, *, limit: int = MAX_MANIFEST_SIZE) -> bytes:
         """The verified content of a small blob (a manifest or a config).
+
+        Before 0.1.0 this name returned a stream, which is ``open_blob`` now: ``get``
+        means bytes and ``open`` a stream, as in the protocols' ``BlobProvider``.
 
         Raises:
             BlobUnknownError: no such blob.
-            UnsupportedError: the blob is over ``limit`` bytes (use :meth:`get_blob`).
+            UnsupportedError: the blob is over ``limit`` bytes (use ``open_blob``).
             BlobInvalidDigestError: the bytes do not hash to ``digest``.
         """
         try:
@@ -293,6 +297,21 @@ class Layout:
                 digest, f"the stored bytes hash to {actual} (the blob is corrupt)"
             )
         return data
+
+    def read_blob(self, digest: Digest, *, limit: int = MAX_MANIFEST_SIZE) -> bytes:
+        """Deprecated: the old name of ``get_blob``; warns, then returns the same bytes.
+
+        Raises:
+            BlobUnknownError: no such blob.
+            UnsupportedError: the blob is over ``limit`` bytes.
+            BlobInvalidDigestError: the bytes do not hash to ``digest``.
+        """
+        warnings.warn(
+            "Layout.read_blob is deprecated: use Layout.get_blob (bytes) or open_blob (stream)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.get_blob(digest, limit=limit)
 
     def delete_blob(self, digest: Digest) -> None:
         """Remove blob ``digest``; references to it are not touched.

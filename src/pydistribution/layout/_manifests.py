@@ -47,7 +47,7 @@ class LayoutManifestService:
 
     def _payload(self, digest: Digest) -> bytes:
         try:
-            return self._layout.read_blob(digest, limit=MAX_MANIFEST_SIZE)
+            return self._layout.get_blob(digest, limit=MAX_MANIFEST_SIZE)
         except (BlobUnknownError, UnsupportedError):
             raise ManifestUnknownRevisionError(self._name, digest) from None
 

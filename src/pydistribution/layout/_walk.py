@@ -60,7 +60,7 @@ def walk(
             yield descriptor, None
             continue
         try:
-            payload = layout.read_blob(descriptor.digest)
+            payload = layout.get_blob(descriptor.digest)
             manifest = parse_manifest(descriptor.media_type, payload)
         except BlobUnknownError:
             if strict:

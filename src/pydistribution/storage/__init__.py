@@ -8,6 +8,8 @@ registry and pydistribution can share one storage root.
 
 from __future__ import annotations
 
+import warnings
+
 from pydistribution.storage._blobstore import GlobalBlobStore
 from pydistribution.storage._linkedblobstore import LinkedBlobStore
 from pydistribution.storage._manifeststore import ManifestStore
@@ -16,7 +18,7 @@ from pydistribution.storage._options import (
     IndexValidation,
     RegistryOptions,
 )
-from pydistribution.storage._registry import Registry, Repository
+from pydistribution.storage._registry import Registry, RegistryRepository
 from pydistribution.storage._tagstore import TagStore
 from pydistribution.storage._uploads import RegistryBlobWriter
 
@@ -29,7 +31,7 @@ __all__ = [
     "Registry",
     "RegistryBlobWriter",
     "RegistryOptions",
-    "Repository",
+    "RegistryRepository",
     "TagStore",
 ]
 
@@ -38,3 +40,15 @@ for _name in __all__:
     if isinstance(_obj, type):
         _obj.__module__ = __name__
 del _name, _obj
+
+
+def __getattr__(name: str) -> object:
+    # The repository class was called Repository, like the protocol it implements.
+    if name == "Repository":
+        warnings.warn(
+            "pydistribution.storage.Repository is deprecated: use RegistryRepository",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return RegistryRepository
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

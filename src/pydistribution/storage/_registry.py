@@ -1,4 +1,4 @@
-"""``Registry``: the ``Namespace`` over a storage driver, and its ``Repository``."""
+"""``Registry``: the ``Namespace`` over a storage driver, and its ``RegistryRepository``."""
 
 from __future__ import annotations
 
@@ -23,16 +23,20 @@ from pydistribution.storage._options import RegistryOptions
 from pydistribution.storage._tagstore import TagStore
 
 if TYPE_CHECKING:
-    from pydistribution.protocols import Namespace, RepositoryEnumerator, RepositoryRemover
-    from pydistribution.protocols import Repository as RepositoryProtocol
+    from pydistribution.protocols import (
+        Namespace,
+        Repository,
+        RepositoryEnumerator,
+        RepositoryRemover,
+    )
     from pydistribution.storage.cache import BlobDescriptorCache
     from pydistribution.storage.driver import StorageDriver
 
-__all__ = ["Registry", "Repository"]
+__all__ = ["Registry", "RegistryRepository"]
 
 
-class Repository:
-    """One repository of a :class:`Registry`: its blobs, manifests and tags."""
+class RegistryRepository:
+    """One repository of a `Registry` (a ``Repository``): its blobs, manifests and tags."""
 
     def __init__(self, context: StorageContext, name: str) -> None:
         self._name = name
@@ -58,7 +62,7 @@ class Repository:
         return self._tags
 
     def __repr__(self) -> str:
-        return f"Repository({self._name!r})"
+        return f"RegistryRepository({self._name!r})"
 
 
 class Registry:
@@ -103,7 +107,7 @@ class Registry:
         """Registry storage holds every repository."""
         return GLOBAL_SCOPE
 
-    def repository(self, name: Reference | str) -> Repository:
+    def repository(self, name: Reference | str) -> RegistryRepository:
         """Repository ``name`` (it need not exist yet); a tag or digest is ignored.
 
         Raises:
@@ -111,7 +115,7 @@ class Registry:
                 case, over 255 characters, or outside the grammar).
         """
         text = name.name if isinstance(name, Reference) else name
-        return Repository(self._context, validate_repository_name(text))
+        return RegistryRepository(self._context, validate_repository_name(text))
 
     def repositories(self, *, last: str | None = None, n: int | None = None) -> list[str]:
         """One catalog page: up to ``n`` names strictly after ``last``, in catalog order.
@@ -183,5 +187,5 @@ if TYPE_CHECKING:
     def _fits_remover(registry: Registry) -> RepositoryRemover:
         return registry
 
-    def _fits_repository(repository: Repository) -> RepositoryProtocol:
+    def _fits_repository(repository: RegistryRepository) -> Repository:
         return repository

@@ -46,7 +46,7 @@ from pydistribution.storage.verify import verify
 from pydistribution.testing._crashdriver import Crash, CrashingDriver, StepCounter, os_steps
 
 if TYPE_CHECKING:
-    from pydistribution.storage import Repository
+    from pydistribution.storage import RegistryRepository
     from pydistribution.storage.driver import StorageDriver
 
 __all__ = [
@@ -172,7 +172,7 @@ def evenly(total: int, limit: int | None) -> list[int]:
 # -- checks ------------------------------------------------------------------------------
 
 
-def _read_blob(repository: Repository, digest: Digest) -> str | None:
+def _read_blob(repository: RegistryRepository, digest: Digest) -> str | None:
     with repository.blobs().open(digest) as stream:
         actual, _ = digest_stream(stream, digest.algorithm)
     if actual != digest:
@@ -180,7 +180,7 @@ def _read_blob(repository: Repository, digest: Digest) -> str | None:
     return None
 
 
-def _read_image(repository: Repository, digest: Digest, depth: int = 0) -> list[str]:
+def _read_image(repository: RegistryRepository, digest: Digest, depth: int = 0) -> list[str]:
     manifest = repository.manifests().get(digest)
     problems: list[str] = []
     for reference in manifest.references():

@@ -33,7 +33,7 @@ from pydistribution.errors import (
 )
 from pydistribution.manifest import OCIIndexBuilder, OCIManifestBuilder
 from pydistribution.protocols import Manifest
-from pydistribution.storage import Registry, Repository
+from pydistribution.storage import Registry, RegistryRepository
 from pydistribution.storage.gc import mark_and_sweep
 from pydistribution.storage.verify import verify
 from pydistribution.testing.namespace_suite import push_blob
@@ -58,7 +58,7 @@ class Tally:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def _ensure_blob(repository: Repository, data: bytes) -> Descriptor:
+def _ensure_blob(repository: RegistryRepository, data: bytes) -> Descriptor:
     """Upload ``data`` unless the repository already has it (a client's HEAD check)."""
     digest = Digest.from_bytes(data)
     try:
@@ -67,7 +67,7 @@ def _ensure_blob(repository: Repository, data: bytes) -> Descriptor:
         return push_blob(repository.blobs(), data, chunk=4096)
 
 
-def _push_image(repository: Repository, layers: Sequence[bytes], config: bytes) -> Manifest:
+def _push_image(repository: RegistryRepository, layers: Sequence[bytes], config: bytes) -> Manifest:
     builder = OCIManifestBuilder(config)
     _ensure_blob(repository, config)
     for layer in layers:
@@ -82,7 +82,7 @@ def _push_image(repository: Repository, layers: Sequence[bytes], config: bytes) 
     return manifest
 
 
-def _push(repository: Repository, index: int, round_: int, with_index: bool) -> Manifest:
+def _push(repository: RegistryRepository, index: int, round_: int, with_index: bool) -> Manifest:
     """One push: blobs first, then the manifest(s), the last one with its tags."""
     images = [
         _push_image(
