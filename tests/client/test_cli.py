@@ -147,3 +147,24 @@ def test_credential_helper_is_used(
     code, _, err = run("logout", host)
     assert (code, err) == (0, "")
     assert json.loads(store.read_text()) == {}
+
+
+def test_image_commands_on_a_remote_registry(go_registry: GoRegistry) -> None:
+    """The commands that take [ROOT] REF take docker:// references unchanged."""
+    registry = RemoteRegistry(go_registry.url)
+    manifest = push_image(registry.repository("team/app"), tag="v1")
+    ref = f"docker://{go_registry.url.removeprefix('http://')}/team/app"
+    code, out, err = run("tags", ref)
+    assert (code, out, err) == (0, "v1\n", "")
+    code, out, err = run("manifest", f"{ref}:v1")
+    assert (code, err) == (0, "")
+    assert out.encode() == manifest.payload()
+    code, out, err = run("digest", "--manifest", f"{ref}:v1")
+    assert (code, err) == (0, "")
+    assert out.strip() == str(manifest.digest)
+    code, _, err = run("tag", f"{ref}:v1", "v2")
+    assert (code, err) == (0, "")
+    assert registry.repository("team/app").tags().get("v2").digest == manifest.digest
+    code, _, err = run("delete", f"{ref}@{manifest.digest}")
+    assert (code, err) == (0, "")
+    assert not registry.repository("team/app").manifests().exists(manifest.digest)
