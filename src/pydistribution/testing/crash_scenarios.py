@@ -20,12 +20,14 @@ from pydistribution.manifest.ociindex import OCIIndexBuilder
 from pydistribution.manifest.ocimanifest import OCIManifest, OCIManifestBuilder
 from pydistribution.protocols import Manifest
 from pydistribution.reference import Reference
+from pydistribution.storage import Registry
+from pydistribution.storage.driver.inmemory import InMemoryDriver
 from pydistribution.storage.gc import mark_and_sweep
 from pydistribution.storage.purge import purge_uploads
-from pydistribution.testing.crash import Scenario
+from pydistribution.testing.crash import Crash, CrashingDriver, Scenario, StepCounter
 
 if TYPE_CHECKING:
-    from pydistribution.storage import LinkedBlobStore, Registry
+    from pydistribution.storage import LinkedBlobStore
 
 __all__ = ["SCENARIOS", "World", "scenario", "world"]
 
@@ -228,6 +230,23 @@ def _with_garbage(registry: Registry) -> World:
     return current
 
 
+def _with_crashed_sweep(registry: Registry) -> World:
+    """The garbage world, and an online collection killed after its first move into the
+    quarantine (found on an in-memory copy: the driver calls are the same)."""
+    trace = StepCounter()
+    scratch = InMemoryDriver()
+    _with_garbage(Registry(scratch, options=registry.options))
+    _gc_online(Registry(CrashingDriver(scratch, trace), options=registry.options), None)
+    first_move = next(i for i, step in enumerate(trace.trace) if step.startswith("move "))
+    current = _with_garbage(registry)
+    crashing = CrashingDriver(registry.driver, StepCounter(first_move + 1))
+    try:
+        _gc_online(Registry(crashing, options=registry.options), None)
+    except Crash:
+        return current
+    raise AssertionError("the collection did not reach its crash point")
+
+
 def _gc_online(registry: Registry, state: object) -> None:
     mark_and_sweep(registry, delete_untagged=True, grace=timedelta(0), settle=timedelta(0))
 
@@ -271,6 +290,8 @@ SCENARIOS: Final[tuple[Scenario, ...]] = (
     Scenario(name="repository-remove", setup=world, operation=_remove),
     Scenario(name="gc-online", setup=_with_garbage, operation=_gc_online),
     Scenario(name="gc-offline", setup=_with_garbage, operation=_gc_offline),
+    Scenario(name="gc-after-crash", setup=_with_crashed_sweep, operation=_gc_online),
+    Scenario(name="gc-offline-after-crash", setup=_with_crashed_sweep, operation=_gc_offline),
     Scenario(name="purge-uploads", setup=_with_uploads, operation=_purge),
 )
 """Every storage operation crash injection covers."""

@@ -14,7 +14,16 @@ KILLS = 6
 
 
 @pytest.mark.parametrize(
-    "name", ["upload", "manifest-put", "manifest-delete", "repository-remove", "purge-uploads"]
+    "name",
+    [
+        "upload",
+        "manifest-put",
+        "manifest-delete",
+        "repository-remove",
+        "gc-online",
+        "gc-offline",
+        "purge-uploads",
+    ],
 )
 def test_random_kills_leave_a_sound_root(name: str, crash_dir: Path) -> None:
     """Whenever the kill lands, the root verifies, reads whole and has old or new tags."""

@@ -164,7 +164,7 @@ def _list(driver: StorageDriver, path: str) -> list[str]:
 
 
 def recover(driver: StorageDriver) -> tuple[int, int]:
-    """Undo the sweeps that did not finish: restore their blobs and revision links.
+    """Undo the sweeps that did not finish: restore their blobs, layer and revision links.
 
     Returns the number of blobs and of revision links put back. Runs at the start of
     every collection; only one collection may run on a storage root at a time.
@@ -181,14 +181,16 @@ def recover(driver: StorageDriver) -> tuple[int, int]:
                 _restore_blob(driver, held, digest)
                 blobs += 1
         journal = _journal(driver, run)
+        # Layer links before revision links: a recovery cut short must not bring back a
+        # manifest whose layers are not linked again yet.
+        for path, digest in _link_entries(journal):
+            if not _exists(driver, path) and _exists(driver, _paths.blob_data(digest)):
+                write_link(driver, path, digest)
         for repository, digest in _manifest_entries(journal):
             link = _paths.revision_link(repository, digest)
             if not _exists(driver, link) and _exists(driver, _paths.blob_data(digest)):
                 write_link(driver, link, digest)
                 manifests += 1
-        for path, digest in _link_entries(journal):
-            if not _exists(driver, path) and _exists(driver, _paths.blob_data(digest)):
-                write_link(driver, path, digest)
         with contextlib.suppress(PathNotFoundError):
             driver.delete(run)
     _remove_root_if_empty(driver)
