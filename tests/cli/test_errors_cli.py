@@ -67,6 +67,9 @@ def test_a_directory_without_the_layout_points_at_it(
     inner = image_root / "docker"
     err = _fails_with(_with_root(command, str(inner)), "no registry storage here")
     assert f"did you mean the parent, {image_root}?" in err
+    deeper = image_root / "docker" / "registry"
+    err = _fails_with(_with_root(command, str(deeper)), "no registry storage here")
+    assert f"did you mean {image_root}?" in err
     above = image_root.parent
     err = _fails_with(_with_root(command, str(above)), "no registry storage here")
     assert f"did you mean {image_root}?" in err
@@ -76,8 +79,13 @@ def test_a_relative_root_gets_a_relative_hint(
     image_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(image_root)
-    err = _fails_with(["verify", "docker/registry"], "docker/registry: no registry storage here")
+    err = _fails_with(["verify", "docker"], "docker: no registry storage here")
     assert "did you mean the parent, .?" in err
+    err = _fails_with(["verify", "docker/registry"], "docker/registry: no registry storage here")
+    assert "did you mean .?" in err
+    monkeypatch.chdir(image_root.parent)
+    err = _fails_with(["verify", "."], ".: no registry storage here")
+    assert "did you mean root?" in err
 
 
 def test_an_empty_directory_has_no_hint(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from pydistribution.server import create_app
+from pydistribution.server import ServerOptions, create_app
 from pydistribution.storage import Registry
 from pydistribution.storage.driver.filesystem import FilesystemDriver
 from tests.server._support import error_codes, push_blob, sha256, sha512, uploads_left
@@ -30,6 +30,16 @@ def test_post_starts_a_session(client: TestClient, registry: Registry) -> None:
     assert response.headers["range"] == "0-0"
     assert response.headers["content-length"] == "0"
     assert len(uploads_left(registry)) == 1
+
+
+def test_session_start_announces_the_minimum_chunk_when_configured(registry: Registry) -> None:
+    with TestClient(create_app(registry, options=ServerOptions(chunk_min_length=5 << 20))) as c:
+        response = c.post("/v2/team/app/blobs/uploads/")
+        assert response.headers["oci-chunk-min-length"] == str(5 << 20)
+
+
+def test_session_start_announces_no_minimum_by_default(client: TestClient) -> None:
+    assert "oci-chunk-min-length" not in client.post("/v2/team/app/blobs/uploads/").headers
 
 
 def test_chunked_upload_in_three_patches(client: TestClient, registry: Registry) -> None:

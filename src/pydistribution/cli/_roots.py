@@ -17,6 +17,7 @@ instead of an empty registry.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import urllib.parse
@@ -100,9 +101,11 @@ def _nearby_layout(text: str, path: Path) -> str:
     resolved = path.resolve()
     for parent in resolved.parents:
         if (parent / _V2).is_dir():
-            return f"; did you mean the parent, {_relative(text, parent)}?"
+            which = "the parent, " if parent == resolved.parent else ""
+            return f"; did you mean {which}{_relative(text, parent)}?"
     try:
-        children = sorted(os.scandir(resolved), key=lambda e: e.name)[:_SCAN_LIMIT]
+        with os.scandir(resolved) as entries:
+            children = sorted(itertools.islice(entries, _SCAN_LIMIT), key=lambda e: e.name)
     except OSError:
         return ""
     for child in children:

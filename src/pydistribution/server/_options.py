@@ -27,6 +27,9 @@ class ServerOptions:
         catalog_max_entries: the page size of ``/v2/_catalog`` when the client gives no
             ``n``, and the largest page it gets when it asks for more (Go:
             ``catalog.maxentries``).
+        chunk_min_length: announced to clients in ``OCI-Chunk-Min-Length`` when an upload
+            session starts, for storage that wants chunks of at least this many bytes
+            (all but the last); ``None`` announces nothing.
     """
 
     max_threads: int = attrs.field(default=40, validator=attrs.validators.gt(0))
@@ -35,3 +38,6 @@ class ServerOptions:
     )
     io_chunk_size: int = attrs.field(default=1 << 20, validator=attrs.validators.gt(0))
     catalog_max_entries: int = attrs.field(default=1000, validator=attrs.validators.gt(0))
+    chunk_min_length: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.gt(0))
+    )

@@ -139,7 +139,10 @@ def routes(ctx: ServerContext) -> list[Route]:
                 return failed
             return await commit(request, name, writer, digest)
         await ctx.run(writer.close)
-        return Response(status_code=202, headers=session_headers(request, name, writer.id, 0))
+        headers = session_headers(request, name, writer.id, 0)
+        if ctx.options.chunk_min_length is not None:
+            headers["OCI-Chunk-Min-Length"] = str(ctx.options.chunk_min_length)
+        return Response(status_code=202, headers=headers)
 
     async def resume(name: str, upload_id: str) -> BlobWriter:
         def reopen() -> BlobWriter:
