@@ -577,7 +577,25 @@ def test_with_tag_and_with_digest_validate() -> None:
         base.with_tag(".hidden")
     assert info.value.reference == ".hidden"
     with pytest.raises(ReferenceDigestInvalidError, match="must be a pydistribution"):
-        base.with_digest(SHA256)  # type: ignore[arg-type]
+        base.with_digest(SHA256.encode())  # type: ignore[arg-type]
+    assert base.with_digest(SHA256) == base.with_digest(Digest.parse(SHA256))
+    with pytest.raises(ReferenceDigestInvalidError, match="sha256:abc"):
+        base.with_digest("sha256:abc")
+
+
+def test_reference_equals_its_text() -> None:
+    """A reference compares equal to its text and hashes like it, in both directions."""
+    ref = parse_reference("example.com/team/app:v1")
+    assert ref == "example.com/team/app:v1"
+    assert "example.com/team/app:v1" == ref  # noqa: SIM300 - the reflected == is under test
+    assert ref != "example.com/team/app"
+    assert ref.named() == "example.com/team/app"
+    assert ref == parse_reference("example.com/team/app:v1")
+    assert ref != parse_reference("example.com/team/app:v2")
+    assert ref != 42
+    assert {ref: 1}["example.com/team/app:v1"] == 1
+    assert "example.com/team/app:v1" in {ref}
+    assert parse_normalized_named("ubuntu") == "docker.io/library/ubuntu"
 
 
 # -- tags and repository names --------------------------------------------------------

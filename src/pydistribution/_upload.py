@@ -12,7 +12,7 @@ it sits in the core, below every backend.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, BinaryIO, Protocol
@@ -26,12 +26,23 @@ from pydistribution.errors import (
     BlobInvalidDigestError,
     BlobInvalidLengthError,
     BlobUploadInvalidError,
+    InvalidReferenceError,
 )
+from pydistribution.mediatypes import MediaType
+from pydistribution.reference import Reference, parse_reference
 
 if TYPE_CHECKING:
-    from pydistribution.protocols import BlobWriter
+    from pydistribution.protocols import BlobContent, BlobWriter
 
-__all__ = ["UploadSession", "UploadState", "UploadTarget", "verify_upload"]
+__all__ = [
+    "UploadSession",
+    "UploadState",
+    "UploadTarget",
+    "content_chunks",
+    "mount_source",
+    "upload_content",
+    "verify_upload",
+]
 
 
 class UploadState(enum.Enum):
@@ -281,3 +292,77 @@ if TYPE_CHECKING:
 
     def _fits_protocol(writer: UploadSession) -> BlobWriter:
         return writer
+
+
+def content_chunks(data: BlobContent, chunk_size: int = CHUNK_SIZE) -> Iterator[Buffer]:
+    """The pieces of blob content given as bytes, a binary stream or an iterable of bytes.
+
+    A stream is read ``chunk_size`` bytes at a time to its end; nothing is read whole.
+
+    Raises:
+        TypeError: ``data`` is none of these (a ``str`` is refused: encode it first).
+    """
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        yield data
+        return
+    read = getattr(data, "read", None)
+    if callable(read):
+        while chunk := read(chunk_size):
+            if not isinstance(chunk, (bytes, bytearray, memoryview)):
+                raise TypeError(f"expected a binary stream, read {type(chunk).__name__}")
+            yield chunk
+        return
+    if isinstance(data, str) or not isinstance(data, Iterable):
+        raise TypeError(
+            "expected bytes, a binary file object or an iterable of bytes, "
+            f"not {type(data).__name__}"
+        )
+    for piece in data:
+        if not isinstance(piece, (bytes, bytearray, memoryview)):
+            raise TypeError(f"expected an iterable of bytes, got a {type(piece).__name__}")
+        yield piece
+
+
+def upload_content(writer: BlobWriter, media_type: MediaType, data: BlobContent) -> Descriptor:
+    """Write ``data`` through ``writer`` piece by piece, hashing as it goes, and commit it.
+
+    How a ``put`` of a stream stays a stream: memory use does not depend on the content's
+    length. The writer is cancelled when anything fails.
+
+    Raises:
+        TypeError: ``data`` is not blob content (see `content_chunks`).
+    """
+    digester = Digester()
+    with writer:
+        for chunk in content_chunks(data):
+            digester.update(chunk)
+            writer.write(chunk)
+        provisional = Descriptor(
+            media_type=media_type or mediatypes.OCTET_STREAM,
+            digest=digester.digest(),
+            size=digester.size,
+        )
+        return writer.commit(provisional)
+
+
+def mount_source(mount_from: Reference | str) -> Reference:
+    """The reference a mount reads from, which must name a digest.
+
+    Text is parsed as a reference (``team/app@sha256:...``).
+
+    Raises:
+        InvalidReferenceError: the reference has no digest (a mount needs one), or the
+            text is not a reference.
+        TypeError: ``mount_from`` is neither a `Reference` nor a string.
+    """
+    if isinstance(mount_from, str):
+        mount_from = parse_reference(mount_from)
+    elif not isinstance(mount_from, Reference):
+        raise TypeError(
+            f"expected a Reference or its text (name@digest), not {type(mount_from).__name__}"
+        )
+    if mount_from.digest is None:
+        raise InvalidReferenceError(
+            str(mount_from), "a mount needs a digest (name@algorithm:hex) to mount"
+        )
+    return mount_from

@@ -29,6 +29,7 @@ __all__ = [
     "Digester",
     "SUPPORTED_ALGORITHMS",
     "Verifier",
+    "as_digest",
     "digest_stream",
     "hash_stream",
 ]
@@ -124,6 +125,27 @@ class Digest:
     def short(self, length: int = 12) -> str:
         """The first ``length`` hex characters, for people."""
         return self.hex[:length]
+
+
+def as_digest(value: Digest | str) -> Digest:
+    """``value`` as a `Digest`: a `Digest` as it is, its text form (``"sha256:..."``) parsed.
+
+    The one place where the public API turns a digest a user typed into a value; every
+    method that takes a digest calls it first.
+
+    Raises:
+        DigestInvalidFormatError: the text is not ``algorithm:hex``.
+        DigestInvalidLengthError: the hex part has the wrong length.
+        DigestUnsupportedError: the algorithm is well-formed but not registered.
+        TypeError: ``value`` is neither a `Digest` nor a string.
+    """
+    if isinstance(value, Digest):
+        return value
+    if isinstance(value, str):
+        return Digest.parse(value)
+    raise TypeError(
+        f"expected a Digest or its text form 'algorithm:hex', not {type(value).__name__}"
+    )
 
 
 class Digester:

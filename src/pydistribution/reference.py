@@ -149,7 +149,7 @@ def _describe(value: object) -> str:
     return value if isinstance(value, str) else repr(value)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class Reference:
     """A validated image reference: a repository name with an optional tag and digest.
 
@@ -160,8 +160,10 @@ class Reference:
     first component that fits the domain grammar is the domain only if it contains ``.``
     or ``:``, is ``localhost``, has an upper-case letter or is bracketed (``[ff]``), so
     ``library/ubuntu`` has no domain (Go's ``reference.Domain`` would report ``library``).
-    Values compare by their fields, so ``str(ref)`` (or :attr:`name`) is the thing to
-    compare when references may come from both sources.
+    A reference compares equal to another with the same fields and to its own text:
+    ``Reference(path="team/app") == "team/app"`` (so ``repo.name == "team/app"`` works for
+    every repository), and hashes like that text. Text is compared as written, not
+    normalised: ``parse_normalized_named("ubuntu")`` equals ``"docker.io/library/ubuntu"``.
 
     Name length follows Go v0.6 (distribution/reference#9 stopped counting the domain)
     and depends on the name text only: when the first of two or more components fits the
@@ -215,6 +217,26 @@ class Reference:
         """The repository name: ``domain/path``, or ``path`` without a domain."""
         return f"{self.domain}/{self.path}" if self.domain else self.path
 
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Reference):
+            return (self.domain, self.path, self.tag, self.digest) == (
+                other.domain,
+                other.path,
+                other.tag,
+                other.digest,
+            )
+        if isinstance(other, str):
+            return str(self) == other
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self) -> int:
+        # Like its text's, so that a reference and its text find each other in sets.
+        return hash(str(self))
+
     def __str__(self) -> str:
         text = self.name
         if self.tag is not None:
@@ -235,12 +257,19 @@ class Reference:
         """
         return attrs.evolve(self, tag=validate_tag(tag))
 
-    def with_digest(self, digest: Digest) -> Reference:
+    def with_digest(self, digest: Digest | str) -> Reference:
         """This reference with ``digest`` instead of any digest; a tag stays (Go: ``WithDigest``).
 
+        ``digest`` may be a `Digest` or its text (``"sha256:..."``).
+
         Raises:
-            ReferenceDigestInvalidError: ``digest`` is not a :class:`Digest`.
+            ReferenceDigestInvalidError: ``digest`` is neither a `Digest` nor valid text.
         """
+        if isinstance(digest, str):
+            try:
+                digest = Digest.parse(digest)
+            except (DigestInvalidError, DigestUnsupportedError) as exc:
+                raise ReferenceDigestInvalidError(f"{self.name}@{digest}", str(exc)) from exc
         _check_digest(digest, self.name)
         return attrs.evolve(self, digest=digest)
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, BinaryIO, overload
 from typing_extensions import Buffer
 
 from pydistribution import mediatypes
+from pydistribution._upload import mount_source, upload_content
 from pydistribution.client._challenge import Scope
 from pydistribution.client._protocol import (
     check_upload_id,
@@ -29,7 +30,7 @@ from pydistribution.client._repo import RepoContext
 from pydistribution.client._transport import Response
 from pydistribution.client._upload import RemoteBlobWriter
 from pydistribution.descriptor import Descriptor
-from pydistribution.digest import CHUNK_SIZE, Digest, Verifier
+from pydistribution.digest import CHUNK_SIZE, Digest, Verifier, as_digest
 from pydistribution.errors import (
     AccessDeniedError,
     BlobInvalidDigestError,
@@ -43,7 +44,7 @@ from pydistribution.protocols import Mounted, ServedBlob
 from pydistribution.reference import Reference
 
 if TYPE_CHECKING:
-    from pydistribution.protocols import BlobWriter
+    from pydistribution.protocols import BlobContent, BlobWriter
 
 __all__ = ["RemoteBlobStore"]
 
@@ -65,12 +66,13 @@ class RemoteBlobStore:
     def _blob_url(self, digest: Digest) -> str:
         return self._repo.url(f"blobs/{_checked(digest)}")
 
-    def stat(self, digest: Digest) -> Descriptor:
+    def stat(self, digest: Digest | str) -> Descriptor:
         """Describe blob ``digest`` by ``HEAD``.
 
         Raises:
             BlobUnknownError: the repository has no such blob.
         """
+        digest = as_digest(digest)
         response = self._repo.transport.request(
             "HEAD", self._blob_url(digest), scopes=self._repo.pull
         )
@@ -82,36 +84,48 @@ class RemoteBlobStore:
             raise DistributionError(f"the registry described blob {digest} without a size")
         return Descriptor(media_type=mediatypes.OCTET_STREAM, digest=digest, size=size)
 
-    def get(self, digest: Digest) -> bytes:
+    def get(self, digest: Digest | str) -> bytes:
         """The whole blob, verified against its digest.
 
         Raises:
             BlobUnknownError: the repository has no such blob.
             BlobInvalidDigestError: the bytes served do not match the digest.
         """
+        digest = as_digest(digest)
         with self.open(digest) as stream:
             return stream.read()
 
-    def open(self, digest: Digest) -> BinaryIO:
+    def open(self, digest: Digest | str) -> BinaryIO:
         """A seekable reader over the blob (ranged requests, resumed, verified at the end).
 
         Raises:
             BlobUnknownError: the repository has no such blob.
         """
+        digest = as_digest(digest)
         raw = _BlobReader(self._repo, digest, self._blob_url(digest))
         return io.BufferedReader(raw, CHUNK_SIZE)
 
-    def serve(self, digest: Digest) -> ServedBlob:
+    def serve(self, digest: Digest | str) -> ServedBlob:
         """A stream of the blob (a remote registry's redirects are followed, not passed on).
 
         Raises:
             BlobUnknownError: the repository has no such blob.
         """
+        digest = as_digest(digest)
         descriptor = self.stat(digest)
         return ServedBlob(descriptor=descriptor, stream=self.open(digest))
 
-    def put(self, media_type: MediaType, data: bytes) -> Descriptor:
-        """Upload ``data`` in one request after starting a session; idempotent."""
+    def put(self, media_type: MediaType, data: BlobContent) -> Descriptor:
+        """Upload ``data`` after starting a session; idempotent.
+
+        Bytes go in one request; a binary stream or an iterable of bytes is sent a piece
+        at a time through the session (never held whole).
+
+        Raises:
+            TypeError: ``data`` is not bytes, a binary stream or an iterable of bytes.
+        """
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            return upload_content(self.create(), media_type, data)
         digest = Digest.from_bytes(bytes(data))
         provisional = Descriptor(media_type=media_type, digest=digest, size=len(data))
         # Held whole (a chunk larger than the blob) and sent with the PUT: two requests.
@@ -124,15 +138,20 @@ class RemoteBlobStore:
     def create(self) -> BlobWriter: ...
 
     @overload
-    def create(self, *, mount_from: Reference) -> BlobWriter | Mounted: ...
+    def create(self, *, mount_from: Reference | str) -> BlobWriter | Mounted: ...
 
-    def create(self, *, mount_from: Reference | None = None) -> BlobWriter | Mounted:
+    def create(self, *, mount_from: Reference | str | None = None) -> BlobWriter | Mounted:
         """Start an upload (``POST``), or mount ``mount_from`` when this registry has it.
 
-        A mount is asked for when ``mount_from`` has a digest; the registry answers
-        ``201`` (mounted: a `Mounted` is returned) or ``202`` (an upload session starts,
-        as it does when the token server refuses to read the source).
+        The registry answers a mount with ``201`` (mounted: a `Mounted` is returned) or
+        ``202`` (an upload session starts, as it does when the token server refuses to
+        read the source).
+
+        Raises:
+            InvalidReferenceError: ``mount_from`` has no digest.
         """
+        if mount_from is not None:
+            mount_from = mount_source(mount_from)
         if mount_from is not None and mount_from.digest is not None:
             source = self._repo_path(mount_from)
             if source is not None and source != self._repo.path:
@@ -213,13 +232,14 @@ class RemoteBlobStore:
             min_chunk=_int_header(response, "OCI-Chunk-Min-Length") or 0,
         )
 
-    def delete(self, digest: Digest) -> None:
+    def delete(self, digest: Digest | str) -> None:
         """Delete the blob from the repository (``DELETE``).
 
         Raises:
             BlobUnknownError: the repository has no such blob.
             UnsupportedError: the registry does not delete blobs.
         """
+        digest = as_digest(digest)
         response = self._repo.transport.request(
             "DELETE", self._blob_url(digest), scopes=self._repo.delete
         )

@@ -21,7 +21,7 @@ from pydistribution import mediatypes
 from pydistribution.client._protocol import accept_header, parse_digest_header
 from pydistribution.client._repo import RepoContext
 from pydistribution.descriptor import Descriptor
-from pydistribution.digest import Digest
+from pydistribution.digest import Digest, as_digest
 from pydistribution.errors import (
     DistributionError,
     InvalidError,
@@ -46,8 +46,9 @@ _RECHECK_PAUSE: Final = 0.1
 """Seconds (up to twice that, randomised) before the second check of a fallback index."""
 
 
-def fallback_tag(subject: Digest) -> str:
+def fallback_tag(subject: Digest | str) -> str:
     """The tag schema's tag of ``subject``'s referrers index: ``sha256-<hex>``."""
+    subject = as_digest(subject)
     return f"{subject.algorithm}-{subject.hex}"[:128]
 
 
@@ -60,8 +61,9 @@ class RemoteManifestService:
     def _url(self, reference: str | Digest) -> str:
         return self._repo.url(f"manifests/{reference}")
 
-    def exists(self, digest: Digest) -> bool:
+    def exists(self, digest: Digest | str) -> bool:
         """Whether the registry has manifest ``digest`` (``HEAD``)."""
+        digest = as_digest(digest)
         response = self._repo.transport.request(
             "HEAD",
             self._url(digest),
@@ -76,13 +78,14 @@ class RemoteManifestService:
             return False
         self._repo.fail(response)
 
-    def get(self, digest: Digest, *, media_types: Sequence[str] | None = None) -> Manifest:
+    def get(self, digest: Digest | str, *, media_types: Sequence[str] | None = None) -> Manifest:
         """The manifest ``digest``, exactly as stored, checked against its digest.
 
         Raises:
             ManifestUnknownRevisionError: no such manifest, or none of ``media_types``.
             ManifestVerificationError: the served bytes do not match ``digest``.
         """
+        digest = as_digest(digest)
         return self._fetch(str(digest), digest, media_types)
 
     def get_by_tag(self, tag: str, *, media_types: Sequence[str] | None = None) -> Manifest:
@@ -176,13 +179,14 @@ class RemoteManifestService:
             )
         return bool(response.headers.get("OCI-Subject"))
 
-    def delete(self, digest: Digest) -> None:
+    def delete(self, digest: Digest | str) -> None:
         """Delete manifest ``digest`` (the registry removes its tags).
 
         Raises:
             ManifestUnknownRevisionError: no such manifest.
             UnsupportedError: the registry does not delete manifests.
         """
+        digest = as_digest(digest)
         response = self._repo.transport.request(
             "DELETE", self._url(digest), scopes=self._repo.delete
         )
@@ -195,8 +199,11 @@ class RemoteManifestService:
 
     # -- referrers ----------------------------------------------------------------------
 
-    def referrers(self, subject: Digest, *, artifact_type: str | None = None) -> list[Descriptor]:
+    def referrers(
+        self, subject: Digest | str, *, artifact_type: str | None = None
+    ) -> list[Descriptor]:
         """The manifests whose ``subject`` is ``subject`` (referrers API, else tag schema)."""
+        subject = as_digest(subject)
         query = {"artifactType": artifact_type} if artifact_type else None
         response = self._repo.transport.request(
             "GET",

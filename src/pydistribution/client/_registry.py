@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
+from pydistribution._resolve import split_tag_or_digest
 from pydistribution.client._blobs import RemoteBlobStore
 from pydistribution.client._challenge import Scope
 from pydistribution.client._links import next_page_url
@@ -18,18 +19,24 @@ from pydistribution.client._tags import MAX_PAGE_BODY, RemoteTagService, read_na
 from pydistribution.client._transport import RetryPolicy, TLSOptions, Transport, is_loopback
 from pydistribution.client.credentials import Credentials, find_credentials, registry_key
 from pydistribution.descriptor import Descriptor
-from pydistribution.digest import Digest
+from pydistribution.digest import Digest, as_digest
 from pydistribution.errors import (
     ConfigurationError,
     DistributionError,
     PaginationNumberInvalidError,
     UnsupportedError,
 )
-from pydistribution.protocols import GLOBAL_SCOPE, GlobalScope
+from pydistribution.protocols import GLOBAL_SCOPE, GlobalScope, Page
 from pydistribution.reference import Named, Reference, validate_repository_name
 
 if TYPE_CHECKING:
-    from pydistribution.protocols import BlobEnumerator, BlobStatter, Namespace, Repository
+    from pydistribution.protocols import (
+        BlobEnumerator,
+        BlobStatter,
+        Manifest,
+        Namespace,
+        Repository,
+    )
 
 __all__ = ["RemoteRegistry", "RemoteRepository"]
 
@@ -212,6 +219,36 @@ class RemoteRegistry:
             url = next_page_url(response.headers, url) if page else None
         return names if n is None else names[:n]
 
+    def catalog_page(self, *, last: str | None = None, n: int | None = None) -> Page:
+        """One ``_catalog`` request for up to ``n`` names after ``last``; ``next`` follows
+        the response's ``Link`` (every name, one page, for ``n=None``).
+
+        Raises:
+            PaginationNumberInvalidError: ``n`` is negative.
+            UnsupportedError: the registry does not list its catalog.
+        """
+        if n is not None and n < 0:
+            raise PaginationNumberInvalidError(n)
+        if n is None:
+            return Page(tuple(self.repositories(last=last)))
+        if n == 0:
+            return Page(())
+        query = {"n": str(n)}
+        if last is not None:
+            query["last"] = last
+        url = api_url(self.url, "_catalog", query)
+        response = self._transport.request("GET", url, scopes=_CATALOG_SCOPE)
+        if response.status == 404:
+            response.close()
+            raise UnsupportedError("the registry does not list its catalog")
+        if response.status != 200:
+            self._fail(response)
+        names = read_name_page(response.body(MAX_PAGE_BODY), "repositories")
+        more = next_page_url(response.headers, url) is not None
+        if len(names) > n:
+            names, more = names[:n], True
+        return Page(tuple(names), names[-1] if more and names else None)
+
     def enumerate(self) -> Iterator[str]:
         """Every repository name, page by page."""
         last: str | None = None
@@ -245,8 +282,9 @@ class _NoBlobListing:
         """Raises ``UnsupportedError``: the API has no registry-wide blob listing."""
         raise UnsupportedError("a remote registry cannot list its blobs over the API")
 
-    def stat(self, digest: Digest) -> Descriptor:
+    def stat(self, digest: Digest | str) -> Descriptor:
         """Raises ``UnsupportedError``: blobs are described per repository."""
+        digest = as_digest(digest)
         raise UnsupportedError("a remote registry describes blobs per repository only")
 
 
@@ -265,6 +303,23 @@ class RemoteRepository:
     def path(self) -> str:
         """The repository's name on the registry (the path in its URLs)."""
         return self._context.path
+
+    def resolve(
+        self, reference: Digest | str, *, media_types: Sequence[str] | None = None
+    ) -> Manifest:
+        """The manifest a tag (``"v1"``, one ``GET`` by tag) or a digest names.
+
+        Raises:
+            TagUnknownError: no such tag.
+            TagInvalidFormatError: the tag is malformed.
+            DigestInvalidError: the digest text is malformed.
+            ManifestUnknownRevisionError: no such manifest, or not of an accepted type.
+            ManifestVerificationError: the bytes do not match the registry's digest.
+        """
+        target = split_tag_or_digest(reference)
+        if isinstance(target, Digest):
+            return self.manifests().get(target, media_types=media_types)
+        return self.manifests().get_by_tag(target, media_types=media_types)
 
     def blobs(self) -> RemoteBlobStore:
         """The repository's blobs."""

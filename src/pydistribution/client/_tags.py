@@ -13,11 +13,13 @@ from pydistribution.descriptor import Descriptor
 from pydistribution.errors import (
     DistributionError,
     ManifestUnknownRevisionError,
+    PaginationNumberInvalidError,
     TagUnknownError,
     UnsupportedError,
 )
 from pydistribution.manifest import manifest_media_types
 from pydistribution.mediatypes import MediaType, media_type_base
+from pydistribution.protocols import Page
 from pydistribution.reference import validate_tag
 
 if TYPE_CHECKING:
@@ -135,6 +137,39 @@ class RemoteTagService:
             tags.extend(read_name_page(response.body(MAX_PAGE_BODY), "tags"))
             url = next_page_url(response.headers, url)
         return sorted(set(tags))
+
+    def page(self, *, last: str | None = None, n: int | None = None) -> Page:
+        """Up to ``n`` tags after ``last``, sorted, with ``next`` set when more follow.
+
+        One request asks for the page with ``n`` and ``last``; ``next`` follows the
+        response's ``Link``. A registry that ignores ``n`` or ``last`` (the Go registry
+        2.x lists every tag) is paged here instead, so the answer is the same.
+
+        Raises:
+            RepositoryUnknownError: the registry does not know the repository.
+            PaginationNumberInvalidError: ``n`` is negative.
+        """
+        if n is not None and n < 0:
+            raise PaginationNumberInvalidError(n)
+        if n is None:
+            names = self.all()
+            return Page(tuple(t for t in names if last is None or t > last))
+        if n == 0:
+            return Page(())
+        query = {"n": str(n)}
+        if last is not None:
+            query["last"] = last
+        url = self._repo.url("tags/list", query)
+        response = self._repo.transport.request("GET", url, scopes=self._repo.pull)
+        if response.status != 200:
+            self._repo.fail(response)
+        names = sorted(set(read_name_page(response.body(MAX_PAGE_BODY), "tags")))
+        more = next_page_url(response.headers, url) is not None
+        if last is not None:
+            names = [t for t in names if t > last]
+        if len(names) > n:
+            names, more = names[:n], True
+        return Page(tuple(names), names[-1] if more and names else None)
 
     def lookup(self, descriptor: Descriptor) -> list[str]:
         """The tags pointing at ``descriptor``'s digest (a ``HEAD`` per tag), sorted."""

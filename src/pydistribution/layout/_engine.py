@@ -31,6 +31,7 @@ from pydistribution.digest import (
     SUPPORTED_ALGORITHMS,
     Digest,
     Digester,
+    as_digest,
     hash_stream,
 )
 from pydistribution.errors import (
@@ -162,8 +163,9 @@ class Layout:
         """Where temporary files are written before being renamed into place."""
         return self._private / "tmp"
 
-    def blob_path(self, digest: Digest) -> Path:
+    def blob_path(self, digest: Digest | str) -> Path:
         """The file of blob ``digest``: ``blobs/<algorithm>/<hex>`` (it may not exist)."""
+        digest = as_digest(digest)
         return self._path / "blobs" / digest.algorithm / digest.hex
 
     # -- index.json ---------------------------------------------------------------------
@@ -243,22 +245,24 @@ class Layout:
         """
         return self.put_blob(io.BytesIO(data), expected)
 
-    def has_blob(self, digest: Digest) -> bool:
+    def has_blob(self, digest: Digest | str) -> bool:
         """Whether blob ``digest`` exists (its bytes are not checked)."""
+        digest = as_digest(digest)
         return self.blob_path(digest).is_file()
 
-    def blob_size(self, digest: Digest) -> int:
+    def blob_size(self, digest: Digest | str) -> int:
         """The size of blob ``digest`` in bytes.
 
         Raises:
             BlobUnknownError: no such blob.
         """
+        digest = as_digest(digest)
         try:
             return self.blob_path(digest).stat().st_size
         except (FileNotFoundError, NotADirectoryError):
             raise BlobUnknownError(digest) from None
 
-    def open_blob(self, digest: Digest, *, verify: bool = False) -> BinaryIO:
+    def open_blob(self, digest: Digest | str, *, verify: bool = False) -> BinaryIO:
         """A seekable reader over blob ``digest``; the caller closes it.
 
         With ``verify`` the reader hashes what it reads and raises
@@ -268,13 +272,14 @@ class Layout:
         Raises:
             BlobUnknownError: no such blob.
         """
+        digest = as_digest(digest)
         try:
             stream = self.blob_path(digest).open("rb")
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             raise BlobUnknownError(digest) from None
         return open_verified(stream, digest) if verify else stream
 
-    def get_blob(self, digest: Digest, *, limit: int = MAX_MANIFEST_SIZE) -> bytes:
+    def get_blob(self, digest: Digest | str, *, limit: int = MAX_MANIFEST_SIZE) -> bytes:
         """The verified content of a small blob (a manifest or a config).
 
         Before 0.1.0 this name returned a stream, which is ``open_blob`` now: ``get``
@@ -285,6 +290,7 @@ class Layout:
             UnsupportedError: the blob is over ``limit`` bytes (use ``open_blob``).
             BlobInvalidDigestError: the bytes do not hash to ``digest``.
         """
+        digest = as_digest(digest)
         try:
             data = _fs.read_limited(self.blob_path(digest), limit)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
@@ -298,7 +304,7 @@ class Layout:
             )
         return data
 
-    def read_blob(self, digest: Digest, *, limit: int = MAX_MANIFEST_SIZE) -> bytes:
+    def read_blob(self, digest: Digest | str, *, limit: int = MAX_MANIFEST_SIZE) -> bytes:
         """Deprecated: the old name of ``get_blob``; warns, then returns the same bytes.
 
         Raises:
@@ -306,6 +312,7 @@ class Layout:
             UnsupportedError: the blob is over ``limit`` bytes.
             BlobInvalidDigestError: the bytes do not hash to ``digest``.
         """
+        digest = as_digest(digest)
         warnings.warn(
             "Layout.read_blob is deprecated: use Layout.get_blob (bytes) or open_blob (stream)",
             DeprecationWarning,
@@ -313,12 +320,13 @@ class Layout:
         )
         return self.get_blob(digest, limit=limit)
 
-    def delete_blob(self, digest: Digest) -> None:
+    def delete_blob(self, digest: Digest | str) -> None:
         """Remove blob ``digest``; references to it are not touched.
 
         Raises:
             BlobUnknownError: no such blob.
         """
+        digest = as_digest(digest)
         try:
             self.blob_path(digest).unlink()
         except (FileNotFoundError, NotADirectoryError):
@@ -407,7 +415,9 @@ class Layout:
         if not self._update_index(change):
             raise ManifestUnknownError(str(self._path), name)
 
-    def delete_entries(self, digest: Digest, *, remove_blob: bool = False) -> list[Descriptor]:
+    def delete_entries(
+        self, digest: Digest | str, *, remove_blob: bool = False
+    ) -> list[Descriptor]:
         """Remove every ``index.json`` entry (named or not) that points at ``digest``.
 
         With ``remove_blob`` the blob goes too, in the same locked step, so no reference
@@ -417,6 +427,7 @@ class Layout:
             BlobUnknownError: ``remove_blob`` is true and there is no such blob (the
                 entries are removed all the same).
         """
+        digest = as_digest(digest)
 
         def change(index: IndexDocument) -> tuple[list[Descriptor], bool]:
             removed = index.remove(lambda e: e.digest == digest)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from pydistribution import mediatypes
 from pydistribution.descriptor import Descriptor
-from pydistribution.digest import Digest
+from pydistribution.digest import Digest, as_digest
 from pydistribution.errors import (
     BlobUnknownError,
     InvalidError,
@@ -51,15 +51,16 @@ class LayoutManifestService:
         except (BlobUnknownError, UnsupportedError):
             raise ManifestUnknownRevisionError(self._name, digest) from None
 
-    def exists(self, digest: Digest) -> bool:
+    def exists(self, digest: Digest | str) -> bool:
         """Whether blob ``digest`` exists, is intact and is a manifest by its content."""
+        digest = as_digest(digest)
         try:
             detect_media_type(self._payload(digest))
         except (ManifestUnknownRevisionError, InvalidError, UnsupportedError):
             return False
         return True
 
-    def get(self, digest: Digest, *, media_types: Sequence[str] | None = None) -> Manifest:
+    def get(self, digest: Digest | str, *, media_types: Sequence[str] | None = None) -> Manifest:
         """Manifest ``digest``, parsed from its verified bytes.
 
         Raises:
@@ -69,6 +70,7 @@ class LayoutManifestService:
             ManifestInvalidError: the blob is not a manifest pydistribution reads.
             SchemaV1UnsupportedError: the blob is a Docker schema 1 manifest.
         """
+        digest = as_digest(digest)
         manifest = parse_manifest(None, self._payload(digest))
         if media_types is not None:
             accepted = {mediatypes.media_type_base(m) for m in media_types}
@@ -112,12 +114,13 @@ class LayoutManifestService:
                 causes.append(ManifestBlobUnknownError(reference.digest))
         return causes
 
-    def delete(self, digest: Digest) -> None:
+    def delete(self, digest: Digest | str) -> None:
         """Remove manifest ``digest``: every ``index.json`` entry naming it, then the blob.
 
         Raises:
             ManifestUnknownRevisionError: no such manifest in the layout.
         """
+        digest = as_digest(digest)
         if not self.exists(digest):
             raise ManifestUnknownRevisionError(self._name, digest)
         try:
@@ -135,13 +138,16 @@ class LayoutManifestService:
             if manifest is not None:
                 yield descriptor.digest
 
-    def referrers(self, subject: Digest, *, artifact_type: str | None = None) -> list[Descriptor]:
+    def referrers(
+        self, subject: Digest | str, *, artifact_type: str | None = None
+    ) -> list[Descriptor]:
         """The manifests whose ``subject`` is ``subject`` (OCI 1.1), sorted by digest.
 
         A layout keeps no referrers index: the manifests reachable from ``index.json``
         are scanned (tools such as oras list referrers there as untagged entries).
         Unreadable manifests are skipped.
         """
+        subject = as_digest(subject)
         found: list[Descriptor] = []
         for _, manifest in walk(self._layout, self._layout.index(), strict=False):
             if manifest is None or manifest.subject is None:

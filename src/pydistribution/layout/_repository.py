@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from pydistribution._resolve import resolve_manifest
 from pydistribution.errors import InvalidReferenceError
 from pydistribution.layout._blobs import LayoutBlobStore
 from pydistribution.layout._engine import Layout
@@ -13,7 +15,8 @@ from pydistribution.layout._tags import LayoutTagService
 from pydistribution.reference import Reference
 
 if TYPE_CHECKING:
-    from pydistribution.protocols import Repository
+    from pydistribution.digest import Digest
+    from pydistribution.protocols import Manifest, Repository
 
 __all__ = ["DEFAULT_NAME", "LayoutRepository"]
 
@@ -77,8 +80,21 @@ class LayoutRepository:
 
     @property
     def name(self) -> Reference:
-        """The repository's name."""
+        """The repository's name; it compares equal to its text (``repo.name == "app"``)."""
         return self._name
+
+    def resolve(
+        self, reference: Digest | str, *, media_types: Sequence[str] | None = None
+    ) -> Manifest:
+        """The manifest a tag (``"v1"``) or a digest (``"sha256:..."``) names.
+
+        Raises:
+            TagUnknownError: no such tag.
+            TagInvalidFormatError: the tag is malformed.
+            DigestInvalidError: the digest text is malformed.
+            ManifestUnknownRevisionError: no such manifest, or not of an accepted type.
+        """
+        return resolve_manifest(self, reference, media_types=media_types)
 
     @property
     def layout(self) -> Layout:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from pydistribution.descriptor import Descriptor
 from pydistribution.errors import InvalidReferenceError, ManifestUnknownError, TagUnknownError
 from pydistribution.layout._index import REF_NAME_ANNOTATION, validate_ref_tag
+from pydistribution.protocols import Page
 
 if TYPE_CHECKING:
     from pydistribution.layout._engine import Layout
@@ -89,6 +90,18 @@ class LayoutTagService:
         """Every reference name that is a valid tag, each once, sorted bytewise."""
         names = {name for name in self._layout.list_references() if _is_tag(name)}
         return sorted(names, key=lambda t: t.encode())
+
+    def page(self, *, last: str | None = None, n: int | None = None) -> Page:
+        """Up to ``n`` tags after ``last`` (bytewise), and whether more follow.
+
+        Raises:
+            PaginationNumberInvalidError: ``n`` is negative.
+        """
+        names = self.all()
+        if last is not None:
+            after = last.encode()
+            names = [name for name in names if name.encode() > after]
+        return Page.take(names, n)
 
     def lookup(self, descriptor: Descriptor) -> list[str]:
         """The tags whose entry points at ``descriptor``'s digest, sorted bytewise."""

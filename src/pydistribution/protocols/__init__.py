@@ -3,11 +3,16 @@
 Names are the Go interface names of distribution/distribution; methods are the Go verbs in
 snake_case. Implementations do not inherit from these; they prove conformance with a typed
 no-op under ``TYPE_CHECKING`` (see the style guide).
+
+Every argument that is a digest also takes its text (``"sha256:..."``), parsed once at the
+boundary: malformed text raises ``DigestInvalidError`` (``DigestUnsupportedError`` for an
+unknown algorithm), any other type a ``TypeError`` that says what was expected.
 """
 
 from __future__ import annotations
 
 from pydistribution.protocols._blobs import (
+    BlobContent,
     BlobDeleter,
     BlobDescriptorService,
     BlobEnumerator,
@@ -37,10 +42,12 @@ from pydistribution.protocols._namespace import (
     RepositoryRemover,
     Scope,
 )
+from pydistribution.protocols._pages import Page, iter_pages
 from pydistribution.protocols._tags import TagService
 
 __all__ = [
     "GLOBAL_SCOPE",
+    "BlobContent",
     "BlobDeleter",
     "BlobDescriptorService",
     "BlobEnumerator",
@@ -58,6 +65,7 @@ __all__ = [
     "ManifestService",
     "Mounted",
     "Namespace",
+    "Page",
     "Referrers",
     "Repository",
     "RepositoryEnumerator",
@@ -65,6 +73,7 @@ __all__ = [
     "Scope",
     "ServedBlob",
     "TagService",
+    "iter_pages",
 ]
 
 for _name in __all__:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, BinaryIO, Protocol, overload, runtime_checkable
+from typing import TYPE_CHECKING, BinaryIO, Protocol, TypeAlias, overload, runtime_checkable
 
 import attrs
 from typing_extensions import Buffer, Self
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from pydistribution.reference import Reference
 
 __all__ = [
+    "BlobContent",
     "BlobDeleter",
     "BlobDescriptorService",
     "BlobEnumerator",
@@ -31,6 +32,10 @@ __all__ = [
     "Mounted",
     "ServedBlob",
 ]
+
+
+BlobContent: TypeAlias = Buffer | BinaryIO | Iterable[bytes]
+"""What ``put`` stores: bytes, a binary file object read to its end, or pieces of bytes."""
 
 
 @runtime_checkable
@@ -74,7 +79,7 @@ class ServedBlob:
 class BlobStatter(Protocol):
     """Describes blobs without reading them."""
 
-    def stat(self, digest: Digest) -> Descriptor:
+    def stat(self, digest: Digest | str) -> Descriptor:
         """Describe blob ``digest`` without reading its content.
 
         Raises:
@@ -86,11 +91,11 @@ class BlobStatter(Protocol):
 class BlobDescriptorService(BlobStatter, Protocol):
     """A statter whose answers can be set and cleared (caches, link stores)."""
 
-    def set_descriptor(self, digest: Digest, descriptor: Descriptor) -> None:
+    def set_descriptor(self, digest: Digest | str, descriptor: Descriptor) -> None:
         """Remember ``descriptor`` for ``digest``; a repeat call replaces it."""
         ...
 
-    def clear(self, digest: Digest) -> None:
+    def clear(self, digest: Digest | str) -> None:
         """Forget ``digest``; forgetting an unknown digest is not an error."""
         ...
 
@@ -98,7 +103,7 @@ class BlobDescriptorService(BlobStatter, Protocol):
 class BlobProvider(Protocol):
     """Reads blob content."""
 
-    def get(self, digest: Digest) -> bytes:
+    def get(self, digest: Digest | str) -> bytes:
         """The whole content of a small blob (manifests, configs).
 
         Implementations may refuse blobs over a size limit (registry storage: 4 MiB).
@@ -108,7 +113,7 @@ class BlobProvider(Protocol):
         """
         ...
 
-    def open(self, digest: Digest) -> BinaryIO:
+    def open(self, digest: Digest | str) -> BinaryIO:
         """A seekable binary reader over the blob; the caller closes it.
 
         Raises:
@@ -120,7 +125,7 @@ class BlobProvider(Protocol):
 class BlobServer(Protocol):
     """Tells an HTTP server how to deliver a blob."""
 
-    def serve(self, digest: Digest) -> ServedBlob:
+    def serve(self, digest: Digest | str) -> ServedBlob:
         """A redirect URL when the backend offers one, else an open stream.
 
         Raises:
@@ -192,22 +197,33 @@ class BlobWriter(Protocol):
 class BlobIngester(Protocol):
     """Adds blobs: whole, or through upload sessions."""
 
-    def put(self, media_type: MediaType, data: bytes) -> Descriptor:
-        """Store ``data`` as a blob (idempotent) and return its descriptor."""
+    def put(self, media_type: MediaType, data: BlobContent) -> Descriptor:
+        """Store ``data`` as a blob (idempotent) and return its descriptor.
+
+        ``data`` is bytes, or a binary file object or an iterable of bytes, which is
+        streamed through an upload session (never held whole in memory).
+
+        Raises:
+            TypeError: ``data`` is none of these.
+        """
         ...
 
     @overload
     def create(self) -> BlobWriter: ...
 
     @overload
-    def create(self, *, mount_from: Reference) -> BlobWriter | Mounted: ...
+    def create(self, *, mount_from: Reference | str) -> BlobWriter | Mounted: ...
 
-    def create(self, *, mount_from: Reference | None = None) -> BlobWriter | Mounted:
+    def create(self, *, mount_from: Reference | str | None = None) -> BlobWriter | Mounted:
         """Start an upload session, or mount a blob from another repository.
 
-        With ``mount_from`` (a name with a digest), when that blob is visible in the
-        source repository it is linked here without copying and a :class:`Mounted` is
-        returned; otherwise a normal upload session starts.
+        With ``mount_from`` (a name with a digest, or its text ``team/app@sha256:...``),
+        when that blob is visible in the source repository it is linked here without
+        copying and a `Mounted` is returned; otherwise a normal upload session starts.
+
+        Raises:
+            InvalidReferenceError: ``mount_from`` has no digest, or is text that is not a
+                reference.
         """
         ...
 
@@ -223,7 +239,7 @@ class BlobIngester(Protocol):
 class BlobDeleter(Protocol):
     """Removes blobs from a scope."""
 
-    def delete(self, digest: Digest) -> None:
+    def delete(self, digest: Digest | str) -> None:
         """Make blob ``digest`` invisible in this scope.
 
         Raises:

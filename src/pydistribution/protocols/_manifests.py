@@ -74,11 +74,11 @@ class ManifestBuilder(Protocol):
 class ManifestService(Protocol):
     """Stores and retrieves the manifests of one repository."""
 
-    def exists(self, digest: Digest) -> bool:
+    def exists(self, digest: Digest | str) -> bool:
         """Whether manifest ``digest`` is visible in the repository."""
         ...
 
-    def get(self, digest: Digest, *, media_types: Sequence[str] | None = None) -> Manifest:
+    def get(self, digest: Digest | str, *, media_types: Sequence[str] | None = None) -> Manifest:
         """The manifest ``digest``.
 
         ``media_types`` lists what the caller accepts; ``None`` accepts everything.
@@ -98,7 +98,7 @@ class ManifestService(Protocol):
         """
         ...
 
-    def delete(self, digest: Digest) -> None:
+    def delete(self, digest: Digest | str) -> None:
         """Remove manifest ``digest`` and the tags pointing at it.
 
         Raises:
@@ -120,6 +120,8 @@ class ManifestEnumerator(Protocol):
 class Referrers(Protocol):
     """An optional capability of manifest services: listing referrers (OCI 1.1)."""
 
-    def referrers(self, subject: Digest, *, artifact_type: str | None = None) -> list[Descriptor]:
+    def referrers(
+        self, subject: Digest | str, *, artifact_type: str | None = None
+    ) -> list[Descriptor]:
         """The manifests whose ``subject`` is ``subject``, optionally of one artifact type."""
         ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from pydistribution.descriptor import Descriptor
+from pydistribution.protocols._pages import Page
 
 __all__ = ["TagService"]
 
@@ -44,6 +45,17 @@ class TagService(Protocol):
 
         Raises:
             RepositoryUnknownError: the repository has no tag store.
+        """
+        ...
+
+    def page(self, *, last: str | None = None, n: int | None = None) -> Page:
+        """Up to ``n`` tags after ``last`` in sorted order, and whether more follow.
+
+        ``page.next`` is the ``last`` of the following page (``None`` on the last page).
+
+        Raises:
+            RepositoryUnknownError: the repository has no tag store.
+            PaginationNumberInvalidError: ``n`` is negative.
         """
         ...
 

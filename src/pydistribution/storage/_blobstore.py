@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from pydistribution import mediatypes
 from pydistribution.descriptor import Descriptor
-from pydistribution.digest import Digest
+from pydistribution.digest import Digest, as_digest
 from pydistribution.errors import (
     BlobUnknownError,
     DigestInvalidError,
@@ -57,12 +57,13 @@ class GlobalBlobStore:
         """The driver this store writes through."""
         return self._driver
 
-    def stat(self, digest: Digest) -> Descriptor:
+    def stat(self, digest: Digest | str) -> Descriptor:
         """Describe blob ``digest`` (size from the stored file).
 
         Raises:
             BlobUnknownError: no such blob (a directory in its place counts as none).
         """
+        digest = as_digest(digest)
         if self._cache is not None:
             try:
                 return self._cache.stat(digest)
@@ -73,12 +74,13 @@ class GlobalBlobStore:
             self._cache.set_descriptor(digest, descriptor)
         return descriptor
 
-    def stat_uncached(self, digest: Digest) -> Descriptor:
+    def stat_uncached(self, digest: Digest | str) -> Descriptor:
         """Like :meth:`stat`, asking the driver even when a cache is configured.
 
         Raises:
             BlobUnknownError: no such blob.
         """
+        digest = as_digest(digest)
         try:
             info = self._driver.stat(_paths.blob_data(digest))
         except PathNotFoundError:
@@ -87,21 +89,23 @@ class GlobalBlobStore:
             raise BlobUnknownError(digest)
         return Descriptor(media_type=mediatypes.OCTET_STREAM, digest=digest, size=info.size)
 
-    def exists(self, digest: Digest) -> bool:
+    def exists(self, digest: Digest | str) -> bool:
         """Whether the blob's data file is present (asks the driver, not the cache)."""
+        digest = as_digest(digest)
         try:
             self.stat_uncached(digest)
         except BlobUnknownError:
             return False
         return True
 
-    def get(self, digest: Digest, *, limit: int) -> bytes:
+    def get(self, digest: Digest | str, *, limit: int) -> bytes:
         """The whole content of blob ``digest``, refusing anything over ``limit`` bytes.
 
         Raises:
             BlobUnknownError: no such blob.
             UnsupportedError: the blob is larger than ``limit`` (use ``open``).
         """
+        digest = as_digest(digest)
         size = self.stat(digest).size
         if size > limit:
             raise UnsupportedError(
@@ -117,24 +121,26 @@ class GlobalBlobStore:
             raise UnsupportedError(f"blob {digest} grew over the {limit}-byte limit of get()")
         return data
 
-    def open(self, digest: Digest) -> BinaryIO:
+    def open(self, digest: Digest | str) -> BinaryIO:
         """A seekable reader over blob ``digest``; the caller closes it.
 
         Raises:
             BlobUnknownError: no such blob.
         """
+        digest = as_digest(digest)
         size = self.stat(digest).size
         try:
             return open_blob(self._driver, _paths.blob_data(digest), size)
         except PathNotFoundError:
             raise BlobUnknownError(digest) from None
 
-    def serve(self, digest: Digest, descriptor: Descriptor) -> ServedBlob:
+    def serve(self, digest: Digest | str, descriptor: Descriptor) -> ServedBlob:
         """A redirect when enabled and the driver offers one, else an open stream.
 
         Raises:
             BlobUnknownError: no such blob.
         """
+        digest = as_digest(digest)
         if self._redirect:
             url = self._driver.redirect_url(_paths.blob_data(digest))
             if url is not None:
@@ -151,12 +157,13 @@ class GlobalBlobStore:
             self._cache.set_descriptor(digest, descriptor)
         return descriptor
 
-    def delete(self, digest: Digest) -> None:
+    def delete(self, digest: Digest | str) -> None:
         """Remove blob ``digest`` from the global store (garbage collection only).
 
         Raises:
             BlobUnknownError: no such blob.
         """
+        digest = as_digest(digest)
         try:
             self._driver.delete(_paths.blob_dir(digest))
         except PathNotFoundError:

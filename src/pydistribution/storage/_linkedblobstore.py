@@ -13,8 +13,9 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, BinaryIO, overload
 
 from pydistribution import mediatypes
+from pydistribution._upload import mount_source, upload_content
 from pydistribution.descriptor import Descriptor
-from pydistribution.digest import Digest
+from pydistribution.digest import Digest, as_digest
 from pydistribution.errors import (
     BlobUnknownError,
     BlobUploadInvalidError,
@@ -40,7 +41,12 @@ from pydistribution.storage._uploads import (
 )
 
 if TYPE_CHECKING:
-    from pydistribution.protocols import BlobDescriptorService, BlobEnumerator, BlobStore
+    from pydistribution.protocols import (
+        BlobContent,
+        BlobDescriptorService,
+        BlobEnumerator,
+        BlobStore,
+    )
     from pydistribution.storage._context import StorageContext
     from pydistribution.storage.driver import StorageDriver
 
@@ -69,7 +75,7 @@ class LinkedBlobStore:
 
     # -- reading ------------------------------------------------------------------------
 
-    def stat(self, digest: Digest) -> Descriptor:
+    def stat(self, digest: Digest | str) -> Descriptor:
         """Describe blob ``digest`` as linked in this repository.
 
         The descriptor names the link's target (the sha256 digest when the blob was
@@ -78,6 +84,7 @@ class LinkedBlobStore:
         Raises:
             BlobUnknownError: no link, a dangling link, or no global blob.
         """
+        digest = as_digest(digest)
         if self._cache is not None:
             try:
                 return self._cache.stat(digest)
@@ -94,31 +101,34 @@ class LinkedBlobStore:
             self._cache.set_descriptor(digest, descriptor)
         return descriptor
 
-    def get(self, digest: Digest) -> bytes:
+    def get(self, digest: Digest | str) -> bytes:
         """The content of a blob of at most the manifest size limit (4 MiB by default).
 
         Raises:
             BlobUnknownError: the blob is not visible in this repository.
             UnsupportedError: the blob is larger than the limit (use :meth:`open`).
         """
+        digest = as_digest(digest)
         target = self.stat(digest).digest
         limit = self._context.options.manifest_size_limit
         return self._context.blobs.get(target, limit=limit)
 
-    def open(self, digest: Digest) -> BinaryIO:
+    def open(self, digest: Digest | str) -> BinaryIO:
         """A seekable reader over the blob; the caller closes it.
 
         Raises:
             BlobUnknownError: the blob is not visible in this repository.
         """
+        digest = as_digest(digest)
         return self._context.blobs.open(self.stat(digest).digest)
 
-    def serve(self, digest: Digest) -> ServedBlob:
+    def serve(self, digest: Digest | str) -> ServedBlob:
         """A redirect URL when the driver offers one and redirects are on, else a stream.
 
         Raises:
             BlobUnknownError: the blob is not visible in this repository.
         """
+        digest = as_digest(digest)
         descriptor = self.stat(digest)
         return self._context.blobs.serve(descriptor.digest, descriptor)
 
@@ -132,9 +142,18 @@ class LinkedBlobStore:
 
     # -- writing ------------------------------------------------------------------------
 
-    def put(self, media_type: MediaType, data: bytes) -> Descriptor:
-        """Store ``data`` in the global store (unless present) and link it here."""
-        stored = self._context.blobs.put(data)
+    def put(self, media_type: MediaType, data: BlobContent) -> Descriptor:
+        """Store ``data`` in the global store (unless present) and link it here.
+
+        Bytes are written in one piece; a binary stream or an iterable of bytes goes
+        through an upload session, a piece at a time.
+
+        Raises:
+            TypeError: ``data`` is not bytes, a binary stream or an iterable of bytes.
+        """
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            return upload_content(self.create(), media_type, data)
+        stored = self._context.blobs.put(bytes(data))
         write_link(self.driver, _paths.layer_link(self._name, stored.digest), stored.digest)
         descriptor = Descriptor(
             media_type=media_type or mediatypes.OCTET_STREAM,
@@ -149,16 +168,19 @@ class LinkedBlobStore:
     def create(self) -> RegistryBlobWriter: ...
 
     @overload
-    def create(self, *, mount_from: Reference) -> RegistryBlobWriter | Mounted: ...
+    def create(self, *, mount_from: Reference | str) -> RegistryBlobWriter | Mounted: ...
 
-    def create(self, *, mount_from: Reference | None = None) -> RegistryBlobWriter | Mounted:
+    def create(self, *, mount_from: Reference | str | None = None) -> RegistryBlobWriter | Mounted:
         """Start an upload, or mount ``mount_from`` (a name with a digest) without copying.
 
-        A mount happens when the blob is linked in the source repository; otherwise (no
-        digest, an invalid or unknown source) a normal upload starts, as in Go.
+        A mount happens when the blob is linked in the source repository; otherwise (an
+        invalid or unknown source) a normal upload starts, as in Go.
+
+        Raises:
+            InvalidReferenceError: ``mount_from`` has no digest.
         """
         if mount_from is not None:
-            mounted = self._try_mount(mount_from)
+            mounted = self._try_mount(mount_source(mount_from))
             if mounted is not None:
                 return mounted
         upload_id = new_upload_id()
@@ -199,13 +221,14 @@ class LinkedBlobStore:
             self._context, self._name, self._cache, upload_id, started_at, writer
         )
 
-    def delete(self, digest: Digest) -> None:
+    def delete(self, digest: Digest | str) -> None:
         """Unlink blob ``digest`` from this repository; the global bytes stay.
 
         Raises:
             UnsupportedError: deletion is disabled.
             BlobUnknownError: the blob is not visible in this repository.
         """
+        digest = as_digest(digest)
         if not self._context.options.delete_enabled:
             raise UnsupportedError("deletion is disabled")
         self.stat(digest)

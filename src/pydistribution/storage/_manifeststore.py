@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from pydistribution import mediatypes
 from pydistribution.descriptor import Descriptor
-from pydistribution.digest import Digest
+from pydistribution.digest import Digest, as_digest
 from pydistribution.errors import (
     BlobUnknownError,
     ManifestBlobUnknownError,
@@ -56,22 +56,24 @@ class ManifestStore:
     def _target(self, digest: Digest) -> Digest | None:
         return self._context.live_revision(self._name, digest)
 
-    def exists(self, digest: Digest) -> bool:
+    def exists(self, digest: Digest | str) -> bool:
         """Whether the revision link and the global blob of ``digest`` both exist."""
+        digest = as_digest(digest)
         return self._target(digest) is not None
 
-    def stat(self, digest: Digest) -> Descriptor:
+    def stat(self, digest: Digest | str) -> Descriptor:
         """The size of manifest ``digest`` (media type unknown without reading it).
 
         Raises:
             ManifestUnknownRevisionError: no such manifest in the repository.
         """
+        digest = as_digest(digest)
         target = self._target(digest)
         if target is None:
             raise ManifestUnknownRevisionError(self._name, digest)
         return self._context.blobs.stat_uncached(target)
 
-    def payload(self, digest: Digest) -> bytes:
+    def payload(self, digest: Digest | str) -> bytes:
         """The stored bytes of manifest ``digest``, unparsed.
 
         Raises:
@@ -79,6 +81,7 @@ class ManifestStore:
             ManifestTooLargeError: the stored bytes are over the manifest size limit
                 (refused by their size, without reading them).
         """
+        digest = as_digest(digest)
         target = self._target(digest)
         if target is None:
             raise ManifestUnknownRevisionError(self._name, digest)
@@ -92,7 +95,7 @@ class ManifestStore:
         except BlobUnknownError:
             raise ManifestUnknownRevisionError(self._name, digest) from None
 
-    def get(self, digest: Digest, *, media_types: Sequence[str] | None = None) -> Manifest:
+    def get(self, digest: Digest | str, *, media_types: Sequence[str] | None = None) -> Manifest:
         """Manifest ``digest``, recognised from its stored bytes (§8.5).
 
         Raises:
@@ -103,6 +106,7 @@ class ManifestStore:
             ManifestInvalidError: the stored bytes are not a manifest pydistribution reads.
             SchemaV1UnsupportedError: the stored manifest is Docker schema 1.
         """
+        digest = as_digest(digest)
         payload = self.payload(digest)
         limit = self._context.options.manifest_size_limit
         manifest = parse_manifest(None, payload, max_size=limit)
@@ -146,7 +150,7 @@ class ManifestStore:
             self._tags.tag(tag, stored)
         return stored.digest
 
-    def delete(self, digest: Digest) -> None:
+    def delete(self, digest: Digest | str) -> None:
         """Untag every tag on manifest ``digest``, then remove it from the repository.
 
         The global bytes stay until garbage collection, as in Go. The tags go before the
@@ -157,6 +161,7 @@ class ManifestStore:
             UnsupportedError: deletion is disabled.
             ManifestUnknownRevisionError: no such manifest in the repository.
         """
+        digest = as_digest(digest)
         if not self._context.options.delete_enabled:
             raise UnsupportedError("deletion is disabled")
         if not self.exists(digest):
@@ -176,13 +181,16 @@ class ManifestStore:
             if target is not None and self._context.blobs.exists(target):
                 yield digest
 
-    def referrers(self, subject: Digest, *, artifact_type: str | None = None) -> list[Descriptor]:
+    def referrers(
+        self, subject: Digest | str, *, artifact_type: str | None = None
+    ) -> list[Descriptor]:
         """The manifests whose ``subject`` is ``subject`` (OCI 1.1), sorted by digest.
 
         Derived by scanning the repository's manifests: nothing is added to the layout,
         so the Go registry reads the same root unchanged, and the answer is right even for
         manifests the Go registry wrote or deleted. Unreadable manifests are skipped.
         """
+        subject = as_digest(subject)
         found: list[Descriptor] = []
         for digest in self.enumerate():
             try:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from pydistribution._resolve import resolve_manifest
 from pydistribution.errors import (
     PaginationNumberInvalidError,
     PathNotFoundError,
     RepositoryUnknownError,
 )
-from pydistribution.protocols import GLOBAL_SCOPE, GlobalScope
+from pydistribution.protocols import GLOBAL_SCOPE, GlobalScope, Page
 from pydistribution.reference import Reference, validate_repository_name
 from pydistribution.storage import _paths
 from pydistribution.storage._blobstore import GlobalBlobStore
@@ -23,7 +24,9 @@ from pydistribution.storage._options import RegistryOptions
 from pydistribution.storage._tagstore import TagStore
 
 if TYPE_CHECKING:
+    from pydistribution.digest import Digest
     from pydistribution.protocols import (
+        Manifest,
         Namespace,
         Repository,
         RepositoryEnumerator,
@@ -46,8 +49,21 @@ class RegistryRepository:
 
     @property
     def name(self) -> Reference:
-        """The repository's name."""
+        """The repository's name; it compares equal to its text (``repo.name == "team/app"``)."""
         return Reference(path=self._name)
+
+    def resolve(
+        self, reference: Digest | str, *, media_types: Sequence[str] | None = None
+    ) -> Manifest:
+        """The manifest a tag (``"v1"``) or a digest (``"sha256:..."``) names.
+
+        Raises:
+            TagUnknownError: no such tag.
+            TagInvalidFormatError: the tag is malformed.
+            DigestInvalidError: the digest text is malformed.
+            ManifestUnknownRevisionError: no such manifest, or not of an accepted type.
+        """
+        return resolve_manifest(self, reference, media_types=media_types)
 
     def blobs(self) -> LinkedBlobStore:
         """The blobs linked into this repository."""
@@ -113,8 +129,14 @@ class Registry:
         Raises:
             RepositoryNameInvalidError: the name cannot be stored (a domain part, upper
                 case, over 255 characters, or outside the grammar).
+            TypeError: ``name`` is neither a `Reference` nor a string.
         """
-        text = name.name if isinstance(name, Reference) else name
+        if isinstance(name, Reference):
+            text = name.name
+        elif isinstance(name, str):
+            text = name
+        else:
+            raise TypeError(f"expected a Reference or a name string, not {type(name).__name__}")
         return RegistryRepository(self._context, validate_repository_name(text))
 
     def repositories(self, *, last: str | None = None, n: int | None = None) -> list[str]:
@@ -130,6 +152,16 @@ class Registry:
             raise PaginationNumberInvalidError(n)
         names = walk_repositories(self._context.driver, last=last)
         return list(names if n is None else itertools.islice(names, n))
+
+    def catalog_page(self, *, last: str | None = None, n: int | None = None) -> Page:
+        """Like `repositories`, with ``next`` set when more names follow.
+
+        Raises:
+            PaginationNumberInvalidError: ``n`` is negative.
+        """
+        if n is not None and n < 0:
+            raise PaginationNumberInvalidError(n)
+        return Page.take(walk_repositories(self._context.driver, last=last), n)
 
     def enumerate(self) -> Iterator[str]:
         """Every repository name, in catalog order."""

@@ -29,6 +29,7 @@ from pydistribution.errors import (
     TagUnknownError,
     UnsupportedError,
 )
+from pydistribution.protocols import Page
 from pydistribution.reference import validate_tag
 from pydistribution.storage import _paths
 from pydistribution.storage._links import read_link, write_link
@@ -113,6 +114,24 @@ class TagStore:
         """
         return list(self._live_tags(self._candidates()))
 
+    def page(self, *, last: str | None = None, n: int | None = None) -> Page:
+        """Up to ``n`` tags after ``last``, sorted bytewise, and whether more follow.
+
+        Raises:
+            RepositoryUnknownError: the repository has no tag store.
+            PaginationNumberInvalidError: ``n`` is negative.
+        """
+        if n is not None and n < 0:
+            raise PaginationNumberInvalidError(n)
+        return Page.take(self._live_tags(self._candidates_after(last)), n)
+
+    def _candidates_after(self, last: str | None) -> list[str]:
+        candidates = self._candidates()
+        if last is None:
+            return candidates
+        # Cut before checking links, so a page costs one check per tag on it.
+        return candidates[bisect.bisect_right(candidates, last.encode(), key=str.encode) :]
+
     def _candidates(self) -> list[str]:
         """The well-formed tag directory names, sorted bytewise (links not yet checked)."""
         try:
@@ -169,13 +188,7 @@ class TagStore:
         """
         if n is not None and n < 0:
             raise PaginationNumberInvalidError(n)
-        candidates = self._candidates()
-        if last is not None:
-            # Cut before checking links, so a page costs one check per tag on it.
-            candidates = candidates[
-                bisect.bisect_right(candidates, last.encode(), key=str.encode) :
-            ]
-        live = self._live_tags(candidates)
+        live = self._live_tags(self._candidates_after(last))
         return list(live if n is None else itertools.islice(live, n))
 
 

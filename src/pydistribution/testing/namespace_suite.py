@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 
@@ -35,51 +35,14 @@ from pydistribution.errors import (
 )
 from pydistribution.manifest.ociindex import OCIIndexBuilder
 from pydistribution.manifest.ocimanifest import OCIManifestBuilder
-from pydistribution.manifest.schema2 import Schema2Builder
-from pydistribution.protocols import BlobWriter, Manifest, Mounted, Namespace, Repository
+from pydistribution.protocols import BlobWriter, Mounted, Namespace, Repository
 from pydistribution.reference import Reference
-
-if TYPE_CHECKING:
-    from pydistribution.protocols import BlobStore
+from pydistribution.testing._namespace_api import NamespaceApiTests, RepositoryApiTests
+from pydistribution.testing._push import push_blob, push_image
 
 __all__ = ["NamespaceSuite", "RepositorySuite", "push_blob", "push_image", "run_in_threads"]
 
 _T = TypeVar("_T")
-
-
-def push_blob(blobs: BlobStore, data: bytes, *, chunk: int = 7) -> Descriptor:
-    """Upload ``data`` through an upload session in chunks, and commit it."""
-    digest = Digest.from_bytes(data)
-    with blobs.create() as writer:
-        for start in range(0, len(data), chunk):
-            writer.write(data[start : start + chunk])
-        return writer.commit(
-            Descriptor(media_type=mediatypes.OCTET_STREAM, digest=digest, size=len(data))
-        )
-
-
-def push_image(
-    repository: Repository,
-    layers: Sequence[bytes] = (b"layer-one", b"layer-two"),
-    *,
-    config: bytes = b'{"architecture":"amd64","os":"linux"}',
-    tag: str | None = None,
-    docker: bool = False,
-) -> Manifest:
-    """Upload blobs then put an image manifest (OCI, or Docker schema 2), as clients do."""
-    blobs = repository.blobs()
-    builder: Schema2Builder | OCIManifestBuilder
-    builder = Schema2Builder(config) if docker else OCIManifestBuilder(config)
-    push_blob(blobs, config)
-    layer_type = mediatypes.DOCKER_LAYER if docker else mediatypes.OCI_IMAGE_LAYER_GZIP
-    for layer in layers:
-        stored = push_blob(blobs, layer)
-        builder.append_reference(
-            Descriptor(media_type=layer_type, digest=stored.digest, size=stored.size)
-        )
-    manifest = builder.build()
-    repository.manifests().put(manifest, tag=tag)
-    return manifest
 
 
 def _provisional(data: bytes) -> Descriptor:
@@ -92,7 +55,7 @@ def _name(text: str) -> Reference:
     return Reference(path=text)
 
 
-class RepositorySuite:
+class RepositorySuite(RepositoryApiTests):
     """Behaviour every ``Repository`` must show. Provide a ``repo`` fixture."""
 
     @pytest.fixture
@@ -378,7 +341,7 @@ class RepositorySuite:
             assert tags.get(f"own-{i}").digest == image.digest
 
 
-class NamespaceSuite(RepositorySuite):
+class NamespaceSuite(RepositorySuite, NamespaceApiTests):
     """Behaviour every ``Namespace`` must show. Provide a ``namespace`` fixture.
 
     Every :class:`RepositorySuite` test runs on a repository of the namespace, then the

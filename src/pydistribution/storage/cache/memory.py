@@ -7,7 +7,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Final
 
 from pydistribution.descriptor import Descriptor
-from pydistribution.digest import Digest
+from pydistribution.digest import Digest, as_digest
 from pydistribution.errors import BlobUnknownError
 
 if TYPE_CHECKING:
@@ -67,20 +67,23 @@ class MemoryBlobDescriptorCache:
         with self._lock:
             self._entries.pop((scope, digest), None)
 
-    def stat(self, digest: Digest) -> Descriptor:
+    def stat(self, digest: Digest | str) -> Descriptor:
         """The cached global descriptor of ``digest``.
 
         Raises:
             BlobUnknownError: not cached.
         """
+        digest = as_digest(digest)
         return self._stat(None, digest)
 
-    def set_descriptor(self, digest: Digest, descriptor: Descriptor) -> None:
+    def set_descriptor(self, digest: Digest | str, descriptor: Descriptor) -> None:
         """Cache ``descriptor`` globally (also under its own digest when they differ)."""
+        digest = as_digest(digest)
         self._set(None, digest, descriptor)
 
-    def clear(self, digest: Digest) -> None:
+    def clear(self, digest: Digest | str) -> None:
         """Forget the global entry of ``digest``."""
+        digest = as_digest(digest)
         self._clear(None, digest)
 
     def repository_scoped(self, name: str) -> _ScopedView:
@@ -97,13 +100,16 @@ class _ScopedView:
         self._cache = cache
         self._name = name
 
-    def stat(self, digest: Digest) -> Descriptor:
+    def stat(self, digest: Digest | str) -> Descriptor:
+        digest = as_digest(digest)
         return self._cache._stat(self._name, digest)
 
-    def set_descriptor(self, digest: Digest, descriptor: Descriptor) -> None:
+    def set_descriptor(self, digest: Digest | str, descriptor: Descriptor) -> None:
+        digest = as_digest(digest)
         self._cache._set(self._name, digest, descriptor)
 
-    def clear(self, digest: Digest) -> None:
+    def clear(self, digest: Digest | str) -> None:
+        digest = as_digest(digest)
         self._cache._clear(self._name, digest)
 
 

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Final, TypeVar, final
 import attrs
 
 from pydistribution.descriptor import Descriptor
-from pydistribution.digest import Digest
+from pydistribution.digest import Digest, as_digest
 from pydistribution.errors import BlobUnknownError, ConfigurationError, DigestInvalidError
 from pydistribution.mediatypes import MediaType
 
@@ -155,12 +155,13 @@ class RedisBlobDescriptorCache:
 
     # -- the global scope ---------------------------------------------------------------
 
-    def stat(self, digest: Digest) -> Descriptor:
+    def stat(self, digest: Digest | str) -> Descriptor:
         """The cached global descriptor of ``digest``.
 
         Raises:
             BlobUnknownError: not cached, or Redis failed.
         """
+        digest = as_digest(digest)
         fields = self._call(
             "stat",
             lambda: self._client.hmget(_global_key(digest), ["digest", "size", "mediatype"]),
@@ -169,8 +170,9 @@ class RedisBlobDescriptorCache:
             raise BlobUnknownError(digest)
         return _descriptor(fields, digest)
 
-    def set_descriptor(self, digest: Digest, descriptor: Descriptor) -> None:
+    def set_descriptor(self, digest: Digest | str, descriptor: Descriptor) -> None:
         """Cache ``descriptor`` globally (uncacheable ones and Redis failures are ignored)."""
+        digest = as_digest(digest)
         if not _cacheable(digest, descriptor):
             return
 
@@ -181,8 +183,9 @@ class RedisBlobDescriptorCache:
 
         self._call("set_descriptor", run)
 
-    def clear(self, digest: Digest) -> None:
+    def clear(self, digest: Digest | str) -> None:
         """Forget the global entry of ``digest`` (Redis failures are ignored)."""
+        digest = as_digest(digest)
         self._call(
             "clear",
             lambda: self._client.hdel(_global_key(digest), "digest", "size", "mediatype"),
@@ -195,8 +198,11 @@ class RedisBlobDescriptorCache:
     # -- shared with the repository scope -----------------------------------------------
 
     @staticmethod
-    def queue_global(pipe: redis.client.Pipeline, digest: Digest, descriptor: Descriptor) -> None:
+    def queue_global(
+        pipe: redis.client.Pipeline, digest: Digest | str, descriptor: Descriptor
+    ) -> None:
         """Queue Go's global ``setDescriptor`` on ``pipe``."""
+        digest = as_digest(digest)
         key = _global_key(digest)
         pipe.hset(key, mapping={"digest": str(descriptor.digest), "size": descriptor.size})
         pipe.hsetnx(key, "mediatype", descriptor.media_type)
@@ -238,12 +244,13 @@ class _RepositoryScope:
         self._cache = cache
         self._name = name
 
-    def stat(self, digest: Digest) -> Descriptor:
+    def stat(self, digest: Digest | str) -> Descriptor:
         """The descriptor of ``digest`` if the repository knows it (its media type wins).
 
         Raises:
             BlobUnknownError: not cached here, or Redis failed.
         """
+        digest = as_digest(digest)
         client = self._cache.client
 
         def run() -> list[object]:
@@ -267,8 +274,9 @@ class _RepositoryScope:
             descriptor = attrs.evolve(descriptor, media_type=MediaType(media_type))
         return descriptor
 
-    def set_descriptor(self, digest: Digest, descriptor: Descriptor) -> None:
+    def set_descriptor(self, digest: Digest | str, descriptor: Descriptor) -> None:
         """Cache ``descriptor`` for the repository and globally (failures are ignored)."""
+        digest = as_digest(digest)
         if not _cacheable(digest, descriptor):
             return
         client = self._cache.client
@@ -286,8 +294,9 @@ class _RepositoryScope:
 
         self._cache._call("set_descriptor", run)
 
-    def clear(self, digest: Digest) -> None:
+    def clear(self, digest: Digest | str) -> None:
         """Forget ``digest`` here: membership, repository hash and global hash (v3)."""
+        digest = as_digest(digest)
         client = self._cache.client
 
         def run() -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Final
 
 import attrs
 
-from pydistribution.digest import CANONICAL_ALGORITHM, Digest
+from pydistribution.digest import CANONICAL_ALGORITHM, Digest, as_digest
 from pydistribution.errors import DistributionError
 from pydistribution.storage import _paths
 from pydistribution.storage.gc._mark import (
@@ -193,12 +193,13 @@ class GarbageCollector:
                 recover(self._driver)
             raise
 
-    def explain(self, digest: Digest) -> Explanation:
+    def explain(self, digest: Digest | str) -> Explanation:
         """Why a collection now would keep blob ``digest``, or that it would not.
 
         Raises:
             StorageDriverError: the storage failed.
         """
+        digest = as_digest(digest)
         cutoff = datetime.now(timezone.utc) - self._grace
         blob = stat_blob(self._driver, digest)
         marker = self._marker(cutoff, watch=digest)

@@ -1,0 +1,47 @@
+"""Resolving "a tag or a digest" to a manifest: what every ``Repository.resolve`` does."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from pydistribution.digest import Digest, as_digest
+
+if TYPE_CHECKING:
+    from pydistribution.protocols import Manifest, Repository
+
+__all__ = ["resolve_manifest", "split_tag_or_digest"]
+
+
+def split_tag_or_digest(reference: Digest | str) -> Digest | str:
+    """A `Digest` for a digest or its text (``algorithm:hex``), else the tag as given.
+
+    A tag cannot contain ``:``, so text with one is read as a digest.
+
+    Raises:
+        DigestInvalidError: text with ``:`` that is not a valid digest.
+        TypeError: ``reference`` is neither a `Digest` nor a string.
+    """
+    if isinstance(reference, str) and ":" not in reference:
+        return reference
+    return as_digest(reference)
+
+
+def resolve_manifest(
+    repository: Repository,
+    reference: Digest | str,
+    *,
+    media_types: Sequence[str] | None = None,
+) -> Manifest:
+    """The manifest ``reference`` (a tag, a digest or a digest's text) names in ``repository``.
+
+    Raises:
+        TagUnknownError: no such tag.
+        TagInvalidFormatError: the tag is malformed.
+        DigestInvalidError: the digest text is malformed.
+        ManifestUnknownRevisionError: no such manifest, or not of an accepted media type.
+        TypeError: ``reference`` is neither a `Digest` nor a string.
+    """
+    target = split_tag_or_digest(reference)
+    digest = target if isinstance(target, Digest) else repository.tags().get(target).digest
+    return repository.manifests().get(digest, media_types=media_types)
