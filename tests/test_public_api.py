@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
+import pkgutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import pydistribution
 from pydistribution import errors
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,13 +51,47 @@ def test_core_imports_no_extra(module: str) -> None:
     assert set(_third_party_modules_after_import(module)) <= ALLOWED_TOP_LEVEL
 
 
-@pytest.mark.parametrize("module", CORE_MODULES)
-def test_all_is_sorted_and_resolves(module: str) -> None:
+def _public_modules() -> list[str]:
+    """Every module a user may import: no part of its path starts with an underscore."""
+    found = ["pydistribution"]
+    for info in pkgutil.walk_packages(pydistribution.__path__, "pydistribution."):
+        if not any(part.startswith("_") for part in info.name.split(".")[1:]):
+            found.append(info.name)
+    return found
+
+
+def _is_private(module: str) -> bool:
+    return any(part.startswith("_") for part in module.split(".")[1:])
+
+
+@pytest.mark.parametrize("module", _public_modules())
+def test_all_is_complete_and_resolves(module: str) -> None:
+    """`__all__` names every public class and function the module defines, and nothing
+    that is missing; its order is ruff's (RUF022)."""
     mod = importlib.import_module(module)
     names = list(mod.__all__)
-    assert names == sorted(names, key=lambda n: (not n.isupper(), n)) or names == sorted(names)
-    for name in names:
-        assert hasattr(mod, name), f"{module}.{name}"
+    assert [name for name in names if not hasattr(mod, name)] == []
+    defined = [
+        name
+        for name, obj in vars(mod).items()
+        if not name.startswith(("_", "pytest_"))
+        and (inspect.isclass(obj) or inspect.isfunction(obj))
+        and obj.__module__ == module
+    ]
+    assert [name for name in defined if name not in names] == []
+
+
+@pytest.mark.parametrize("module", _public_modules())
+def test_exports_name_a_public_module(module: str) -> None:
+    """Re-exported classes and functions say the public path users import them from."""
+    mod = importlib.import_module(module)
+    private = [
+        f"{name} ({obj.__module__})"
+        for name in mod.__all__
+        if (inspect.isclass(obj := getattr(mod, name)) or inspect.isfunction(obj))
+        and _is_private(obj.__module__)
+    ]
+    assert private == []
 
 
 def test_errors_page_lists_every_error_class() -> None:

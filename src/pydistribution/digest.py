@@ -25,9 +25,9 @@ from pydistribution.errors import (
 __all__ = [
     "CANONICAL_ALGORITHM",
     "CHUNK_SIZE",
+    "SUPPORTED_ALGORITHMS",
     "Digest",
     "Digester",
-    "SUPPORTED_ALGORITHMS",
     "Verifier",
     "as_digest",
     "digest_stream",

@@ -10,6 +10,7 @@ Needs the ``client`` extra (urllib3 2): ``pip install 'pydistribution[client]'``
 
 from __future__ import annotations
 
+from pydistribution._public import claim_exports
 from pydistribution.client._challenge import Challenge, Scope, parse_challenges
 from pydistribution.client._links import Link, next_page_url, parse_links
 from pydistribution.client._registry import RemoteRegistry, RemoteRepository
@@ -30,6 +31,4 @@ __all__ = [
     "parse_links",
 ]
 
-for _cls in (Challenge, Link, RemoteRegistry, RemoteRepository, RetryPolicy, Scope, TLSOptions):
-    _cls.__module__ = __name__
-del _cls
+claim_exports(globals())

@@ -47,7 +47,7 @@ from pydistribution.client._protocol import MAX_ERROR_BODY, retry_after, same_or
 from pydistribution.client.credentials import Credentials
 from pydistribution.errors import AccessDeniedError, DistributionError
 
-__all__ = ["RetryPolicy", "Response", "TLSOptions", "Transport", "UploadStream", "is_loopback"]
+__all__ = ["Response", "RetryPolicy", "TLSOptions", "Transport", "UploadStream", "is_loopback"]
 
 _REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
 _RETRY_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})

@@ -36,6 +36,7 @@ from pydistribution.errors import AccessDeniedError, ConfigurationError
 __all__ = [
     "Credentials",
     "DockerConfig",
+    "basic_authorization",
     "config_paths",
     "docker_config_path",
     "find_credentials",

@@ -14,6 +14,7 @@ pydistribution keeps its own files in ``<layout>/.pydistribution/`` (``lock``, `
 
 from __future__ import annotations
 
+from pydistribution._public import claim_exports
 from pydistribution.layout._blobs import LayoutBlobStore
 from pydistribution.layout._engine import Layout
 from pydistribution.layout._fs import PRIVATE_DIR
@@ -46,8 +47,4 @@ __all__ = [
     "validate_ref_tag",
 ]
 
-for _name in __all__:
-    _obj = globals()[_name]
-    if isinstance(_obj, type):
-        _obj.__module__ = __name__
-del _name, _obj
+claim_exports(globals())

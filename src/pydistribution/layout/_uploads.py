@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from pydistribution.layout._engine import Layout
     from pydistribution.protocols import BlobWriter
 
-__all__ = ["LayoutBlobWriter", "start_upload", "resume_upload"]
+__all__ = ["LayoutBlobWriter", "resume_upload", "start_upload"]
 
 _UPLOAD_ID: Final = re.compile(r"[A-Za-z0-9_.-]+")
 

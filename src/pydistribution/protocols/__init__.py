@@ -11,6 +11,7 @@ unknown algorithm), any other type a ``TypeError`` that says what was expected.
 
 from __future__ import annotations
 
+from pydistribution._public import claim_exports
 from pydistribution.protocols._blobs import (
     BlobContent,
     BlobDeleter,
@@ -76,8 +77,4 @@ __all__ = [
     "iter_pages",
 ]
 
-for _name in __all__:
-    _obj = globals()[_name]
-    if hasattr(_obj, "__module__") and isinstance(_obj, type):
-        _obj.__module__ = __name__
-del _name, _obj
+claim_exports(globals())

@@ -10,6 +10,8 @@ extra: ``pip install 'pydistribution[server]'``.
 
 from __future__ import annotations
 
+from pydistribution._public import claim_exports
+
 try:
     import anyio  # noqa: F401  (checked here so the message names the extra)
     import starlette  # noqa: F401
@@ -41,5 +43,4 @@ __all__ = [
     "upload_purger_delay",
 ]
 
-for _cls in (BackgroundJob, LineFormatter, RequestLog, ServerOptions):
-    _cls.__module__ = __name__
+claim_exports(globals())

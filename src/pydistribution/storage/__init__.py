@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 
+from pydistribution._public import claim_exports
 from pydistribution.storage._blobstore import GlobalBlobStore
 from pydistribution.storage._linkedblobstore import LinkedBlobStore
 from pydistribution.storage._manifeststore import ManifestStore
@@ -35,11 +36,7 @@ __all__ = [
     "TagStore",
 ]
 
-for _name in __all__:
-    _obj = globals()[_name]
-    if isinstance(_obj, type):
-        _obj.__module__ = __name__
-del _name, _obj
+claim_exports(globals())
 
 
 def __getattr__(name: str) -> object:

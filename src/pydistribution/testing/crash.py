@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Final, Literal, NoReturn
 import attrs
 
 from pydistribution import mediatypes
+from pydistribution._public import claim_exports
 from pydistribution.digest import Digest, digest_stream
 from pydistribution.errors import DistributionError, RepositoryUnknownError
 from pydistribution.storage import Registry, RegistryOptions
@@ -495,6 +496,4 @@ def _kill_after(
     return code == -signal.SIGKILL, []
 
 
-for _cls in (Crash, CrashingDriver, StepCounter):
-    _cls.__module__ = __name__
-del _cls
+claim_exports(globals())

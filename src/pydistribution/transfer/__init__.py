@@ -6,6 +6,7 @@ an OCI layout, or (later) a remote registry.
 
 from __future__ import annotations
 
+from pydistribution._public import claim_exports
 from pydistribution.errors import PlatformSubsetError
 from pydistribution.transfer._copy import CopyResult, copy
 from pydistribution.transfer._progress import (
@@ -25,6 +26,4 @@ __all__ = [
     "copy",
 ]
 
-for _name in ("CopyProgress", "CopyResult", "ProgressKind", "TransferProgress"):
-    globals()[_name].__module__ = __name__
-del _name
+claim_exports(globals())

@@ -12,6 +12,7 @@ package imports no driver.
 
 from __future__ import annotations
 
+from pydistribution._public import claim_exports
 from pydistribution.storage.driver._checked import CheckedDriver
 from pydistribution.storage.driver._paths import PATH_PATTERN, is_valid_path
 from pydistribution.storage.driver._protocol import (
@@ -30,11 +31,11 @@ from pydistribution.storage.driver._protocol import (
 from pydistribution.storage.driver._walk import Walker
 
 __all__ = [
-    "CheckedDriver",
     "DEFAULT_PARALLELISM",
+    "PATH_PATTERN",
+    "CheckedDriver",
     "FileInfo",
     "FileWriter",
-    "PATH_PATTERN",
     "ParallelismHint",
     "RawDriver",
     "RawFileWriter",
@@ -47,18 +48,4 @@ __all__ = [
     "is_valid_path",
 ]
 
-for _cls in (
-    CheckedDriver,
-    FileInfo,
-    FileWriter,
-    ParallelismHint,
-    RawDriver,
-    RawFileWriter,
-    RawScanner,
-    StorageDriver,
-    TemporaryFileRemover,
-    WalkAction,
-    Walker,
-):
-    _cls.__module__ = __name__
-del _cls
+claim_exports(globals())

@@ -33,8 +33,8 @@ from pydistribution.errors import (
 from pydistribution.storage.driver._protocol import StorageDriver
 
 __all__ = [
-    "DriverFactory",
     "ENTRY_POINT_GROUP",
+    "DriverFactory",
     "bool_parameter",
     "create_driver",
     "int_parameter",

@@ -65,8 +65,8 @@ __all__ = [
     "BUFFER_SIZE",
     "DEFAULT_MAX_THREADS",
     "DEFAULT_ROOT_DIRECTORY",
-    "FilesystemDriver",
     "MIN_THREADS",
+    "FilesystemDriver",
     "from_parameters",
 ]
 

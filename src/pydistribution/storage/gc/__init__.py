@@ -21,6 +21,7 @@ place instead, as Go does: no quarantine, no wait, no re-scan.
 
 from __future__ import annotations
 
+from pydistribution._public import claim_exports
 from pydistribution.storage.gc._collector import (
     DEFAULT_GRACE,
     DEFAULT_SETTLE,
@@ -44,14 +45,4 @@ __all__ = [
     "mark_and_sweep",
 ]
 
-for _obj in (
-    Explanation,
-    GCReport,
-    GarbageCollector,
-    Holder,
-    RepositoryManifest,
-    default_workers,
-    mark_and_sweep,
-):
-    _obj.__module__ = __name__
-del _obj
+claim_exports(globals())

@@ -15,6 +15,7 @@ Only the standard library is imported; pytest is imported when a program is miss
 
 from __future__ import annotations
 
+from pydistribution._public import claim_exports
 from pydistribution.testing.peers._goregistry import GoRegistry, garbage_collect
 from pydistribution.testing.peers._process import (
     ENV_REQUIRE_PEERS,
@@ -46,6 +47,4 @@ __all__ = [
     "skopeo_copy",
 ]
 
-for _cls in (GoRegistry, MotoServer, PeerError, RedisServer, S3Endpoint):
-    _cls.__module__ = __name__
-del _cls
+claim_exports(globals())

@@ -29,6 +29,8 @@ Needs boto3: ``pip install 'pydistribution[s3]'``.
 
 from __future__ import annotations
 
+from pydistribution._public import claim_exports
+
 try:
     import boto3.session  # noqa: F401  (the extra's gate: fail here, naming the install)
 except ImportError as exc:
@@ -63,6 +65,4 @@ __all__ = [
     "options_from_parameters",
 ]
 
-for _obj in (S3Driver, S3Options, from_parameters, options_from_parameters):
-    _obj.__module__ = __name__
-del _obj
+claim_exports(globals())
