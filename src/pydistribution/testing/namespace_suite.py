@@ -18,6 +18,7 @@ from typing import TypeVar
 import pytest
 
 from pydistribution import mediatypes
+from pydistribution._public import claim_exports
 from pydistribution.descriptor import Descriptor, Platform
 from pydistribution.digest import Digest
 from pydistribution.errors import (
@@ -434,3 +435,6 @@ def run_in_threads(count: int, work: Callable[[int], _T]) -> list[_T]:
     if errors:
         raise errors[0]
     return [results[i] for i in range(count)]
+
+
+claim_exports(globals())
