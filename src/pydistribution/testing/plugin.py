@@ -1,10 +1,14 @@
-"""pytest plugin: fixtures that start real peers (the Go registry, Redis) on 127.0.0.1.
+"""pytest plugin: an in-memory registry, a temporary OCI layout, and real peers on 127.0.0.1.
 
 Registered through the ``pytest11`` entry point ``pydistribution``, so any project that
-installs pydistribution gets the fixtures. Importing this module is cheap: the peer
-machinery in :mod:`pydistribution.testing.peers` is imported when a fixture first runs.
+installs pydistribution gets the fixtures. Importing this module is cheap and imports no
+extra: the registry, the layout and the peer machinery in `pydistribution.testing.peers`
+are imported when a fixture first runs.
 
 Fixtures:
+    registry: a fresh, empty in-memory `Registry` (a ``Namespace``) with deletes enabled.
+    layout: a fresh, empty OCI image layout in a temporary directory, as a
+        `LayoutRepository` (a ``Repository``; its ``.layout`` is the engine).
     go_registry: a fresh Go registry on an empty temporary root, deletes enabled.
     go_registry_factory: start Go registries with the options and root of the test's
         choosing (keyword arguments of :class:`~pydistribution.testing.peers.GoRegistry`);
@@ -42,14 +46,18 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
+    from pydistribution.layout import LayoutRepository
+    from pydistribution.storage import Registry
     from pydistribution.testing.peers import GoRegistry, MotoServer, RedisServer, S3Endpoint
 
 __all__ = [
     "GoRegistryFactory",
     "go_registry",
     "go_registry_factory",
+    "layout",
     "moto_server",
     "redis_server",
+    "registry",
     "s3_client",
     "s3_endpoint",
     "s3_parameters",
@@ -101,6 +109,34 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.peer)
         if "s3_endpoint" in names:
             item.add_marker(pytest.mark.s3_endpoint)
+
+
+@pytest.fixture
+def registry() -> Registry:
+    """A fresh, empty `Registry` over an `InMemoryDriver`, with deletes enabled.
+
+    Example:
+        def test_promote(registry):
+            repo = registry.repository("team/app")
+            ...
+    """
+    from pydistribution.storage import Registry, RegistryOptions
+    from pydistribution.storage.driver.inmemory import InMemoryDriver
+
+    return Registry(InMemoryDriver(), options=RegistryOptions(delete_enabled=True))
+
+
+@pytest.fixture
+def layout(tmp_path_factory: pytest.TempPathFactory) -> LayoutRepository:
+    """A fresh, empty OCI image layout in a temporary directory, as a `LayoutRepository`.
+
+    The repository is named ``layout``; ``layout.layout`` is the `Layout` engine and
+    ``layout.layout.path`` its directory.
+    """
+    from pydistribution.layout import Layout, LayoutRepository
+
+    root = tmp_path_factory.mktemp("oci") / "layout"
+    return LayoutRepository(Layout.create(root))
 
 
 @pytest.fixture
