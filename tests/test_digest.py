@@ -14,6 +14,7 @@ from pydistribution.digest import (
     Digest,
     Digester,
     Verifier,
+    as_digest,
     digest_stream,
 )
 from pydistribution.errors import (
@@ -152,3 +153,30 @@ def test_arbitrary_text_gives_digest_or_declared_error(text: str) -> None:
     except (DigestInvalidError, DigestUnsupportedError):
         return
     assert str(digest) == text
+
+
+def test_as_digest_passes_a_digest_through_and_parses_text() -> None:
+    digest = Digest.from_bytes(b"x")
+    assert as_digest(digest) is digest
+    assert as_digest(str(digest)) == digest
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("sha256:abc", DigestInvalidLengthError),
+        ("no-colon", DigestInvalidFormatError),
+        ("sha256:" + "A" * 64, DigestInvalidFormatError),
+        ("md5:" + "a" * 32, DigestUnsupportedError),
+    ],
+    ids=["short", "no-colon", "upper", "unsupported"],
+)
+def test_as_digest_refuses_bad_text(text: str, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        as_digest(text)
+
+
+@pytest.mark.parametrize("value", [None, 42, b"sha256:00"], ids=["none", "int", "bytes"])
+def test_as_digest_names_what_it_expected(value: object) -> None:
+    with pytest.raises(TypeError, match=r"expected a Digest or its text form .* not "):
+        as_digest(value)  # type: ignore[arg-type]

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import datetime, timezone
 from typing import BinaryIO
 
 import pytest
 
 from pydistribution import mediatypes
-from pydistribution._upload import UploadSession, UploadState, verify_upload
+from pydistribution._upload import (
+    UploadSession,
+    UploadState,
+    content_chunks,
+    mount_source,
+    verify_upload,
+)
 from pydistribution.descriptor import Descriptor
 from pydistribution.digest import Digest, Digester, digest_stream, hash_stream
 from pydistribution.errors import (
     BlobInvalidDigestError,
     BlobInvalidLengthError,
     BlobUploadInvalidError,
+    InvalidReferenceError,
 )
 
 STARTED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
@@ -187,3 +195,43 @@ def test_hash_stream_feeds_every_digester_and_the_sink(readinto: bool) -> None:
 
 def test_digest_stream_of_an_empty_stream() -> None:
     assert digest_stream(io.BytesIO(b"")) == (Digest.from_bytes(b""), 0)
+
+
+# -- put's content and mount sources --------------------------------------------------
+
+
+def test_content_chunks_of_bytes_streams_and_iterables() -> None:
+    assert [bytes(c) for c in content_chunks(b"whole")] == [b"whole"]
+    stream = io.BytesIO(b"abcdefg")
+    assert [bytes(c) for c in content_chunks(stream, chunk_size=3)] == [b"abc", b"def", b"g"]
+    pieces = [b"a", bytearray(b"b"), memoryview(b"c")]
+    assert [bytes(c) for c in content_chunks(iter(pieces))] == [b"a", b"b", b"c"]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("text", "expected bytes, a binary file object or an iterable of bytes, not str"),
+        (42, "not int"),
+        ([b"ok", 1], "expected an iterable of bytes, got a int"),
+        (io.StringIO("text"), "expected a binary stream, read str"),
+    ],
+    ids=["str", "int", "mixed", "text-stream"],
+)
+def test_content_chunks_refuses_what_is_not_bytes(data: object, message: str) -> None:
+    with pytest.raises(TypeError, match=re.escape(message)):
+        list(content_chunks(data))  # type: ignore[arg-type]
+
+
+def test_mount_source_needs_a_digest() -> None:
+    digest = Digest.from_bytes(b"layer")
+    source = mount_source(f"team/app@{digest}")
+    assert source.digest == digest
+    assert source == f"team/app@{digest}"
+    assert mount_source(source) is source
+    with pytest.raises(InvalidReferenceError, match="a mount needs a digest"):
+        mount_source("team/app:v1")
+    with pytest.raises(InvalidReferenceError):
+        mount_source("Not A Reference")
+    with pytest.raises(TypeError, match="expected a Reference"):
+        mount_source(42)  # type: ignore[arg-type]

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from pydistribution import mediatypes
 from pydistribution.descriptor import Descriptor
-from pydistribution.digest import Digest
+from pydistribution.digest import Digest, as_digest
 from pydistribution.errors import (
     BlobUnknownError,
     InvalidReferenceError,
@@ -167,8 +167,9 @@ class TagStore:
             if read_link(driver, _paths.tag_current_link(self._name, tag)) == descriptor.digest
         ]
 
-    def remove_pointing_at(self, digest: Digest) -> list[str]:
+    def remove_pointing_at(self, digest: Digest | str) -> list[str]:
         """Delete every tag whose current target is ``digest``; return their names."""
+        digest = as_digest(digest)
         removed = []
         pointer = Descriptor(media_type=mediatypes.OCTET_STREAM, digest=digest, size=0)
         for tag in self.lookup(pointer):

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import attrs
 
 from pydistribution.descriptor import Descriptor
-from pydistribution.digest import Digest
+from pydistribution.digest import Digest, as_digest
 
 __all__ = ["CopyProgress", "ProgressCallback", "ProgressKind", "TransferProgress"]
 
@@ -146,12 +146,14 @@ class TransferProgress:
             self._mounted += 1
         self._emit(ProgressKind.MOUNT, blob.digest, blob.size, 0)
 
-    def manifest(self, digest: Digest, size: int) -> None:
+    def manifest(self, digest: Digest | str, size: int) -> None:
         """Manifest ``digest`` of ``size`` bytes was put at the destination."""
+        digest = as_digest(digest)
         self._emit(ProgressKind.MANIFEST, digest, size, 0)
 
-    def tagged(self, digest: Digest) -> None:
+    def tagged(self, digest: Digest | str) -> None:
         """The tag now names manifest ``digest``."""
+        digest = as_digest(digest)
         self._emit(ProgressKind.TAG, digest, 0, 0)
 
     def _moved_of(self, blob: Descriptor) -> int:
