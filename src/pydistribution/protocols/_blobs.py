@@ -64,16 +64,21 @@ class ServedBlob:
     """How a server should answer a blob GET: a redirect, or a stream.
 
     Exactly one of ``redirect_url`` and ``stream`` is set. The caller owns ``stream`` and
-    closes it. The Python shape of Go's ``ServeBlob``.
+    closes it. With a stream, ``path`` may name a local file holding the blob (registry
+    storage on the filesystem driver): a server may send that file without reading it
+    (``sendfile``), and still closes ``stream``. The Python shape of Go's ``ServeBlob``.
     """
 
     descriptor: Descriptor
     redirect_url: str | None = None
     stream: BinaryIO | None = None
+    path: str | None = None
 
     def __attrs_post_init__(self) -> None:
         if (self.redirect_url is None) == (self.stream is None):
             raise ValueError("ServedBlob needs exactly one of redirect_url and stream")
+        if self.path is not None and self.stream is None:
+            raise ValueError("ServedBlob names a local path only beside a stream")
 
 
 class BlobStatter(Protocol):

@@ -1,7 +1,8 @@
 """Blob routes: ``GET``, ``HEAD`` and ``DELETE /v2/<name>/blobs/<digest>``.
 
 ``GET`` answers with a 307 redirect when the namespace serves the blob from a URL (S3
-with redirects on), else streams it; a single ``Range: bytes=...`` gets 206 with
+with redirects on), hands the blob's local file to the ASGI server when both can
+(``_pathsend``), else streams it; a single ``Range: bytes=...`` gets 206 with
 ``Content-Range``, an unsatisfiable one 416. ``ETag`` is the quoted digest and
 ``If-None-Match`` on it answers 304, as Go's ``http.ServeContent`` does.
 """
@@ -21,6 +22,7 @@ from pydistribution.mediatypes import OCTET_STREAM
 from pydistribution.protocols import ServedBlob
 from pydistribution.server._context import ServerContext, name_of, parse_digest
 from pydistribution.server._errors import endpoint, error_response
+from pydistribution.server._pathsend import PathSendResponse, offers_pathsend
 from pydistribution.server._streams import BlobResponse
 
 __all__ = ["parse_range", "routes"]
@@ -115,6 +117,9 @@ def routes(ctx: ServerContext) -> list[Route]:
                     headers={"Content-Range": f"bytes */{size}"},
                 )
             return Response(status_code=304, headers={"ETag": f'"{digest}"'})
+        if wanted is None and served.path is not None and offers_pathsend(request.scope):
+            await ctx.run(stream.close)
+            return PathSendResponse(served.path, headers=headers, media_type=OCTET_STREAM)
         if wanted is None:
             return BlobResponse(
                 ctx,

@@ -23,6 +23,7 @@ from pydistribution.errors import (
 from pydistribution.protocols import ServedBlob
 from pydistribution.storage import _paths
 from pydistribution.storage._blobreader import open_blob
+from pydistribution.storage.driver import LocalFiles
 
 if TYPE_CHECKING:
     from pydistribution.protocols import BlobEnumerator, BlobStatter
@@ -137,6 +138,8 @@ class GlobalBlobStore:
     def serve(self, digest: Digest | str, descriptor: Descriptor) -> ServedBlob:
         """A redirect when enabled and the driver offers one, else an open stream.
 
+        With a driver that keeps local files the answer also names the blob's file.
+
         Raises:
             BlobUnknownError: no such blob.
         """
@@ -145,7 +148,16 @@ class GlobalBlobStore:
             url = self._driver.redirect_url(_paths.blob_data(digest))
             if url is not None:
                 return ServedBlob(descriptor=descriptor, redirect_url=url)
-        return ServedBlob(descriptor=descriptor, stream=self.open(digest))
+        stream = self.open(digest)
+        path = None
+        if isinstance(self._driver, LocalFiles):
+            # The blob's own file, for servers that send files without reading them.
+            try:
+                path = self._driver.local_path(_paths.blob_data(digest))
+            except BaseException:
+                stream.close()
+                raise
+        return ServedBlob(descriptor=descriptor, stream=stream, path=path)
 
     def put(self, data: bytes) -> Descriptor:
         """Store ``data`` under its sha256 digest unless present; idempotent."""

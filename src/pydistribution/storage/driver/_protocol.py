@@ -22,6 +22,7 @@ __all__ = [
     "DEFAULT_PARALLELISM",
     "FileInfo",
     "FileWriter",
+    "LocalFiles",
     "ParallelismHint",
     "RawDriver",
     "RawFileWriter",
@@ -397,6 +398,27 @@ class RawScanner(Protocol):
 
         Raises:
             PathNotFoundError: no directory at ``path``.
+        """
+        ...
+
+
+@runtime_checkable
+class LocalFiles(Protocol):
+    """Optional driver capability: the local file behind a driver path.
+
+    A driver that keeps its files as files of the local file system (the filesystem
+    driver) names them, so that code which can send a file without reading it (an HTTP
+    server's ``sendfile``) may do so.
+    """
+
+    def local_path(self, path: str) -> str:
+        """The OS path of driver path ``path``; no symbolic link takes it out of the root.
+
+        The file may be gone by the time the caller opens the path.
+
+        Raises:
+            InvalidPathError: ``path`` breaks the path rule.
+            PathOutsideRootError: a symbolic link takes ``path`` out of the root.
         """
         ...
 

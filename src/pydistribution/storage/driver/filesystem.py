@@ -50,6 +50,7 @@ from pydistribution.storage.driver._fsroot import FilesystemRoot
 from pydistribution.storage.driver._paths import check_path
 from pydistribution.storage.driver._protocol import (
     FileInfo,
+    LocalFiles,
     RawDriver,
     RawFileWriter,
     RawScanner,
@@ -307,6 +308,9 @@ class _FilesystemBackend:
 
     def _locate(self, path: str, *, follow: bool = True) -> str:
         return self._root.locate(path, follow=follow)
+
+    def local_path(self, path: str) -> str:
+        return self._root.locate(path)
 
     def get_content(self, path: str) -> bytes:
         try:
@@ -578,6 +582,16 @@ class FilesystemDriver(ForwardingDriver):
         """The root directory, with symbolic links resolved."""
         return self._backend.root
 
+    def local_path(self, path: str) -> str:
+        """The OS path of the file at driver path ``path`` (for sending it with sendfile).
+
+        Raises:
+            InvalidPathError: ``path`` breaks the path rule.
+            PathOutsideRootError: a symbolic link takes ``path`` out of the root.
+        """
+        check_path(_NAME, path)
+        return self._backend.local_path(path)
+
     def remove_temporary_files(
         self, path: str, *, older_than: datetime, dry_run: bool = False
     ) -> list[str]:
@@ -640,4 +654,7 @@ if TYPE_CHECKING:
     def _filesystem_driver_removes_temporary_files(
         driver: FilesystemDriver,
     ) -> TemporaryFileRemover:
+        return driver
+
+    def _filesystem_driver_has_local_files(driver: FilesystemDriver) -> LocalFiles:
         return driver

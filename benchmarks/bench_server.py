@@ -1,0 +1,623 @@
+"""``pydistribution serve`` against the Go registry, on copies of one root, in one run.
+
+Run by hand, not a test (needs ``pip install -e '.[server,test]'``, and ``docker-registry``
+and ``wrk`` on PATH, the Debian packages)::
+
+    python benchmarks/bench_server.py                          # granian and uvicorn
+    python benchmarks/bench_server.py --servers granian --duration 5 --blob-size 256MiB
+
+A seed root gets a Docker schema 2 image tagged ``v1`` in ``bench/app`` and a blob of
+``--blob-size`` (1 GiB); each server serves its own copy of it: ``docker-registry``
+(one process, ``GOMAXPROCS`` = the machine's cores) and ``pydistribution serve
+--workers 2`` under each ASGI server asked for. Both log warnings only, without an
+access log, and have deletes on and no descriptor cache. The Go filesystem driver never
+calls ``fsync``; ours does by default (``fsync: true``), so the comparison runs ours with
+``fsync: false`` (the same durability) unless ``--fsync`` is given.
+
+* **requests** (``wrk``, or for HEAD, which wrk cannot do, a small uvloop client in
+  ``--threads`` processes; ``--threads`` threads, ``--connections`` connections,
+  ``--duration`` seconds each): manifest GET and HEAD by tag and by digest, blob HEAD,
+  tag list, manifest PUT by tag (a new tag per request). Requests/s and p99 latency;
+  any non-2xx answer is counted and reported.
+* **push**: a ``--blob-size`` blob uploaded monolithically (POST, then PUT with the body)
+  and in chunks (POST, PATCHes of ``--chunk-size`` with ``Content-Range``, PUT), each a
+  blob new to the server; bodies go out with ``socket.sendfile``, so the client costs
+  little. Throughput from the POST to the 201.
+* **blob GET**: the seed's big blob, read once to warm the page cache, then timed.
+* **RSS**: the server's processes are sampled every 20 ms; the peak of the largest
+  process and of the whole tree, over the pushes and over the run.
+
+Ratios are ours / Go's (for p99, Go's / ours: above 1 means ours is lower). The issue's
+goals are printed beside each ratio; timing goals live here, never in the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import http.client
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+from pydistribution.descriptor import Descriptor
+from pydistribution.digest import Digest
+from pydistribution.mediatypes import DOCKER_MANIFEST_SCHEMA2, OCI_IMAGE_MANIFEST, OCTET_STREAM
+from pydistribution.reference import Reference
+from pydistribution.storage.config import open_registry
+from pydistribution.testing.namespace_suite import push_image
+from pydistribution.testing.peers import GoRegistry
+from pydistribution.testing.peers._process import LOOPBACK, require_program
+from pydistribution.testing.peers._server import ManagedServer, WorkDir, answers_http
+
+REPO = "bench/app"
+MIB = 1 << 20
+ACCEPT = f"{DOCKER_MANIFEST_SCHEMA2}, {OCI_IMAGE_MANIFEST}"
+_SIZE = re.compile(r"(\d+)\s*([KMG]iB)?", re.IGNORECASE)
+_UNITS = {
+    None: 1,
+    "kib": 1 << 10,
+    "kb": 1 << 10,
+    "mib": MIB,
+    "mb": MIB,
+    "gib": 1 << 30,
+    "gb": 1 << 30,
+}
+_LATENCY = re.compile(r"^\s*99%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
+_RATE = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
+_NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
+_ERRORS = re.compile(r"Socket errors:.*")
+_SECONDS = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
+
+
+def parse_size(text: str) -> int:
+    match = _SIZE.fullmatch(text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r}")
+    return int(match[1]) * _UNITS[match[2].lower() if match[2] else None]
+
+
+class Serve(ManagedServer):
+    """``pydistribution serve CONFIG --workers N --server NAME`` on a free port."""
+
+    def __init__(self, root: Path, server: str, workers: int, fsync: bool) -> None:
+        self.root = root
+        work = WorkDir(None, f"bench-serve-{server}-")
+
+        def argv(port: int) -> list[str]:
+            config = work.path / "config.yml"
+            config.write_text(
+                json.dumps(
+                    {
+                        "version": 0.1,
+                        "log": {"level": "warn", "accesslog": {"disabled": True}},
+                        "storage": {
+                            "filesystem": {"rootdirectory": str(root), "fsync": fsync},
+                            "delete": {"enabled": True},
+                            "maintenance": {"uploadpurging": {"enabled": False}},
+                        },
+                        "http": {"addr": f"{LOOPBACK}:{port}"},
+                    }
+                )
+            )
+            return [
+                sys.executable,
+                "-m",
+                "pydistribution.cli",
+                "serve",
+                str(config),
+                "--workers",
+                str(workers),
+                "--server",
+                server,
+            ]
+
+        self._launch(
+            f"pydistribution serve ({server})",
+            work,
+            "serve.log",
+            argv,
+            lambda port: answers_http("/v2/", port),
+            port=None,
+            timeout=60,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}"
+
+
+# -- the seed root ---------------------------------------------------------------------
+
+
+def write_blob_file(path: Path, size: int, seed: bytes) -> Digest:
+    """``size`` bytes, different for each ``seed``, written to ``path``; their digest."""
+    import hashlib
+
+    block = hashlib.sha256(seed).digest() * (MIB // 32)
+    digest = hashlib.sha256()
+    with path.open("wb") as out:
+        written = 0
+        counter = 0
+        while written < size:
+            piece = (counter.to_bytes(8, "big") + block)[: min(MIB, size - written)]
+            out.write(piece)
+            digest.update(piece)
+            written += len(piece)
+            counter += 1
+    return Digest.parse("sha256:" + digest.hexdigest())
+
+
+def seed_root(root: Path, big: Path) -> dict[str, object]:
+    """The image, and the big blob through an upload session; what the scenarios need."""
+    registry = open_registry(str(root))
+    repo = registry.repository(Reference(path=REPO))
+    manifest = push_image(repo, [b"a small layer " * 100], tag="v1", docker=True)
+    digest = _file_digest(big)
+    size = big.stat().st_size
+    with big.open("rb") as source, repo.blobs().create() as writer:
+        while piece := source.read(8 * MIB):
+            writer.write(piece)
+        writer.commit(Descriptor(media_type=OCTET_STREAM, digest=digest, size=size))
+    layer = manifest.references()[-1]
+    return {
+        "manifest": manifest.payload(),
+        "manifest_digest": str(manifest.describe().digest),
+        "layer_digest": str(layer.digest),
+        "big_digest": str(digest),
+        "big_size": size,
+    }
+
+
+def _file_digest(path: Path) -> Digest:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        while piece := source.read(8 * MIB):
+            digest.update(piece)
+    return Digest.parse("sha256:" + digest.hexdigest())
+
+
+# -- wrk -------------------------------------------------------------------------------
+
+
+def wrk(
+    url: str, args: argparse.Namespace, work: Path, *, method: str = "GET", script: str = ""
+) -> dict[str, float]:
+    """Requests/s, p99 (seconds) and the count of non-2xx answers of one wrk run."""
+    lua = work / "script.lua"
+    accept = f"{DOCKER_MANIFEST_SCHEMA2}, {OCI_IMAGE_MANIFEST}"
+    lua.write_text(f'wrk.method = "{method}"\nwrk.headers["Accept"] = "{accept}"\n' + script)
+    out = subprocess.run(
+        [
+            "wrk",
+            "--latency",
+            "-t",
+            str(args.threads),
+            "-c",
+            str(args.connections),
+            "-d",
+            f"{args.duration}s",
+            "-s",
+            str(lua),
+            url,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    rate = _RATE.search(out)
+    p99 = _LATENCY.search(out)
+    if rate is None or p99 is None:
+        raise RuntimeError(f"unexpected wrk output:\n{out}")
+    bad = _NON_2XX.search(out)
+    errors = _ERRORS.search(out)
+    return {
+        "rps": float(rate[1]),
+        "p99": float(p99[1]) * _SECONDS[p99[2]],
+        "non_2xx": float(bad[1]) if bad else 0.0,
+        "socket_errors": 1.0 if errors else 0.0,
+    }
+
+
+class _HeadConnection(asyncio.Protocol):
+    """Keep-alive HEAD requests, one at a time; an answer ends at its blank line."""
+
+    def __init__(self, request: bytes, stop_at: float, latencies: list[float]) -> None:
+        self.request = request
+        self.stop_at = stop_at
+        self.latencies = latencies
+        self.buffer = b""
+        self.bad = 0
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        self.sent = time.perf_counter()
+        transport.write(self.request)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
+            head, self.buffer = self.buffer[:end], self.buffer[end + 4 :]
+            now = time.perf_counter()
+            self.latencies.append(now - self.sent)
+            if not head.startswith(b"HTTP/1.1 200"):
+                self.bad += 1
+            if now >= self.stop_at:
+                self.transport.close()
+                return
+            self.sent = now
+            self.transport.write(self.request)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
+
+
+def _head_worker(port: int, path: str, connections: int, seconds: float, out: Any) -> None:
+    import uvloop
+
+    async def run() -> tuple[list[float], int]:
+        loop = asyncio.get_running_loop()
+        latencies: list[float] = []
+        request = (
+            f"HEAD {path} HTTP/1.1\r\nHost: {LOOPBACK}:{port}\r\nAccept: {ACCEPT}\r\n\r\n"
+        ).encode()
+        stop_at = time.perf_counter() + seconds
+        protocols = []
+        for _ in range(connections):
+            _, protocol = await loop.create_connection(
+                lambda: _HeadConnection(request, stop_at, latencies), LOOPBACK, port
+            )
+            protocols.append(protocol)
+        await asyncio.gather(*(p.done for p in protocols))
+        return latencies, sum(p.bad for p in protocols)
+
+    out.put(uvloop.run(run()))
+
+
+def head_load(port: int, path: str, args: argparse.Namespace) -> dict[str, float]:
+    """wrk's numbers for HEAD, which wrk cannot send (it waits for a body that never comes).
+
+    ``--threads`` processes, ``--connections`` keep-alive connections in all, for
+    ``--duration`` seconds.
+    """
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    per_process = max(1, args.connections // args.threads)
+    processes = [
+        context.Process(
+            target=_head_worker, args=(port, path, per_process, float(args.duration), queue)
+        )
+        for _ in range(args.threads)
+    ]
+    for process in processes:
+        process.start()
+    results = [queue.get() for _ in processes]
+    for process in processes:
+        process.join()
+    latencies = sorted(value for found, _ in results for value in found)
+    bad = sum(count for _, count in results)
+    return {
+        "rps": len(latencies) / args.duration,
+        "p99": latencies[int(len(latencies) * 0.99)] if latencies else 0.0,
+        "non_2xx": float(bad),
+        "socket_errors": 0.0,
+    }
+
+
+PUT_SCRIPT = """
+local f = io.open("{body}", "rb")
+wrk.body = f:read("*a")
+f:close()
+wrk.headers["Content-Type"] = "{media_type}"
+local count = 0
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("id", threads)
+end
+function request()
+  count = count + 1
+  return wrk.format(nil, "/v2/{repo}/manifests/t" .. id .. "-" .. count)
+end
+"""
+
+
+# -- pushes and the big GET -------------------------------------------------------------
+
+
+def _request(
+    port: int, method: str, path: str, headers: dict[str, str], body: tuple[Path, int, int] | None
+) -> http.client.HTTPResponse:
+    """One request on a fresh connection; a body goes out with ``socket.sendfile``."""
+    sock = socket.create_connection((LOOPBACK, port))
+    length = body[2] if body else 0
+    head = [f"{method} {path} HTTP/1.1", f"Host: {LOOPBACK}:{port}", f"Content-Length: {length}"]
+    head += [f"{k}: {v}" for k, v in headers.items()]
+    sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+    if body:
+        path_, offset, count = body
+        with path_.open("rb") as source:
+            sock.sendfile(source, offset, count)
+    response = http.client.HTTPResponse(sock, method=method)
+    response.begin()
+    response.read()
+    sock.close()
+    return response
+
+
+def _location(response: http.client.HTTPResponse) -> str:
+    """The path and query of ``Location`` (Go's are absolute URLs, ours relative)."""
+    parts = urllib.parse.urlsplit(response.getheader("Location") or "")
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def push(port: int, source: Path, digest: Digest, chunk: int | None) -> float:
+    """Seconds to push ``source`` (monolithic, or in ``chunk``-byte PATCHes)."""
+    size = source.stat().st_size
+    started = time.perf_counter()
+    response = _request(port, "POST", f"/v2/{REPO}/blobs/uploads/", {}, None)
+    assert response.status == 202, response.status
+    location = _location(response)
+    if chunk is not None:
+        offset = 0
+        while offset < size:
+            count = min(chunk, size - offset)
+            headers = {
+                "Content-Type": OCTET_STREAM,
+                "Content-Range": f"{offset}-{offset + count - 1}",
+            }
+            response = _request(port, "PATCH", location, headers, (source, offset, count))
+            assert response.status == 202, (response.status, response.read())
+            location = _location(response)
+            offset += count
+        body = None
+    else:
+        body = (source, 0, size)
+    separator = "&" if "?" in location else "?"
+    headers = {"Content-Type": OCTET_STREAM}
+    response = _request(port, "PUT", f"{location}{separator}digest={digest}", headers, body)
+    assert response.status == 201, response.status
+    return time.perf_counter() - started
+
+
+def get_blob(port: int, digest: str, size: int) -> float:
+    """Seconds to read the blob (discarded as it arrives)."""
+    conn = http.client.HTTPConnection(LOOPBACK, port)
+    started = time.perf_counter()
+    conn.request("GET", f"/v2/{REPO}/blobs/{digest}")
+    response = conn.getresponse()
+    buffer = memoryview(bytearray(4 * MIB))
+    total = 0
+    while count := response.readinto(buffer):
+        total += count
+    elapsed = time.perf_counter() - started
+    conn.close()
+    assert (response.status, total) == (200, size), (response.status, total)
+    return elapsed
+
+
+# -- RSS -------------------------------------------------------------------------------
+
+
+def _tree(pid: int) -> list[int]:
+    pids = [pid]
+    for current in pids:
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                pids.extend(int(child) for child in task.read_text().split())
+    return pids
+
+
+def _rss(pid: int) -> int:
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+class RssSampler:
+    """Peak RSS of a process tree: the largest process and the sum, per phase."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.phase = "requests"
+        self.peaks: dict[str, tuple[int, int]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            sizes = [_rss(pid) for pid in _tree(self.pid)]
+            largest, total = self.peaks.get(self.phase, (0, 0))
+            self.peaks[self.phase] = (max(largest, max(sizes)), max(total, sum(sizes)))
+            time.sleep(0.02)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+# -- one server ------------------------------------------------------------------------
+
+
+def measure(
+    name: str,
+    server: ManagedServer,
+    seed: dict[str, object],
+    files: dict[str, tuple[Path, Digest]],
+    args: argparse.Namespace,
+    work: Path,
+) -> dict[str, object]:
+    """Every scenario against one running server."""
+    base = server.url
+    results: dict[str, object] = {}
+    manifest_file = work / "manifest.json"
+    manifest_file.write_bytes(seed["manifest"])  # type: ignore[arg-type]
+    with RssSampler(server.pid) as rss:
+        scenarios = [
+            ("manifest GET tag", "GET", f"/v2/{REPO}/manifests/v1", ""),
+            ("manifest GET digest", "GET", f"/v2/{REPO}/manifests/{seed['manifest_digest']}", ""),
+            ("manifest HEAD tag", "HEAD", f"/v2/{REPO}/manifests/v1", ""),
+            ("manifest HEAD digest", "HEAD", f"/v2/{REPO}/manifests/{seed['manifest_digest']}", ""),
+            ("blob HEAD", "HEAD", f"/v2/{REPO}/blobs/{seed['layer_digest']}", ""),
+            ("tag list", "GET", f"/v2/{REPO}/tags/list", ""),
+            (
+                "manifest PUT tag",
+                "PUT",
+                "/",
+                PUT_SCRIPT.format(
+                    body=manifest_file, media_type=DOCKER_MANIFEST_SCHEMA2, repo=REPO
+                ),
+            ),
+        ]
+        for label, method, path, script in scenarios:
+            if method == "HEAD":
+                results[label] = head_load(server.port, path, args)
+            else:
+                results[label] = wrk(base + path, args, work, method=method, script=script)
+            print(f"  {name:16} {label:22} {results[label]}", flush=True)
+        rss.phase = "push"
+        for label, key, chunk in (
+            ("push monolithic", "mono", None),
+            ("push chunked", "chunked", args.chunk_size),
+        ):
+            source, digest = files[key]
+            seconds = push(server.port, source, digest, chunk)
+            results[label] = {"gbps": source.stat().st_size / seconds / 1e9, "seconds": seconds}
+            print(f"  {name:16} {label:22} {results[label]}", flush=True)
+        rss.phase = "get"
+        size = int(seed["big_size"])  # type: ignore[call-overload]
+        get_blob(server.port, str(seed["big_digest"]), size)
+        seconds = min(get_blob(server.port, str(seed["big_digest"]), size) for _ in range(2))
+        results["blob GET warm"] = {"gbps": size / seconds / 1e9, "seconds": seconds}
+        print(f"  {name:16} {'blob GET warm':22} {results['blob GET warm']}", flush=True)
+    results["rss"] = {
+        phase: {"largest_mib": largest / MIB, "tree_mib": total / MIB}
+        for phase, (largest, total) in rss.peaks.items()
+    }
+    print(f"  {name:16} {'peak RSS':22} {results['rss']}", flush=True)
+    return results
+
+
+GOALS = {
+    "manifest GET tag": 3.0,
+    "manifest GET digest": 3.0,
+    "manifest HEAD tag": 3.0,
+    "manifest HEAD digest": 3.0,
+    "blob HEAD": 3.0,
+    "tag list": 3.0,
+    "manifest PUT tag": 3.0,
+    "push monolithic": 2.5,
+    "push chunked": 2.5,
+    "blob GET warm": 1.5,
+}
+
+
+def report(go: dict[str, object], ours: dict[str, dict[str, object]]) -> str:
+    lines = []
+    header = f"{'scenario':22} {'Go':>14}"
+    for name in ours:
+        header += f" {name:>14} {'ratio':>6} {'p99 Go/ours':>11} {'goal':>5}"
+    lines.append(header)
+    for label, goal in GOALS.items():
+        g = go[label]
+        assert isinstance(g, dict)
+        unit = "rps" if "rps" in g else "gbps"
+        row = f"{label:22} {g[unit]:>10.2f} {unit:>3}"
+        for results in ours.values():
+            o = results[label]
+            assert isinstance(o, dict)
+            ratio = o[unit] / g[unit]
+            p99 = f"{g['p99'] / o['p99']:.2f}" if unit == "rps" else "-"
+            met = "met" if ratio >= goal and (unit != "rps" or g["p99"] > o["p99"]) else "NOT"
+            row += f" {o[unit]:>10.2f} {unit:>3} {ratio:>6.2f} {p99:>11} {goal:>4}x {met}"
+        lines.append(row)
+    for label, results in (("Go", go), *ours.items()):
+        lines.append(f"peak RSS {label}: {json.dumps(results['rss'])}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--servers", default="granian,uvicorn")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--duration", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--blob-size", type=parse_size, default=1 << 30)
+    parser.add_argument("--chunk-size", type=parse_size, default=64 * MIB)
+    parser.add_argument(
+        "--fsync",
+        action="store_true",
+        help="our filesystem driver's default; off by default here, as Go never fsyncs",
+    )
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--work", type=Path, help="work directory (default: a temporary one)")
+    args = parser.parse_args()
+    # Stopped from outside, the servers still stop (the with blocks run their exits).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    require_program("wrk")
+    require_program("docker-registry")
+    work = args.work or Path(tempfile.mkdtemp(prefix="bench-server-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        print(f"seeding {args.blob_size / MIB:.0f} MiB blobs in {work}", flush=True)
+        big = work / "big.bin"
+        write_blob_file(big, args.blob_size, b"big")
+        seed = seed_root(work / "seed", big)
+        big.unlink()
+        names = ["go", *args.servers.split(",")]
+        everything: dict[str, dict[str, object]] = {}
+        for name in names:
+            files = {}
+            for key in ("mono", "chunked"):
+                path = work / f"{name}-{key}.bin"
+                files[key] = (path, write_blob_file(path, args.blob_size, f"{name}{key}".encode()))
+            root = work / f"{name}-root"
+            shutil.copytree(work / "seed", root)
+            os.sync()
+            print(f"{name}: serving a copy of the seed", flush=True)
+            server: ManagedServer
+            if name == "go":
+                server = GoRegistry(root, delete_enabled=True, log_level="warn")
+            else:
+                server = Serve(root, name, args.workers, args.fsync)
+            with server:
+                everything[name] = measure(name, server, seed, files, args, work)
+            shutil.rmtree(root)
+            for path, _ in files.values():
+                path.unlink()
+        go = everything.pop("go")
+        print()
+        print(report(go, everything))
+        if args.json:
+            args.json.write_text(json.dumps({"go": go, **everything}, indent=2, default=str))
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
