@@ -85,6 +85,7 @@ _CODES: Final[Mapping[type[BaseException], ErrorCode]] = {
     errors.TagInvalidFormatError: ErrorCode.TAG_INVALID,
     errors.ReferenceDigestInvalidError: ErrorCode.DIGEST_INVALID,
     errors.PaginationNumberInvalidError: ErrorCode.PAGINATION_NUMBER_INVALID,
+    errors.UnauthorizedError: ErrorCode.UNAUTHORIZED,
     errors.AccessDeniedError: ErrorCode.DENIED,
     errors.UnsupportedError: ErrorCode.UNSUPPORTED,
 }
@@ -155,7 +156,9 @@ def error_from_wire(
         return errors.TagInvalidFormatError(_detail_str(detail, "tag"), text)
     if code == ErrorCode.PAGINATION_NUMBER_INVALID:
         return errors.InvalidError(text)
-    if code in (ErrorCode.DENIED, ErrorCode.UNAUTHORIZED):
+    if code == ErrorCode.UNAUTHORIZED:
+        return errors.UnauthorizedError(text)
+    if code == ErrorCode.DENIED:
         return errors.AccessDeniedError(text)
     if code == ErrorCode.UNSUPPORTED:
         return errors.UnsupportedError(text)

@@ -13,7 +13,7 @@ runs. Families also derive from the fitting builtin, so ``except LookupError`` w
     ├── InvalidError (ValueError)
     │   ├── BlobInvalidDigestError, BlobInvalidLengthError, BlobUploadInvalidError
     │   ├── DigestInvalidError > DigestInvalidFormatError, DigestInvalidLengthError
-    │   ├── DescriptorInvalidError, LayoutInvalidError
+    │   ├── DescriptorInvalidError, LayoutInvalidError, ScopeInvalidError
     │   ├── RepositoryNameInvalidError, ManifestNameInvalidError, ManifestInvalidError,
     │   │   ManifestVerificationError (causes), ManifestUnverifiedError,
     │   │   ManifestTooLargeError, PaginationNumberInvalidError, PlatformSubsetError
@@ -24,7 +24,7 @@ runs. Families also derive from the fitting builtin, so ``except LookupError`` w
     ├── UnsupportedError
     │   ├── BlobDigestUnsupportedError, DigestUnsupportedError, SchemaV1UnsupportedError
     │   └── UnsupportedMethodError (also StorageDriverError)
-    ├── AccessDeniedError
+    ├── AccessDeniedError > UnauthorizedError
     ├── ConflictError: BlobExistsError, BlobMountedError, ManifestNotModifiedError,
     │   SchemaAlreadyRegisteredError, DriverAlreadyRegisteredError, LayoutClobberError
     ├── ConfigurationError (ValueError): UnknownDriverError, DriverParameterError
@@ -96,9 +96,11 @@ __all__ = [
     "RepositoryUnknownError",
     "SchemaAlreadyRegisteredError",
     "SchemaV1UnsupportedError",
+    "ScopeInvalidError",
     "StorageDriverError",
     "TagInvalidFormatError",
     "TagUnknownError",
+    "UnauthorizedError",
     "UnknownDriverError",
     "UnsupportedError",
     "UnsupportedMethodError",
@@ -139,6 +141,26 @@ class AccessDeniedError(DistributionError, PermissionError):
     def __init__(self, reason: str = "access denied") -> None:
         self.reason = reason
         super().__init__(reason)
+
+
+class UnauthorizedError(AccessDeniedError):
+    """The request carries no credentials, or credentials that do not check out.
+
+    The wire code is ``UNAUTHORIZED`` (401): the client may authenticate and try again,
+    where `AccessDeniedError` (``DENIED``, 403) says who it is may not do this.
+    """
+
+    def __init__(self, reason: str = "authentication required") -> None:
+        super().__init__(reason)
+
+
+class ScopeInvalidError(InvalidError):
+    """A token scope (``repository:team/app:pull,push``) is malformed."""
+
+    def __init__(self, text: str, reason: str = "malformed scope") -> None:
+        self.text = text
+        self.reason = reason
+        super().__init__(f"invalid scope {text!r}: {reason}")
 
 
 class ConflictError(DistributionError):

@@ -127,7 +127,7 @@ def test_logstash_is_written_as_json_with_a_warning() -> None:
 def test_unknown_and_unsupported_keys_are_warnings() -> None:
     config = ServerConfig.parse(
         {
-            "auth": {"htpasswd": {"realm": "r", "path": "/p"}},
+            "proxy": {"remoteurl": "https://registry-1.docker.io"},
             "notifications": {"endpoints": []},
             "colour": "blue",
             "http": {"addr": ":5000", "debug": {"addr": ":5001"}, "tsl": {}},
@@ -139,12 +139,12 @@ def test_unknown_and_unsupported_keys_are_warnings() -> None:
         }
     )
     assert sorted(config.warnings) == [
-        "auth: not supported by this server, ignored",
         "colour: unknown key, ignored",
         "http.debug: not supported by this server, ignored",
         "http.tsl: unknown key, ignored",
         "log.hooks: not supported by this server, ignored",
         "notifications: not supported by this server, ignored",
+        "proxy: not supported by this server, ignored",
         "storage.maintenance.uploadpurging.every: unknown key, ignored",
         "storage.maintenance.x: unknown key, ignored",
     ]

@@ -9,6 +9,8 @@ same spec (`pydistribution.cli._serving`).
 from __future__ import annotations
 
 import os
+import ssl
+import tempfile
 import urllib.parse
 from pathlib import Path
 from typing import Final
@@ -19,6 +21,7 @@ from pydistribution.cli._app import cli, reports_errors
 from pydistribution.cli._serving import CONFIG_SUFFIXES, SPEC_VARIABLE, ServeSpec
 from pydistribution.errors import ConfigurationError
 from pydistribution.server import ServerConfig
+from pydistribution.server.auth import HtpasswdConfig, authenticated_app
 
 __all__ = ["DEFAULT_ROOT", "serve_command"]
 
@@ -27,6 +30,10 @@ DEFAULT_ROOT: Final = "./registry-data"
 
 _TARGET: Final = "pydistribution.cli._serving:worker_app"
 _SERVERS: Final = ("granian", "uvicorn")
+
+
+async def _no_app(scope: object, receive: object, send: object) -> None:
+    """An app that is never called: the auth files are read to check them."""
 
 
 def _local_directory(root: str) -> Path | None:
@@ -58,16 +65,18 @@ def _prepare(root: str) -> bool:
     return directory.is_dir() and any(directory.iterdir())
 
 
-def _run_granian(config: ServerConfig, workers: int) -> None:
+def _run_granian(config: ServerConfig, workers: int, client_cas: Path | None) -> None:
     try:
         from granian import Granian
         from granian.constants import Interfaces
     except ImportError as exc:
         raise ImportError("serve needs granian: pip install 'pydistribution[server]'") from exc
     host, port = config.address()
-    tls: dict[str, Path] = {}
+    tls: dict[str, object] = {}
     if config.tls_certificate and config.tls_key:
         tls = {"ssl_cert": Path(config.tls_certificate), "ssl_key": Path(config.tls_key)}
+    if client_cas is not None:
+        tls.update(ssl_ca=client_cas, ssl_client_verify=True)
     Granian(
         _TARGET,
         address=host,
@@ -80,7 +89,7 @@ def _run_granian(config: ServerConfig, workers: int) -> None:
     ).serve()
 
 
-def _run_uvicorn(config: ServerConfig, workers: int) -> None:
+def _run_uvicorn(config: ServerConfig, workers: int, client_cas: Path | None) -> None:
     try:
         import uvicorn
     except ImportError as exc:
@@ -100,7 +109,20 @@ def _run_uvicorn(config: ServerConfig, workers: int) -> None:
         log_level="warning",
         ssl_certfile=config.tls_certificate,
         ssl_keyfile=config.tls_key,
+        ssl_ca_certs=None if client_cas is None else str(client_cas),
+        ssl_cert_reqs=ssl.CERT_NONE if client_cas is None else ssl.CERT_REQUIRED,
     )
+
+
+def _client_ca_bundle(config: ServerConfig, directory: Path) -> Path | None:
+    """One PEM file of every ``http.tls.clientcas`` file (the ASGI servers take one)."""
+    if not config.tls_client_cas:
+        return None
+    if len(config.tls_client_cas) == 1:
+        return Path(config.tls_client_cas[0])
+    bundle = directory / "client-cas.pem"
+    bundle.write_bytes(b"\n".join(Path(p).read_bytes() for p in config.tls_client_cas))
+    return bundle
 
 
 @cli.command("serve")
@@ -152,12 +174,20 @@ def serve_command(
     scheme = "https" if config.tls_certificate else "http"
     shown = f"[{host}]" if ":" in host else host
     mode = ", read-only" if config.read_only else ""
+    if config.auth is not None:
+        # Read the auth files now: a missing one is an error before anything serves.
+        authenticated_app(_no_app, config.auth)
+        mode += f", auth {'htpasswd' if isinstance(config.auth, HtpasswdConfig) else 'token'}"
+    if config.tls_client_cas:
+        mode += ", client certificates required"
     click.echo(
         f"serving {root} on {scheme}://{shown}:{port}{config.prefix}/v2/ "
         f"({workers} worker{'s' if workers > 1 else ''}, {server}{mode})"
     )
     os.environ[SPEC_VARIABLE] = spec.to_environment()
-    if server == "granian":
-        _run_granian(config, workers)
-    else:
-        _run_uvicorn(config, workers)
+    with tempfile.TemporaryDirectory(prefix="pydistribution-serve-") as scratch:
+        client_cas = _client_ca_bundle(config, Path(scratch))
+        if server == "granian":
+            _run_granian(config, workers, client_cas)
+        else:
+            _run_uvicorn(config, workers, client_cas)

@@ -3,7 +3,8 @@
 `configured_app` wraps the app of `create_app` in small ASGI layers, outermost first:
 background jobs on the ASGI lifespan (the upload purger), the request and access logs,
 extra headers and absolute ``Location`` URLs (``http.headers``, ``http.host``), the
-health check, the path prefix (``http.prefix``) and read-only mode. Each is a few lines
+health check, the path prefix (``http.prefix``), authentication (``auth``) and read-only
+mode. Each is a few lines
 of raw ASGI rather than Starlette middleware: they run on every request, and a plain
 wrapper costs a function call where ``BaseHTTPMiddleware`` costs a task per request.
 """
@@ -26,6 +27,7 @@ from pydistribution.server._errors import error_response, logger
 from pydistribution.server._health import HealthCheck
 from pydistribution.server._logging import RequestLog
 from pydistribution.server._options import ServerOptions
+from pydistribution.server.auth import authenticated_app
 from pydistribution.server.config import ServerConfig
 
 __all__ = ["BackgroundJob", "configured_app"]
@@ -67,15 +69,19 @@ def configured_app(
 
     Adds to `create_app`: the access log and one log line per request (see
     `configure_logging` for where they go), ``GET /debug/health``, ``http.headers``,
-    absolute ``Location`` headers on ``http.host``, the ``http.prefix`` path, read-only
-    mode (every write answered 405 ``UNSUPPORTED``), and ``jobs`` run in the background
-    while the ASGI server runs the app (its lifespan).
+    absolute ``Location`` headers on ``http.host``, the ``http.prefix`` path, the ``auth``
+    access controller, read-only mode (every write answered 405 ``UNSUPPORTED``), and
+    ``jobs`` run in the background while the ASGI server runs the app (its lifespan).
 
     Args:
         namespace: the repositories to serve.
         config: the server settings (`ServerConfig.parse` of a ``config.yml``).
         options: the HTTP layer's options; ``catalog_max_entries`` comes from ``config``.
         jobs: background jobs, such as the upload purger.
+
+    Raises:
+        ConfigurationError: a file the ``auth`` section names (htpasswd, certificates,
+            JWKS, policy) cannot be used.
     """
     options = attrs.evolve(
         options or ServerOptions(), catalog_max_entries=config.catalog_max_entries
@@ -83,6 +89,9 @@ def configured_app(
     app: ASGIApp = create_app(namespace, options=options)
     if config.read_only:
         app = _ReadOnly(app)
+    if config.auth is not None:
+        # Outside read-only mode, as in Go: who asks is known before what is refused.
+        app = authenticated_app(app, config.auth)
     if config.prefix:
         app = _Prefix(app, config.prefix)
     if config.health_check:
@@ -95,7 +104,10 @@ def configured_app(
 
 
 class _ReadOnly:
-    """Answers every write 405 ``UNSUPPORTED`` (Go: ``maintenance.readonly``)."""
+    """Answers every write 405 ``UNSUPPORTED`` with ``Allow: GET, HEAD`` (Go: ``readonly``).
+
+    Go answers the 405 with a plain-text body; this one is the spec's JSON error body.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -103,7 +115,10 @@ class _ReadOnly:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] not in _READ_METHODS:
             response = error_response(
-                ErrorCode.UNSUPPORTED, "the registry is in read-only mode", status=405
+                ErrorCode.UNSUPPORTED,
+                "the registry is in read-only mode",
+                status=405,
+                headers={"Allow": "GET, HEAD"},
             )
             await response(scope, receive, send)
             return

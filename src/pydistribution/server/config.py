@@ -7,8 +7,9 @@ health check. The ``storage`` section's drivers, ``delete``, ``redirect``, ``cac
 ``validation`` are read by `pydistribution.storage.config`; this module only checks that
 those sections are mappings.
 
-Keys the Go registry knows but this server does not implement (``auth``,
-``notifications``, ``proxy``, ``http.debug``, ...) and keys nobody knows are collected in
+The ``auth`` section is read by `pydistribution.server.auth` (``htpasswd`` or
+``token``). Keys the Go registry knows but this server does not implement
+(``notifications``, ``proxy``, ``http.debug``, ...) and keys nobody knows are collected in
 `ServerConfig.warnings`, so a server can say it ignores them. A value of the wrong type
 is a `ConfigurationError` naming the key, before anything serves.
 """
@@ -23,6 +24,7 @@ import attrs
 
 from pydistribution._duration import parse_duration
 from pydistribution.errors import ConfigurationError
+from pydistribution.server.auth._config import AuthConfig, parse_auth
 
 __all__ = ["DEFAULT_ADDR", "LogConfig", "ServerConfig", "UploadPurging"]
 
@@ -45,11 +47,10 @@ _LEVELS: Final = {
 # Top-level sections: those read here or by storage.config, and those Go has but this
 # server does not implement (warned about as ignored).
 _USED_TOP: Final = frozenset(
-    {"version", "log", "storage", "http", "validation", "redis", "health", "catalog"}
+    {"version", "log", "storage", "http", "validation", "redis", "health", "catalog", "auth"}
 )
 _IGNORED_TOP: Final = frozenset(
     {
-        "auth",
         "middleware",
         "reporting",
         "notifications",
@@ -63,8 +64,8 @@ _USED_HTTP: Final = frozenset(
     {"addr", "net", "host", "prefix", "relativeurls", "headers", "tls", "secret"}
 )
 _IGNORED_HTTP: Final = frozenset({"draintimeout", "debug", "http2", "h2c"})
-_USED_TLS: Final = frozenset({"certificate", "key"})
-_IGNORED_TLS: Final = frozenset({"clientcas", "minimumtls", "ciphersuites", "letsencrypt"})
+_USED_TLS: Final = frozenset({"certificate", "key", "clientcas"})
+_IGNORED_TLS: Final = frozenset({"minimumtls", "ciphersuites", "letsencrypt"})
 _USED_LOG: Final = frozenset({"level", "formatter", "fields", "accesslog"})
 _IGNORED_LOG: Final = frozenset({"hooks", "reportcaller"})
 _MAINTENANCE_KEYS: Final = frozenset({"uploadpurging", "readonly"})
@@ -130,6 +131,10 @@ class ServerConfig:
         tls_certificate: a PEM certificate (chain) file; with ``tls_key`` the server
             speaks HTTPS.
         tls_key: the certificate's PEM private key file.
+        tls_client_cas: PEM files of the CAs whose client certificates are required
+            (mutual TLS; Go: ``http.tls.clientcas``).
+        auth: the access controller (Go: ``auth``: ``htpasswd`` or ``token``), or
+            ``None`` for none.
         read_only: refuse every write (Go: ``storage.maintenance.readonly.enabled``).
         upload_purging: the stale-upload purger's schedule.
         log: logging settings.
@@ -146,6 +151,8 @@ class ServerConfig:
     headers: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict, converter=_header_map)
     tls_certificate: str | None = None
     tls_key: str | None = None
+    tls_client_cas: tuple[str, ...] = ()
+    auth: AuthConfig | None = None
     read_only: bool = False
     upload_purging: UploadPurging = UploadPurging()
     log: LogConfig = LogConfig()
@@ -174,6 +181,11 @@ class ServerConfig:
         key = reader.optional_string(tls, "key", "http.tls.")
         if (certificate is None) != (key is None):
             raise ConfigurationError("http.tls: certificate and key go together")
+        client_cas = tls.get("clientcas") or []
+        if not isinstance(client_cas, list) or not all(isinstance(c, str) for c in client_cas):
+            raise ConfigurationError("http.tls.clientcas: expected a list of file names")
+        if client_cas and certificate is None:
+            raise ConfigurationError("http.tls.clientcas: needs a certificate and key")
         prefix = reader.string(http, "prefix", "http.", "").rstrip("/")
         if prefix and not prefix.startswith("/"):
             raise ConfigurationError(f"http.prefix: must start with /, not {prefix!r}")
@@ -200,6 +212,8 @@ class ServerConfig:
             headers=_headers(http.get("headers")),
             tls_certificate=certificate,
             tls_key=key,
+            tls_client_cas=tuple(client_cas),
+            auth=parse_auth(config.get("auth"), reader.warnings),
             read_only=reader.flag(readonly, "enabled", "storage.maintenance.readonly.", False),
             upload_purging=_purging(reader, maintenance),
             log=_log(reader, config),

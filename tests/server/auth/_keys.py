@@ -1,0 +1,122 @@
+"""Signing keys, certificates and tokens for the auth tests, made fresh for each test."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import time
+from pathlib import Path
+
+import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+from cryptography.x509.oid import NameOID
+
+from pydistribution.server.auth.token import key_id
+
+ISSUER = "test-issuer"
+SERVICE = "test-registry"
+
+
+def certificate(
+    key: PrivateKeyTypes,
+    name: str,
+    *,
+    signer: PrivateKeyTypes | None = None,
+    issuer: x509.Certificate | None = None,
+    ca: bool = True,
+    days: int = 2,
+) -> x509.Certificate:
+    """A certificate of ``key``'s public key, self-signed unless ``signer``/``issuer`` given."""
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer.subject if issuer else subject)
+        .public_key(key.public_key())  # type: ignore[union-attr]
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .sign(signer or key, hashes.SHA256())  # type: ignore[arg-type]
+    )
+
+
+class Signer:
+    """A key with its certificate; writes the bundle and signs tokens with any claims."""
+
+    def __init__(self, directory: Path, name: str = "signer", *, rsa_key: bool = False) -> None:
+        self.key: PrivateKeyTypes = (
+            rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            if rsa_key
+            else ec.generate_private_key(ec.SECP256R1())
+        )
+        self.algorithm = "RS256" if rsa_key else "ES256"
+        self.certificate = certificate(self.key, name)
+        self.bundle = directory / f"{name}.pem"
+        self.bundle.write_bytes(self.certificate.public_bytes(serialization.Encoding.PEM))
+        self.key_path = directory / f"{name}-key.pem"
+        self.key_path.write_bytes(
+            self.key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+
+    @property
+    def kid(self) -> str:
+        return key_id(self.certificate.public_key())
+
+    def x5c(self, *extra: x509.Certificate) -> list[str]:
+        return [
+            base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode()
+            for c in (self.certificate, *extra)
+        ]
+
+    def claims(self, access: list[dict[str, object]], **changes: object) -> dict[str, object]:
+        now = int(time.time())
+        claims: dict[str, object] = {
+            "iss": ISSUER,
+            "sub": "alice",
+            "aud": SERVICE,
+            "exp": now + 300,
+            "nbf": now - 5,
+            "iat": now,
+            "access": access,
+        }
+        claims.update(changes)
+        return {k: v for k, v in claims.items() if v is not None}
+
+    def token(
+        self,
+        access: list[dict[str, object]],
+        *,
+        headers: dict[str, object] | None = None,
+        **changes: object,
+    ) -> str:
+        """A token granting ``access`` with the certificate in ``x5c`` (or ``headers``)."""
+        return jwt.encode(
+            self.claims(access, **changes),
+            self.key,  # type: ignore[arg-type]
+            algorithm=self.algorithm,
+            headers=headers if headers is not None else {"x5c": self.x5c()},
+        )
+
+
+def repository(name: str, *actions: str) -> dict[str, object]:
+    """One entry of an ``access`` claim."""
+    return {"type": "repository", "name": name, "actions": list(actions)}
+
+
+def unsigned(claims: dict[str, object]) -> str:
+    """A token with ``alg: none`` and no signature."""
+
+    def part(value: object) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
