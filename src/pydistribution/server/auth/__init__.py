@@ -66,16 +66,9 @@ __all__ = [
     "required_access",
 ]
 
-for _cls in (
-    Access,
-    AuthLayer,
-    BasicCredentials,
-    BearerToken,
-    Grants,
-    HtpasswdConfig,
-    HtpasswdController,
-    TokenConfig,
-    TokenController,
-):
-    _cls.__module__ = __name__
-del _cls
+# Users import these from here: the private modules they live in say so too.
+for _name in __all__:
+    _obj = globals()[_name]
+    if callable(_obj) and getattr(_obj, "__module__", "").startswith(f"{__name__}._"):
+        _obj.__module__ = __name__
+del _name, _obj
