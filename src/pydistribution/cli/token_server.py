@@ -1,6 +1,8 @@
 """``pydistribution token-server``: bearer tokens for a registry, from htpasswd users.
 
-Runs `pydistribution.server.auth.issuer.token_app` under uvicorn. Without a signing key
+Runs `pydistribution.server.auth.issuer.token_app` under granian (one worker process,
+which builds the issuer from the settings the command puts in its environment, as
+``serve`` does). Without a signing key
 and certificate it makes a new pair at the paths given (the certificate is what the
 registry's ``auth.token.rootcertbundle`` names) and prints the registry's ``auth``
 section to use.
@@ -8,9 +10,13 @@ section to use.
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
+from typing import Final
 
 import click
+from starlette.types import ASGIApp
 
 from pydistribution._duration import parse_duration
 from pydistribution.cli._app import cli, reports_errors
@@ -18,7 +24,28 @@ from pydistribution.errors import ConfigurationError
 from pydistribution.server.auth.issuer import TokenIssuer, generate_signing_pair, token_app
 from pydistribution.server.config import ServerConfig
 
-__all__ = ["token_server_command"]
+__all__ = ["token_server_command", "worker_app"]
+
+_VARIABLE: Final = "PYDISTRIBUTION_TOKEN_SERVER_SPEC"
+_TARGET: Final = "pydistribution.cli.token_server:worker_app"
+
+
+def _issuer(spec: dict[str, str]) -> TokenIssuer:
+    return TokenIssuer.from_files(
+        key=spec["key"],
+        certificate=spec["certificate"],
+        issuer=spec["issuer"],
+        service=spec["service"],
+        htpasswd=spec.get("htpasswd") or None,
+        policy=spec.get("policy") or None,
+        ttl=parse_duration(spec["ttl"]),
+    )
+
+
+def worker_app() -> ASGIApp:
+    """The token endpoint of the worker process, from the settings in its environment."""
+    spec = json.loads(os.environ[_VARIABLE])
+    return token_app(_issuer(spec), path=spec["path"])
 
 
 @cli.command("token-server")
@@ -65,7 +92,7 @@ def token_server_command(
     and issuer as given here, rootcertbundle the --certificate file.
     """
     try:
-        lifetime = parse_duration(ttl)
+        parse_duration(ttl)
     except ValueError as exc:
         raise ConfigurationError(f"--ttl: {exc}") from None
     if (tls_certificate is None) != (tls_key is None):
@@ -74,15 +101,17 @@ def token_server_command(
     if not Path(key).exists() and not Path(certificate).exists():
         generate_signing_pair(key, certificate, name=issuer)
         click.echo(f"made a new signing key {key} and certificate {certificate}")
-    token_issuer = TokenIssuer.from_files(
-        key=key,
-        certificate=certificate,
-        issuer=issuer,
-        service=service,
-        htpasswd=htpasswd,
-        policy=policy,
-        ttl=lifetime,
-    )
+    spec = {
+        "key": str(Path(key).resolve()),
+        "certificate": str(Path(certificate).resolve()),
+        "issuer": issuer,
+        "service": service,
+        "htpasswd": str(Path(htpasswd).resolve()) if htpasswd else "",
+        "policy": str(Path(policy).resolve()) if policy else "",
+        "ttl": ttl,
+        "path": route,
+    }
+    _issuer(spec)  # every file is read now: a bad one is an error before serving
     scheme = "https" if tls_certificate else "http"
     shown = f"[{host}]" if ":" in host else host
     realm = f"{scheme}://{shown}:{port}{route}"
@@ -92,17 +121,23 @@ def token_server_command(
         f"    issuer: {issuer}\n    rootcertbundle: {Path(certificate).resolve()}"
     )
     try:
-        import uvicorn
+        from granian import Granian
+        from granian.constants import Interfaces
     except ImportError as exc:
-        raise ImportError("token-server needs uvicorn: pip install 'pydistribution[server]'") from (
+        raise ImportError("token-server needs granian: pip install 'pydistribution[server]'") from (
             exc
         )
-    uvicorn.run(
-        token_app(token_issuer, path=route),
-        host=host,
+    os.environ[_VARIABLE] = json.dumps(spec)
+    tls: dict[str, object] = {}
+    if tls_certificate and tls_key:
+        tls = {"ssl_cert": Path(tls_certificate), "ssl_key": Path(tls_key)}
+    Granian(
+        _TARGET,
+        address=host,
         port=port,
-        log_level="warning",
-        access_log=False,
-        ssl_certfile=tls_certificate,
-        ssl_keyfile=tls_key,
-    )
+        interface=Interfaces.ASGI,
+        workers=1,
+        factory=True,
+        log_access=False,
+        **tls,  # type: ignore[arg-type]  # granian's keyword arguments are typed one by one
+    ).serve()
