@@ -96,6 +96,8 @@ class TokenServer(_Threaded):
         self.ttl = ttl
         self.advertised_ttl = advertised_ttl if advertised_ttl is not None else ttl
         self.requests: list[TokenRequest] = []
+        self.refresh_tokens: dict[str, str] = {}
+        """OAuth2 refresh tokens (docker's identity tokens) and the account of each."""
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pydistribution test token")])
         now = datetime.datetime.now(datetime.timezone.utc)
@@ -120,6 +122,9 @@ class TokenServer(_Threaded):
 
             def do_GET(self) -> None:
                 server._answer(self)
+
+            def do_POST(self) -> None:
+                server._answer_oauth(self)
 
         self._serve(Handler)
 
@@ -153,6 +158,24 @@ class TokenServer(_Threaded):
         query = parse_qs(urlsplit(handler.path).query)
         scopes = [s for value in query.get("scope", []) for s in value.split(" ") if s]
         who = self._account(handler.headers.get("Authorization"))
+        self._grant(handler, who, scopes, "token")
+
+    def _answer_oauth(self, handler: http.server.BaseHTTPRequestHandler) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        form = parse_qs(handler.rfile.read(length).decode())
+        scopes = [s for value in form.get("scope", []) for s in value.split(" ") if s]
+        account = None
+        if form.get("grant_type") == ["refresh_token"]:
+            account = self.refresh_tokens.get(form.get("refresh_token", [""])[0])
+        self._grant(handler, None if account is None else (account, True), scopes, "access_token")
+
+    def _grant(
+        self,
+        handler: http.server.BaseHTTPRequestHandler,
+        who: tuple[str, bool] | None,
+        scopes: list[str],
+        field_name: str,
+    ) -> None:
         if who is None:
             self.requests.append(TokenRequest("?", scopes, False))
             handler.send_response(401)
@@ -187,7 +210,7 @@ class TokenServer(_Threaded):
             headers={"x5c": [base64.b64encode(der).decode()]},
         )
         body = json.dumps(
-            {"token": token, "expires_in": self.advertised_ttl, "issued_at": _now_text()}
+            {field_name: token, "expires_in": self.advertised_ttl, "issued_at": _now_text()}
         ).encode()
         handler.send_response(200)
         handler.send_header("Content-Type", "application/json")

@@ -152,3 +152,23 @@ def _provisional(data: bytes):  # type: ignore[no-untyped-def]
     return Descriptor(
         media_type=mediatypes.OCTET_STREAM, digest=Digest.from_bytes(data), size=len(data)
     )
+
+
+def test_identity_token_is_exchanged_for_access_tokens(
+    token_registry: GoRegistry, token_server: TokenServer, tmp_path: Path
+) -> None:
+    """docker's ``identitytoken`` (an OAuth2 refresh token) from the config file is sent
+    to the token server as a ``refresh_token`` grant."""
+    token_server.refresh_tokens["refresh-me"] = USER
+    config = tmp_path / "config.json"
+    host = token_registry.url.removeprefix("http://")
+    config.write_text(json.dumps({"auths": {host: {"identitytoken": "refresh-me"}}}))
+    registry = RemoteRegistry(token_registry.url, auth_file=config, retry=FAST)
+    stored = push_blob(_repo(registry).blobs(), b"pushed with an identity token")
+    assert _repo(registry).blobs().get(stored.digest) == b"pushed with an identity token"
+    assert {r.account for r in token_server.requests} == {USER}
+    wrong = RemoteRegistry(
+        token_registry.url, credentials=Credentials(identity_token="stale"), retry=FAST
+    )
+    with pytest.raises(AccessDeniedError, match="refused"):
+        _repo(wrong).blobs().stat(stored.digest)
