@@ -81,6 +81,7 @@ class GoRegistryFactory(Protocol):
         catalog_max_entries: int | None = None,
         blob_descriptor_cache: str | None = None,
         auth: Mapping[str, object] | None = None,
+        tls: Mapping[str, object] | None = None,
     ) -> GoRegistry:
         """Start a registry over ``root`` (default: a new empty temporary directory)."""
         ...
@@ -159,6 +160,7 @@ def go_registry_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Go
         catalog_max_entries: int | None = None,
         blob_descriptor_cache: str | None = None,
         auth: Mapping[str, object] | None = None,
+        tls: Mapping[str, object] | None = None,
     ) -> GoRegistry:
         registry = GoRegistry(
             tmp_path_factory.mktemp("registry-root") if root is None else Path(root),
@@ -168,6 +170,7 @@ def go_registry_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Go
             catalog_max_entries=catalog_max_entries,
             blob_descriptor_cache=blob_descriptor_cache,
             auth=auth,
+            tls=tls,
             program=program,
         )
         started.append(registry)

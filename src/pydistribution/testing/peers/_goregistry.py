@@ -47,6 +47,9 @@ class GoRegistry(ManagedServer):
             ``redis://127.0.0.1:PORT/DB`` URL for the ``redis`` cache; default none.
         auth: the ``auth`` section, e.g. ``{"htpasswd": {"realm": "r", "path": "..."}}``
             or ``{"token": {...}}``; readiness then accepts the ``401`` of ``/v2/``.
+        tls: the ``http.tls`` section (``certificate``, ``key``, ``clientcas``); the
+            registry then speaks HTTPS only (readiness accepts the ``400`` Go answers to
+            plain HTTP) and `url` starts with ``https://``.
         program: the ``docker-registry`` executable; by default found on ``PATH`` with
             :func:`require_program`.
         start_timeout: seconds to wait for the registry to answer.
@@ -67,6 +70,7 @@ class GoRegistry(ManagedServer):
         catalog_max_entries: int | None = None,
         blob_descriptor_cache: str | None = None,
         auth: Mapping[str, object] | None = None,
+        tls: Mapping[str, object] | None = None,
         program: str | None = None,
         start_timeout: float = 15.0,
     ) -> None:
@@ -84,7 +88,12 @@ class GoRegistry(ManagedServer):
             catalog_max_entries=catalog_max_entries,
             blob_descriptor_cache=blob_descriptor_cache,
             auth=auth,
+            tls=tls,
         )
+        self.tls = tls is not None
+        ready = {200, 401} if auth else {200}
+        if tls is not None:
+            ready = {400}
 
         def argv_for(port: int) -> list[str]:
             self.config_path.write_text(config(port))
@@ -95,17 +104,15 @@ class GoRegistry(ManagedServer):
             work,
             "registry.log",
             argv_for,
-            functools.partial(
-                answers_http, "/v2/", statuses=frozenset({200, 401} if auth else {200})
-            ),
+            functools.partial(answers_http, "/v2/", statuses=frozenset(ready)),
             port=port,
             timeout=start_timeout,
         )
 
     @property
     def url(self) -> str:
-        """``http://127.0.0.1:PORT``, the base URL of the registry's HTTP API."""
-        return f"http://{self.host}"
+        """``http://127.0.0.1:PORT`` (``https://`` with TLS), the base URL of the API."""
+        return f"{'https' if self.tls else 'http'}://{self.host}"
 
     def __repr__(self) -> str:
         return f"GoRegistry(url={self.url!r}, root={str(self.root)!r})"
@@ -120,6 +127,7 @@ def _registry_config(
     catalog_max_entries: int | None,
     blob_descriptor_cache: str | None,
     auth: Mapping[str, object] | None = None,
+    tls: Mapping[str, object] | None = None,
 ) -> str:
     """The registry's YAML configuration (JSON strings are valid YAML scalars)."""
     q = json.dumps
@@ -151,6 +159,7 @@ def _registry_config(
         f"  addr: {q(f'{LOOPBACK}:{port}')}",
         # A fixed secret: without one the registry logs a warning on every start.
         '  secret: "pydistribution-test-secret"',
+        *([f"  tls: {json.dumps(dict(tls))}"] if tls else []),
         *redis_lines,
     ]
     if catalog_max_entries is not None:
