@@ -9,14 +9,19 @@ so this module, like the commands, sees only protocols.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import threading
+from datetime import timedelta
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import attrs
 from starlette.types import ASGIApp
 
 from pydistribution.cli._roots import open_registry_root
+from pydistribution.errors import DistributionError
+from pydistribution.protocols import Namespace
 from pydistribution.server import (
     BackgroundJob,
     ServerConfig,
@@ -25,10 +30,20 @@ from pydistribution.server import (
     upload_purger_delay,
 )
 from pydistribution.storage import Registry
-from pydistribution.storage.config import load_config
+from pydistribution.storage.config import load_config, open_registry
 from pydistribution.storage.purge import purge_uploads
 
-__all__ = ["SPEC_VARIABLE", "ServeSpec", "worker_app"]
+if TYPE_CHECKING:
+    from pydistribution.proxy.config import ProxyConfig
+
+__all__ = [
+    "EXPIRY_INTERVAL",
+    "SPEC_VARIABLE",
+    "ServeSpec",
+    "proxy_storage",
+    "start_expiry",
+    "worker_app",
+]
 
 SPEC_VARIABLE: Final = "PYDISTRIBUTION_SERVE_SPEC"
 CONFIG_SUFFIXES: Final = (".yml", ".yaml")
@@ -77,6 +92,36 @@ class ServeSpec:
         """
         return open_registry_root(self.root, deletes=self.deletes, must_exist=self.must_exist)
 
+    def proxy(self) -> ProxyConfig | None:
+        """The pull-through cache the root's ``config.yml`` configures (``proxy``), if any.
+
+        Raises:
+            ConfigurationError: the section is invalid.
+        """
+        if not self.root.endswith(CONFIG_SUFFIXES):
+            return None
+        config = load_config(Path(self.root))
+        if config.get("proxy") is None:
+            return None
+        try:
+            from pydistribution.proxy.config import ProxyConfig
+        except ImportError as exc:
+            raise ImportError(
+                "a pull-through cache needs the client: pip install 'pydistribution[server,client]'"
+            ) from exc
+        return ProxyConfig.parse(config)
+
+    def namespace(self, registry: Registry) -> Namespace:
+        """What to serve: ``registry``, or the pull-through cache over it.
+
+        Raises:
+            ConfigurationError: the proxy section or an upstream URL is invalid.
+        """
+        proxy = self.proxy()
+        if proxy is None:
+            return registry
+        return proxy.namespace(proxy_storage(self.root, registry))
+
 
 def purge_job(registry: Registry, config: ServerConfig) -> BackgroundJob | None:
     """Go's upload purger on its schedule, unless disabled or the registry is read-only."""
@@ -91,6 +136,44 @@ def purge_job(registry: Registry, config: ServerConfig) -> BackgroundJob | None:
     )
 
 
+def proxy_storage(root: str, registry: Registry) -> Registry:
+    """``registry`` as a cache stores into it: manifests accepted before their blobs."""
+    options = attrs.evolve(registry.options, verify_references=False)
+    return open_registry(root, options=options)
+
+
+EXPIRY_INTERVAL: Final = timedelta(minutes=10)
+"""How often cached content is checked for expiry (Go sets a timer per entry)."""
+
+
+def start_expiry(spec: ServeSpec) -> threading.Thread | None:
+    """In the serving process, expire cached content and collect it, every `EXPIRY_INTERVAL`.
+
+    One thread in the parent process, whatever the number of workers, so collections
+    never overlap; a daemon, it ends with the server. ``None`` without a cache or TTL.
+    """
+    proxy = spec.proxy()
+    if proxy is None or proxy.ttl is None:
+        return None
+    from pydistribution.proxy import ExpirySchedule, collect_expired
+
+    local = proxy_storage(spec.root, spec.registry())
+    schedule = ExpirySchedule(local.driver, proxy.ttl)
+    stop = threading.Event()
+    log = logging.getLogger("pydistribution.proxy")
+
+    def loop() -> None:
+        while not stop.wait(EXPIRY_INTERVAL.total_seconds()):
+            try:
+                collect_expired(local, schedule)
+            except DistributionError:
+                log.exception("expiring cached content failed; retried in %s", EXPIRY_INTERVAL)
+
+    thread = threading.Thread(target=loop, name="pydistribution-proxy-expiry", daemon=True)
+    thread.start()
+    return thread
+
+
 def worker_app() -> ASGIApp:
     """The app of one worker process, as the spec in the environment describes it."""
     spec = ServeSpec.from_environment()
@@ -98,4 +181,5 @@ def worker_app() -> ASGIApp:
     configure_logging(config.log)
     registry = spec.registry()
     job = purge_job(registry, config)
-    return configured_app(registry, config, jobs=() if job is None else (job,))
+    namespace = spec.namespace(registry)
+    return configured_app(namespace, config, jobs=() if job is None else (job,))

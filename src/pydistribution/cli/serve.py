@@ -18,7 +18,7 @@ from typing import Final
 import click
 
 from pydistribution.cli._app import cli, reports_errors
-from pydistribution.cli._serving import CONFIG_SUFFIXES, SPEC_VARIABLE, ServeSpec
+from pydistribution.cli._serving import CONFIG_SUFFIXES, SPEC_VARIABLE, ServeSpec, start_expiry
 from pydistribution.errors import ConfigurationError
 from pydistribution.server import ServerConfig
 from pydistribution.server.auth import HtpasswdConfig, authenticated_app
@@ -170,6 +170,11 @@ def serve_command(
         raise ConfigurationError(
             f"{root}: an in-memory registry lives in one process; use --workers 1"
         )
+    proxy = spec.proxy()
+    if proxy is not None:
+        for warning in proxy.warnings:
+            click.echo(f"pydistribution: warning: {warning}", err=True)
+        spec.namespace(registry)  # an invalid upstream is an error before serving
     host, port = config.address()
     scheme = "https" if config.tls_certificate else "http"
     shown = f"[{host}]" if ":" in host else host
@@ -180,11 +185,16 @@ def serve_command(
         mode += f", auth {'htpasswd' if isinstance(config.auth, HtpasswdConfig) else 'token'}"
     if config.tls_client_cas:
         mode += ", client certificates required"
+    if proxy is not None:
+        mode += ", pull-through cache of " + ", ".join(
+            f"{u.url} as {u.prefix or '*'}" for u in proxy.upstreams
+        )
     click.echo(
         f"serving {root} on {scheme}://{shown}:{port}{config.prefix}/v2/ "
         f"({workers} worker{'s' if workers > 1 else ''}, {server}{mode})"
     )
     os.environ[SPEC_VARIABLE] = spec.to_environment()
+    start_expiry(spec)
     with tempfile.TemporaryDirectory(prefix="pydistribution-serve-") as scratch:
         client_cas = _client_ca_bundle(config, Path(scratch))
         if server == "granian":

@@ -16,7 +16,13 @@ from __future__ import annotations
 
 from pydistribution._public import claim_exports
 from pydistribution.proxy._blobs import ProxyBlobStore
-from pydistribution.proxy._expiry import DEFAULT_TTL, EXPIRY_PATH, ExpiryEntry, ExpirySchedule
+from pydistribution.proxy._expiry import (
+    DEFAULT_TTL,
+    EXPIRY_PATH,
+    ExpiryEntry,
+    ExpirySchedule,
+    collect_expired,
+)
 from pydistribution.proxy._manifests import ProxyManifestService
 from pydistribution.proxy._namespace import (
     DEFAULT_TAG_TTL,
@@ -40,6 +46,7 @@ __all__ = [
     "ProxyScope",
     "ProxyTagService",
     "Upstream",
+    "collect_expired",
 ]
 
 claim_exports(globals())

@@ -24,8 +24,9 @@ from pydistribution.digest import Digest, as_digest
 from pydistribution.errors import NotFoundError, PathNotFoundError
 from pydistribution.storage import Registry
 from pydistribution.storage.driver import StorageDriver
+from pydistribution.storage.gc import mark_and_sweep
 
-__all__ = ["DEFAULT_TTL", "EXPIRY_PATH", "ExpiryEntry", "ExpirySchedule"]
+__all__ = ["DEFAULT_TTL", "EXPIRY_PATH", "ExpiryEntry", "ExpirySchedule", "collect_expired"]
 
 EXPIRY_PATH: Final = "/pydistribution-proxy-expiry.json"
 """Where the schedule lives, relative to the storage driver's root."""
@@ -202,3 +203,23 @@ class ExpirySchedule:
                     del entries[entry.key]
             self._save(entries)
         return done
+
+
+def collect_expired(registry: Registry, schedule: ExpirySchedule) -> list[ExpiryEntry]:
+    """Expire what is due, then collect the garbage online if anything expired.
+
+    The collection is the online one (`pydistribution.storage.gc`): the cache keeps
+    serving and fetching while it runs. Returns the expired entries.
+
+    Raises:
+        StorageDriverError: the storage failed.
+    """
+    expired = schedule.expire(registry)
+    if expired:
+        report = mark_and_sweep(registry)
+        _logger.info(
+            "collected after expiry: %d blobs, %d bytes freed",
+            len(report.blobs),
+            report.bytes_freed,
+        )
+    return expired

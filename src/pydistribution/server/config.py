@@ -4,12 +4,13 @@
 serving: the listening address, the external host and path prefix, extra response
 headers, TLS, read-only mode, the upload purger's schedule, logging and the storage
 health check. The ``storage`` section's drivers, ``delete``, ``redirect``, ``cache`` and
-``validation`` are read by `pydistribution.storage.config`; this module only checks that
-those sections are mappings.
+``validation`` are read by `pydistribution.storage.config`, and ``proxy`` by
+`pydistribution.proxy.config`; this module only checks that the storage sections are
+mappings.
 
 The ``auth`` section is read by `pydistribution.server.auth` (``htpasswd`` or
 ``token``). Keys the Go registry knows but this server does not implement
-(``notifications``, ``proxy``, ``http.debug``, ...) and keys nobody knows are collected in
+(``notifications``, ``http.debug``, ...) and keys nobody knows are collected in
 `ServerConfig.warnings`, so a server can say it ignores them. A value of the wrong type
 is a `ConfigurationError` naming the key, before anything serves.
 """
@@ -47,14 +48,24 @@ _LEVELS: Final = {
 # Top-level sections: those read here or by storage.config, and those Go has but this
 # server does not implement (warned about as ignored).
 _USED_TOP: Final = frozenset(
-    {"version", "log", "storage", "http", "validation", "redis", "health", "catalog", "auth"}
+    {
+        "version",
+        "log",
+        "storage",
+        "http",
+        "validation",
+        "redis",
+        "health",
+        "catalog",
+        "auth",
+        "proxy",
+    }
 )
 _IGNORED_TOP: Final = frozenset(
     {
         "middleware",
         "reporting",
         "notifications",
-        "proxy",
         "compatibility",
         "policy",
         "loglevel",
