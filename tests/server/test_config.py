@@ -144,7 +144,6 @@ def test_unknown_and_unsupported_keys_are_warnings() -> None:
         "http.tsl: unknown key, ignored",
         "log.hooks: not supported by this server, ignored",
         "notifications: not supported by this server, ignored",
-        "proxy: not supported by this server, ignored",
         "storage.maintenance.uploadpurging.every: unknown key, ignored",
         "storage.maintenance.x: unknown key, ignored",
     ]
