@@ -73,12 +73,9 @@ class Signer:
         return key_id(self.certificate.public_key())
 
     def x5c(self, *extra: x509.Certificate) -> list[str]:
-        return [
-            base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode()
-            for c in (self.certificate, *extra)
-        ]
+        return x5c(self.certificate, *extra)
 
-    def claims(self, access: list[dict[str, object]], **changes: object) -> dict[str, object]:
+    def claims(self, grants: list[dict[str, object]], **changes: object) -> dict[str, object]:
         now = int(time.time())
         claims: dict[str, object] = {
             "iss": ISSUER,
@@ -87,25 +84,37 @@ class Signer:
             "exp": now + 300,
             "nbf": now - 5,
             "iat": now,
-            "access": access,
+            "access": grants,
         }
         claims.update(changes)
         return {k: v for k, v in claims.items() if v is not None}
 
     def token(
         self,
-        access: list[dict[str, object]],
+        grants: list[dict[str, object]],
         *,
         headers: dict[str, object] | None = None,
         **changes: object,
     ) -> str:
         """A token granting ``access`` with the certificate in ``x5c`` (or ``headers``)."""
         return jwt.encode(
-            self.claims(access, **changes),
+            self.claims(grants, **changes),
             self.key,  # type: ignore[arg-type]
             algorithm=self.algorithm,
             headers=headers if headers is not None else {"x5c": self.x5c()},
         )
+
+
+def x5c(*certificates: x509.Certificate) -> list[str]:
+    """An ``x5c`` header: the certificates' DER in standard base64, leaf first."""
+    return [
+        base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode() for c in certificates
+    ]
+
+
+def write_pem(path: Path, cert: x509.Certificate) -> Path:
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return path
 
 
 def repository(name: str, *actions: str) -> dict[str, object]:

@@ -23,7 +23,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeGuard
 
 import attrs
 
@@ -135,6 +135,10 @@ class VerifiedToken:
     subject: str
     grants: Grants
     expires_at: float
+
+
+def _is_number(value: object) -> TypeGuard[float]:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _b64_certificate(text: object) -> x509.Certificate:
@@ -267,15 +271,24 @@ class TokenVerifier:
                 algorithms=[algorithm],
                 audience=self.service,
                 issuer=self.issuer,
-                leeway=self.leeway,
-                options={"require": ["exp", "iss", "aud"], "verify_iat": False},
+                # Times are checked below, on this verifier's clock, as Go checks them.
+                options={
+                    "require": ["exp", "iss", "aud"],
+                    "verify_iat": False,
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                },
             )
-        except jwt.ExpiredSignatureError:
-            raise UnauthorizedError("token expired") from None
-        except jwt.ImmatureSignatureError:
-            raise UnauthorizedError("token not valid yet") from None
         except (jwt.PyJWTError, ValueError, TypeError) as exc:
             raise UnauthorizedError(f"token refused: {exc}") from None
+        expires, not_before = claims.get("exp"), claims.get("nbf", 0)
+        if not _is_number(expires) or not _is_number(not_before):
+            raise UnauthorizedError("token refused: exp and nbf must be numbers")
+        now = self._clock()
+        if now > expires + self.leeway:
+            raise UnauthorizedError("token expired")
+        if now < not_before - self.leeway:
+            raise UnauthorizedError("token not valid yet")
         try:
             grants = Grants.from_claim(claims.get("access"))
         except ScopeInvalidError as exc:
@@ -284,7 +297,7 @@ class TokenVerifier:
         verified = VerifiedToken(
             subject=subject if isinstance(subject, str) else "",
             grants=grants,
-            expires_at=float(claims["exp"]),
+            expires_at=float(expires),
         )
         with self._lock:
             self._cache[token] = verified
