@@ -168,3 +168,47 @@ def test_image_commands_on_a_remote_registry(go_registry: GoRegistry) -> None:
     code, _, err = run("delete", f"{ref}@{manifest.digest}")
     assert (code, err) == (0, "")
     assert not registry.repository("team/app").manifests().exists(manifest.digest)
+
+
+def test_copy_progress_lines_and_json(go_registry: GoRegistry, tmp_path: Path) -> None:
+    """``--progress plain`` prints one line per blob step (docker's words); ``json`` one
+    object per event; bars draw on a terminal only (``auto``), so scripts stay quiet."""
+    source = LayoutRepository(Layout.create(tmp_path / "src"))
+    manifest = push_image(source, [b"layer one", b"layer two"], tag="v1")
+    config, *layers = manifest.references()
+    host = go_registry.url.removeprefix("http://")
+    code, _, err = run(
+        "copy", "--progress", "plain", f"oci:{tmp_path}/src:v1", f"docker://{host}/team/app:v1"
+    )
+    assert code == 0
+    lines = err.splitlines()
+    for blob in (config, *layers):
+        assert f"{blob.digest.short()}: Waiting" in lines
+        assert f"{blob.digest.short()}: Done" in lines
+    assert f"{manifest.digest.short()}: Tagged" in lines
+
+    code, _, err = run(
+        "copy", "--progress", "json", f"oci:{tmp_path}/src:v1", f"docker://{host}/team/app:v2"
+    )
+    assert code == 0
+    events = [json.loads(line) for line in err.splitlines()]
+    assert {e["event"] for e in events} == {"skip", "manifest", "tag"}
+    assert {e["digest"] for e in events if e["event"] == "skip"} == {
+        str(b.digest) for b in (config, *layers)
+    }
+
+    code, _, err = run(
+        "copy",
+        "--progress",
+        "plain",
+        f"docker://{host}/team/app:v1",
+        f"docker://{host}/team/fork:v1",
+    )
+    assert code == 0
+    assert f"{layers[0].digest.short()}: Mounted" in err.splitlines()
+    code, _, err = run("copy", f"docker://{host}/team/app:v1", f"oci:{tmp_path}/quiet:v1")
+    assert (code, err) == (0, "")
+    code, _, _ = run(
+        "copy", "--progress", "bars", f"docker://{host}/team/app:v1", f"oci:{tmp_path}/bars:v1"
+    )
+    assert code == 0

@@ -9,10 +9,13 @@ source's tag.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import click
 
@@ -22,7 +25,16 @@ from pydistribution.cli._remote import DOCKER_PREFIX
 from pydistribution.cli._roots import ROOT_HELP, Target, directory_to_create, open_target
 from pydistribution.digest import Digest
 from pydistribution.errors import ConfigurationError, PlatformSubsetError
-from pydistribution.transfer import CopyProgress, CopyResult, ProgressCallback, copy
+from pydistribution.transfer import (
+    CopyProgress,
+    CopyResult,
+    ProgressCallback,
+    ProgressKind,
+    copy,
+)
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 __all__ = ["copy_command"]
 
@@ -43,11 +55,58 @@ def _source_references(source: Target, copy_all: bool) -> list[str | Digest]:
     raise ConfigurationError(f"{source.label}: name a tag or digest (or use --all)")
 
 
+_STEP_WORDS = {
+    ProgressKind.WAITING: "Waiting",
+    ProgressKind.BLOB: "Transferring",
+    ProgressKind.VERIFYING: "Verifying",
+    ProgressKind.DONE: "Done",
+    ProgressKind.SKIP: "Already exists",
+    ProgressKind.MOUNT: "Mounted",
+    ProgressKind.MANIFEST: "Manifest written",
+    ProgressKind.TAG: "Tagged",
+}
+"""docker's words for each step, shown per blob."""
+
+PROGRESS_MODES = ("auto", "bars", "plain", "json", "none")
+
+
+def _event_line(event: CopyProgress) -> str:
+    name = event.digest.short() if event.digest is not None else "-"
+    return f"{name}: {_STEP_WORDS[event.kind]}"
+
+
+def _event_json(event: CopyProgress) -> str:
+    return json.dumps(
+        {
+            "event": event.kind.value,
+            "digest": None if event.digest is None else str(event.digest),
+            "size": event.size,
+            "transferred": event.transferred,
+            "total_transferred": event.total_transferred,
+            "total_bytes": event.total_bytes,
+        }
+    )
+
+
 @contextmanager
-def _progress(enabled: bool, label: str) -> Iterator[ProgressCallback | None]:
-    """A rich progress bar fed by copy events, or nothing when output is not a terminal."""
-    if not enabled:
+def _progress(mode: str, label: str) -> Iterator[ProgressCallback | None]:
+    """Report copy events on standard error: a bar per blob (as docker shows them), one
+    line per step (``plain``; bytes moved are not lines), one JSON object per event
+    (``json``), or nothing."""
+    lock = threading.Lock()
+    if mode == "none":
         yield None
+        return
+    if mode in ("plain", "json"):
+        render = _event_line if mode == "plain" else _event_json
+
+        def report_line(event: CopyProgress) -> None:
+            if mode == "plain" and event.kind is ProgressKind.BLOB:
+                return
+            with lock:
+                click.echo(render(event), err=True)
+
+        yield report_line
         return
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
@@ -58,10 +117,23 @@ def _progress(enabled: bool, label: str) -> Iterator[ProgressCallback | None]:
         TransferSpeedColumn(),
     )
     with Progress(*columns, transient=True) as bar:
-        task = bar.add_task(label, total=None)
+        overall = bar.add_task(label, total=None)
+        tasks: dict[str, TaskID] = {}
 
         def report(event: CopyProgress) -> None:
-            bar.update(task, total=event.total_bytes or None, completed=event.total_transferred)
+            with lock:
+                bar.update(
+                    overall, total=event.total_bytes or None, completed=event.total_transferred
+                )
+                if event.digest is None or event.kind in (ProgressKind.MANIFEST, ProgressKind.TAG):
+                    return
+                key = str(event.digest)
+                words = f"{event.digest.short()}: {_STEP_WORDS[event.kind]}"
+                if key not in tasks:
+                    tasks[key] = bar.add_task(words, total=event.size or None)
+                bar.update(tasks[key], description=words, completed=event.transferred)
+                if event.kind in (ProgressKind.DONE, ProgressKind.SKIP, ProgressKind.MOUNT):
+                    bar.update(tasks[key], completed=event.size)
 
         yield report
 
@@ -122,6 +194,15 @@ def _summary(result: CopyResult, source: str, destination: str) -> str:
     help="Blobs moved at once [default: 5 pushing to docker://, 3 pulling from it, else 4].",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the copied digests per tag.")
+@click.option(
+    "--progress",
+    "progress_mode",
+    type=click.Choice(PROGRESS_MODES),
+    default="auto",
+    show_default=True,
+    help="On standard error: a bar per blob (auto: on a terminal), one line per step "
+    "(plain), one JSON object per event (json), or nothing.",
+)
 @reports_errors
 def copy_command(
     source: str,
@@ -135,6 +216,7 @@ def copy_command(
     referrers: bool,
     concurrency: int | None,
     as_json: bool,
+    progress_mode: str,
 ) -> None:
     """Copy the image SRC names to DST: oci:PATH[:REF], docker://HOST/REPO[:TAG|@DIGEST]
     or REPO[:TAG|@DIGEST]."""
@@ -158,10 +240,11 @@ def copy_command(
         dst = open_target(destination, dst_root_text, create=True, root_hint=hint)
         if copy_all and dst.reference is not None:
             raise ConfigurationError("--all copies every tag under its own name: give DST no tag")
-        show_progress = not as_json and sys.stderr.isatty()
+        if progress_mode == "auto":
+            progress_mode = "bars" if not as_json and sys.stderr.isatty() else "none"
         for reference in references:
             tag = dst.reference if isinstance(dst.reference, str) and not copy_all else None
-            with _progress(show_progress, str(reference)) as report, _flag_wording():
+            with _progress(progress_mode, str(reference)) as report, _flag_wording():
                 result = copy(
                     src.repository,
                     reference,
