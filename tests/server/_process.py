@@ -1,8 +1,10 @@
 """The app under uvicorn in a child process, on a free loopback port, stopped by PID.
 
-Until ``pydistribution serve`` exists the child is uvicorn itself, running
-:func:`make_app` (a factory: uvicorn's worker processes each build their own app) over
-the filesystem root named by ``PYDISTRIBUTION_TEST_SERVER_ROOT``.
+The child is uvicorn running `make_app` (a factory: each of uvicorn's worker
+processes builds its own app) over the filesystem root named by
+``PYDISTRIBUTION_TEST_SERVER_ROOT``: the bare app of ``create_app`` under a second ASGI
+server, while ``pydistribution serve`` (granian, the Go ``config.yml``) is tested in
+``tests/cli/test_serve_cli.py``.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def make_app() -> Starlette:
 
 
 class UvicornServer(ManagedServer):
-    """uvicorn serving :func:`make_app` with ``workers`` processes over ``root``.
+    """uvicorn serving `make_app` with ``workers`` processes over ``root``.
 
     The caller sets ``PYDISTRIBUTION_TEST_SERVER_ROOT`` to ``root`` in the environment
     before starting (the child inherits it).

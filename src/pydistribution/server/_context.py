@@ -1,7 +1,7 @@
 """What every route shares: the namespace, the options, worker threads, path parsing.
 
 The storage API is synchronous, so every call into the namespace goes through
-:meth:`ServerContext.run`, which runs it in a worker thread under one bounded limiter
+`ServerContext.run`, which runs it in a worker thread under one bounded limiter
 and never on the event loop. Path parts (repository names, digests, tags, upload ids)
 are validated here, at the boundary, before any storage call sees them.
 """

@@ -1,7 +1,7 @@
 """Error answers: the spec's JSON body, with codes and statuses from ``errcode``.
 
-Every error the app sends goes through :func:`error_response`. A handler wrapped by
-:func:`endpoint` turns a ``DistributionError`` into its wire code, a client that went
+Every error the app sends goes through `error_response`. A handler wrapped by
+`endpoint` turns a ``DistributionError`` into its wire code, a client that went
 away into a quiet log line, and anything unexpected into ``UNKNOWN`` (500) with a
 request id that is also in the log, never a traceback.
 """
