@@ -29,6 +29,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "manifest": frozenset({"core", "manifest"}),
     "storage": frozenset({"core", "manifest", "storage"}),
     "layout": frozenset({"core", "manifest", "layout"}),
+    "archive": frozenset({"core", "manifest", "archive"}),
     "transfer": frozenset({"core", "manifest", "transfer"}),
     "client": frozenset({"core", "manifest", "transfer", "client"}),
     "server": frozenset({"core", "manifest", "transfer", "server"}),

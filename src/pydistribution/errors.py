@@ -13,7 +13,8 @@ runs. Families also derive from the fitting builtin, so ``except LookupError`` w
     ├── InvalidError (ValueError)
     │   ├── BlobInvalidDigestError, BlobInvalidLengthError, BlobUploadInvalidError
     │   ├── DigestInvalidError > DigestInvalidFormatError, DigestInvalidLengthError
-    │   ├── DescriptorInvalidError, LayoutInvalidError, ScopeInvalidError
+    │   ├── DescriptorInvalidError, LayoutInvalidError, ScopeInvalidError,
+    │   │   ArchiveInvalidError
     │   ├── RepositoryNameInvalidError, ManifestNameInvalidError, ManifestInvalidError,
     │   │   ManifestVerificationError (causes), ManifestUnverifiedError,
     │   │   ManifestTooLargeError, PaginationNumberInvalidError, PlatformSubsetError
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AccessDeniedError",
+    "ArchiveInvalidError",
     "BlobDigestUnsupportedError",
     "BlobExistsError",
     "BlobInvalidDigestError",
@@ -515,6 +517,24 @@ class LayoutClobberError(ConflictError):
         self.existing = existing
         self.new = new
         super().__init__(f"reference {name!r} already points at {existing}, not {new}")
+
+
+# -- image archives ---------------------------------------------------------------------
+
+
+class ArchiveInvalidError(InvalidError):
+    """A tar archive (``docker save`` output, a tar of an OCI layout) is refused.
+
+    Raised for a file that is not a tar, a member with an absolute path or ``..``, a link
+    pointing outside the archive or at nothing, a duplicate entry, a ``manifest.json`` or
+    ``index.json`` naming absent files, and layer bytes that do not match the config's
+    ``rootfs.diff_ids``. ``path`` is the archive file.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"invalid image archive {path}: {reason}")
 
 
 class PlatformSubsetError(InvalidError):

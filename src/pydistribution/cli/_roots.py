@@ -5,6 +5,8 @@ Every command reaches images through here, so the commands see only protocols
 backend a root or reference names. A reference is one of
 
 - `oci:PATH[:TAG|@DIGEST]`, an OCI image layout (as skopeo names one);
+- `docker-archive:PATH[:NAME:TAG|@N]` and `oci-archive:PATH[:REF]`, an image archive
+  file (read in place as a source; written as a new file as a destination);
 - `REPO[:TAG|@DIGEST]`, a repository of a registry storage ROOT (a path, `file://`,
   `memory://`, `s3://` or a Go `config.yml`);
 - `docker://HOST[:PORT]/REPO[:TAG|@DIGEST]`, a repository of a remote registry, through
@@ -28,13 +30,21 @@ from typing import Final
 import attrs
 import click
 
+from pydistribution.archive import (
+    ArchiveRepository,
+    ArchiveWriter,
+    open_docker_archive,
+    open_oci_archive,
+)
 from pydistribution.cli._remote import DOCKER_PREFIX, open_remote, open_remote_registry
+from pydistribution.descriptor import Descriptor
 from pydistribution.digest import Digest
 from pydistribution.errors import (
     ConfigurationError,
     InvalidReferenceError,
     LayoutInvalidError,
     PathNotFoundError,
+    TagUnknownError,
 )
 from pydistribution.layout import Layout, LayoutRepository
 from pydistribution.protocols import Namespace, Repository
@@ -43,10 +53,13 @@ from pydistribution.storage import Registry
 from pydistribution.storage.config import load_config, open_registry
 
 __all__ = [
+    "ARCHIVE_PREFIXES",
     "REF_HELP",
     "ROOT_HELP",
     "Target",
     "directory_to_create",
+    "finish_target",
+    "name_in_archive",
     "open_namespace",
     "open_registry_root",
     "open_target",
@@ -57,8 +70,10 @@ __all__ = [
 ROOT_HELP = "a path, file:///path, memory://, s3://bucket/prefix, or a Go config.yml"
 REF_HELP = (
     "oci:PATH[:TAG|@DIGEST], docker://HOST/REPO[:TAG|@DIGEST], "
+    "docker-archive:PATH[:NAME:TAG], oci-archive:PATH[:REF], "
     "or REPO[:TAG|@DIGEST] of a storage ROOT"
 )
+ARCHIVE_PREFIXES: Final = ("docker-archive:", "oci-archive:")
 
 _V2: Final = Path("docker", "registry", "v2")
 _CONFIG_SUFFIXES: Final = (".yml", ".yaml")
@@ -242,6 +257,90 @@ def _create_layout(text: str, path: Path) -> Layout:
     return Layout.create(path, exist_ok=True)
 
 
+def _open_archive_source(text: str, *, compress: bool) -> Target:
+    kind, _, body = text.partition(":")
+    path, _, reference = body.partition(":")
+    if not path:
+        raise ConfigurationError(f"{text}: an archive reference needs a path ({kind}:PATH)")
+    if not Path(path).is_file():
+        raise ConfigurationError(f"{text}: no such archive file")
+    archive: ArchiveRepository
+    if kind == "docker-archive":
+        archive = open_docker_archive(path, compress=compress)
+    else:
+        if compress:
+            raise ConfigurationError(f"{text}: --compress-layers applies to docker-archive")
+        archive = open_oci_archive(path)
+    chosen: str | Digest | None = None
+    if reference:
+        image = archive.find(reference)
+    elif len(archive.images) == 1:
+        image = archive.images[0]
+    else:
+        return Target(archive, None, text, is_layout=True)
+    chosen = image.descriptor.digest
+    for name in image.names:
+        tag = name.rsplit("/", 1)[-1].rpartition(":")[2] or name
+        try:
+            if archive.tags().get(tag).digest == chosen:
+                chosen = tag
+                break
+        except TagUnknownError:
+            continue
+    return Target(archive, chosen, text, is_layout=True)
+
+
+def _open_archive_destination(text: str, source_name: str) -> Target:
+    kind, _, body = text.partition(":")
+    path, _, reference = body.partition(":")
+    if not path:
+        raise ConfigurationError(f"{text}: an archive reference needs a path ({kind}:PATH)")
+    parent = Path(path).resolve().parent
+    if not parent.is_dir():
+        raise ConfigurationError(f"{text}: no such directory: {parent}")
+    name, tag = source_name, None
+    if kind == "docker-archive" and reference:
+        try:
+            ref = parse_reference(reference)
+        except InvalidReferenceError as exc:
+            raise ConfigurationError(f"{text}: invalid reference: {exc.reason}") from None
+        if ref.digest is not None:
+            raise ConfigurationError(f"{text}: a docker archive names images NAME:TAG")
+        name, tag = str(ref.named()), ref.tag
+    elif reference:
+        tag = reference
+    writer = ArchiveWriter(path, kind="docker" if kind == "docker-archive" else "oci", name=name)
+    return Target(writer, tag, text, is_layout=True)
+
+
+def name_in_archive(target: Target, name: str, descriptor: Descriptor) -> None:
+    """Give an image one more ``NAME:TAG`` in a docker archive being written.
+
+    Raises:
+        ConfigurationError: the target is not a docker archive being written.
+    """
+    writer = target.repository
+    if not isinstance(writer, ArchiveWriter) or writer.format != "docker":
+        raise ConfigurationError("--additional-tag names images in a docker-archive: DST")
+    try:
+        ref = parse_reference(name)
+    except InvalidReferenceError as exc:
+        raise ConfigurationError(f"{name}: invalid reference: {exc.reason}") from None
+    if ref.digest is not None or ref.tag is None:
+        raise ConfigurationError(f"{name}: an additional tag is NAME:TAG")
+    writer.name_image(f"{ref.named()}:{ref.tag}", descriptor)
+
+
+def finish_target(target: Target, *, succeeded: bool) -> None:
+    """Write out an archive being written (or drop it after a failure); else nothing."""
+    writer = target.repository
+    if isinstance(writer, ArchiveWriter):
+        if succeeded:
+            writer.close()
+        else:
+            writer.abort()
+
+
 def open_target(
     text: str,
     root: str | None,
@@ -249,17 +348,30 @@ def open_target(
     create: bool = False,
     deletes: bool = False,
     root_hint: str = "a ROOT before it",
+    compress_layers: bool = False,
+    source_name: str = "archive",
 ) -> Target:
     """The repository and reference ``text`` names (see the module for the forms).
 
     With ``create`` a missing layout or storage root is made (for a destination);
     otherwise it must exist and is checked first. ``root_hint`` says how the command
-    takes a root, for the message when a storage reference comes without one.
+    takes a root, for the message when a storage reference comes without one. An archive
+    destination is a new file, written by `finish_target`; ``source_name`` names its
+    images when the reference gives no name. ``compress_layers`` gzips the layers of a
+    docker archive source (a new manifest digest).
 
     Raises:
         ConfigurationError: the reference needs a ROOT, names a remote registry, or its
             root or layout is missing or invalid, or the text is not a reference.
+        ArchiveInvalidError: an archive source is refused.
+        TagUnknownError: an archive source has no image of that name.
     """
+    if text.startswith(ARCHIVE_PREFIXES):
+        if root is not None:
+            raise ConfigurationError(f"{text}: an archive takes no storage ROOT")
+        if create:
+            return _open_archive_destination(text, source_name)
+        return _open_archive_source(text, compress=compress_layers)
     if text.startswith(DOCKER_PREFIX):
         if root is not None:
             raise ConfigurationError(f"{text}: a docker:// reference takes no storage ROOT")

@@ -1,7 +1,9 @@
 """``pydistribution copy SRC DST``: copy images between OCI layouts and storage roots.
 
 ``oci:PATH[:REF]`` names an OCI image layout (as skopeo does),
-``docker://HOST[:PORT]/REPO[:TAG|@DIGEST]`` a repository of a remote registry, and
+``docker-archive:PATH[:NAME:TAG|@N]`` a ``docker save`` archive and
+``oci-archive:PATH[:REF]`` a tar of an OCI layout (read in place, or written as a new
+file), ``docker://HOST[:PORT]/REPO[:TAG|@DIGEST]`` a repository of a remote registry, and
 ``REPO[:TAG|@DIGEST]`` a repository in registry storage whose root is ``--root`` (or
 ``--src-root`` / ``--dst-root`` when they differ). A destination without a tag takes the
 source's tag.
@@ -22,7 +24,15 @@ import click
 from pydistribution.cli._app import cli, echo_json, reports_errors
 from pydistribution.cli._platforms import parse_platform
 from pydistribution.cli._remote import DOCKER_PREFIX
-from pydistribution.cli._roots import ROOT_HELP, Target, directory_to_create, open_target
+from pydistribution.cli._roots import (
+    ARCHIVE_PREFIXES,
+    ROOT_HELP,
+    Target,
+    directory_to_create,
+    finish_target,
+    name_in_archive,
+    open_target,
+)
 from pydistribution.digest import Digest
 from pydistribution.errors import ConfigurationError, PlatformSubsetError
 from pydistribution.transfer import (
@@ -193,6 +203,18 @@ def _summary(result: CopyResult, source: str, destination: str) -> str:
     default=None,
     help="Blobs moved at once [default: 5 pushing to docker://, 3 pulling from it, else 4].",
 )
+@click.option(
+    "--additional-tag",
+    "additional_tags",
+    multiple=True,
+    metavar="NAME:TAG",
+    help="One more name for the image in a docker-archive: DST; repeatable.",
+)
+@click.option(
+    "--compress-layers",
+    is_flag=True,
+    help="Gzip the uncompressed layers of a docker-archive: SRC (new manifest digest).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the copied digests per tag.")
 @click.option(
     "--progress",
@@ -215,17 +237,20 @@ def copy_command(
     allow_new_index_digest: bool,
     referrers: bool,
     concurrency: int | None,
+    additional_tags: tuple[str, ...],
+    compress_layers: bool,
     as_json: bool,
     progress_mode: str,
 ) -> None:
-    """Copy the image SRC names to DST: oci:PATH[:REF], docker://HOST/REPO[:TAG|@DIGEST]
-    or REPO[:TAG|@DIGEST]."""
+    """Copy the image SRC names to DST: oci:PATH[:REF], docker://HOST/REPO[:TAG|@DIGEST],
+    docker-archive:PATH[:NAME:TAG], oci-archive:PATH[:REF] or REPO[:TAG|@DIGEST]."""
     wanted = [parse_platform(p) for p in platforms] or None
     if concurrency is None:
         concurrency = _default_concurrency(source, destination)
     hint = "--root ROOT"
-    src_root_text = None if source.startswith(("oci:", DOCKER_PREFIX)) else src_root or root
-    src = open_target(source, src_root_text, root_hint=hint)
+    own_place = ("oci:", DOCKER_PREFIX, *ARCHIVE_PREFIXES)
+    src_root_text = None if source.startswith(own_place) else src_root or root
+    src = open_target(source, src_root_text, root_hint=hint, compress_layers=compress_layers)
     references = _source_references(src, copy_all)
     for reference in references:
         # Every source reference resolves before anything is made at the destination.
@@ -233,11 +258,18 @@ def copy_command(
             src.repository.tags().get(reference)
         else:
             src.repository.manifests().get(reference)
-    dst_root_text = None if destination.startswith(("oci:", DOCKER_PREFIX)) else dst_root or root
+    dst_root_text = None if destination.startswith(own_place) else dst_root or root
     new_directory = directory_to_create(destination, dst_root_text)
     results: dict[str, str] = {}
+    dst: Target | None = None
     try:
-        dst = open_target(destination, dst_root_text, create=True, root_hint=hint)
+        dst = open_target(
+            destination,
+            dst_root_text,
+            create=True,
+            root_hint=hint,
+            source_name=str(src.repository.name),
+        )
         if copy_all and dst.reference is not None:
             raise ConfigurationError("--all copies every tag under its own name: give DST no tag")
         if progress_mode == "auto":
@@ -257,9 +289,15 @@ def copy_command(
                     progress=report,
                 )
             results[result.tag or str(result.digest)] = str(result.digest)
+            for name in additional_tags:
+                described = dst.repository.manifests().get(result.digest).describe()
+                name_in_archive(dst, name, described)
             if not as_json:
                 click.echo(_summary(result, source, destination))
+        finish_target(dst, succeeded=True)
     except BaseException:
+        if dst is not None:
+            finish_target(dst, succeeded=False)
         # A copy that failed before anything arrived leaves no new layout or root behind.
         if new_directory is not None and not results:
             shutil.rmtree(new_directory, ignore_errors=True)
