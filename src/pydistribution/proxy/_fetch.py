@@ -1,17 +1,20 @@
 """Blob fetches from an upstream: streamed to the caller and into local storage at once.
 
 A blob missing locally is fetched by the first caller that asks for it: `TeeReader`
-returns the upstream's bytes to that caller while writing them into a local upload
-session, and commits the session (which verifies the digest) before it hands out the
-last piece. When the bytes do not match the digest, nothing is stored and the last read
-raises, so the caller never receives a complete wrong blob. `Fetches` keeps one fetch
-per digest (single flight): a second caller of the same blob waits for the first fetch
-to end and then reads the stored blob, or fetches it itself when the first one failed.
+returns the upstream's bytes to that caller while a thread of its own writes them into a
+local upload session (hashing and writing overlap with the next read and with sending),
+and commits the session (which verifies the digest) before it hands out the last piece.
+When the bytes do not match the digest, nothing is stored and the last read raises, so
+the caller never receives a complete wrong blob. `Fetches` keeps one fetch per digest
+(single flight): a second caller of the same blob waits for the first fetch to end and
+then reads the stored blob, or fetches it itself when the first one failed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
+import queue
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,6 +28,11 @@ from pydistribution.errors import BlobInvalidLengthError, DistributionError
 from pydistribution.protocols import BlobWriter
 
 __all__ = ["Fetches", "TeeReader"]
+
+# The upstream is read in pieces of this size, at most _PENDING of them ahead of the
+# caller and of the writes (the server sends 1 MiB pieces).
+_PIECE = 1 << 20
+_PENDING = 8
 
 
 class Fetches:
@@ -69,6 +77,12 @@ class Fetches:
 class TeeReader(io.RawIOBase):
     """Reads a blob from the upstream and writes the same bytes into a local upload.
 
+    Two threads of its own, which end with the fetch, keep the bytes moving while the
+    caller sends what it read: one reads ahead from the upstream (at most
+    ``_PENDING`` pieces), the other writes each piece into the upload session (hashing
+    it). The caller's last read returns only once the session is committed, that is
+    verified against the digest.
+
     Reading forward is all it does: ``seek`` moves forward by reading (and storing) the
     skipped bytes, as a ranged first pull still fills the cache; it cannot move back.
 
@@ -93,6 +107,64 @@ class TeeReader(io.RawIOBase):
         self._writer = writer
         self._done: Callable[[Descriptor | None], None] | None = done
         self._pos = 0
+        self._leftover = b""
+        self._stop = threading.Event()
+        self._ready: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=_PENDING)
+        self._pending: queue.Queue[bytes | None] = queue.Queue(maxsize=_PENDING)
+        self._failure: BaseException | None = None
+        self._threads: list[threading.Thread] = []
+
+    # -- the two threads ------------------------------------------------------------
+
+    def _start(self) -> None:
+        for target, name in ((self._store, "store"), (self._pump, "fetch")):
+            thread = threading.Thread(
+                target=target, name=f"pydistribution-proxy-{name}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def _pump(self) -> None:
+        """Read the upstream ahead of the caller; hand each piece to both queues."""
+        size = self._descriptor.size
+        read = 0
+        try:
+            while read < size and not self._stop.is_set():
+                data = self._upstream.read(min(_PIECE, size - read))
+                if not data:
+                    raise BlobInvalidLengthError(size, read, "the upstream's blob ended early")
+                read += len(data)
+                self._pending.put(data)
+                self._ready.put(data)
+            if not self._stop.is_set() and self._upstream.read(1):
+                # (Reading past the end also lets the client check the digest.)
+                raise BlobInvalidLengthError(size, None, "the upstream sent more than described")
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            self._ready.put(exc)
+        finally:
+            self._pending.put(None)
+
+    def _store(self) -> None:
+        """Write every piece into the upload session, in order; keep the first failure."""
+        while (piece := self._pending.get()) is not None:
+            if self._failure is None:
+                try:
+                    self._writer.write(piece)
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                    self._failure = exc
+
+    def _join(self) -> None:
+        """Stop the threads and wait for them (pieces still queued are dropped)."""
+        self._stop.set()
+        while any(thread.is_alive() for thread in self._threads):
+            with contextlib.suppress(queue.Empty):
+                while True:  # unblock a pump waiting for room
+                    self._ready.get_nowait()
+            for thread in self._threads:
+                thread.join(0.01)
+        self._threads.clear()
+
+    # -- reading --------------------------------------------------------------------
 
     def readable(self) -> bool:
         return True
@@ -113,25 +185,30 @@ class TeeReader(io.RawIOBase):
         if offset < self._pos:
             raise io.UnsupportedOperation("a blob being fetched cannot be read backwards")
         while self._pos < offset:
-            if not self.read(min(offset - self._pos, 1 << 20)):
+            if not self.read(min(offset - self._pos, _PIECE)):
                 break
         return self._pos
 
     def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            return self.readall()
         remaining = self._descriptor.size - self._pos
-        if size is None or size < 0 or size > remaining:
-            size = remaining
+        size = min(size, remaining)
         if size == 0:
             if remaining == 0:
                 self._finish()
             return b""
+        if self._done is None:
+            raise ValueError("the fetch has ended")
         try:
-            data = self._upstream.read(size)
-            if not data:
-                raise BlobInvalidLengthError(
-                    self._descriptor.size, self._pos, "the upstream's blob ended early"
-                )
-            self._writer.write(data)
+            if not self._leftover:
+                if not self._threads:
+                    self._start()
+                item = self._ready.get()
+                if isinstance(item, BaseException):
+                    raise item
+                self._leftover = item
+            data, self._leftover = self._leftover[:size], self._leftover[size:]
         except BaseException:
             self._fail()
             raise
@@ -150,18 +227,25 @@ class TeeReader(io.RawIOBase):
 
     def readall(self) -> bytes:
         pieces = []
-        while piece := self.read(1 << 20):
+        while piece := self.read(_PIECE):
             pieces.append(piece)
         return b"".join(pieces)
+
+    # -- the end ----------------------------------------------------------------------
 
     def _finish(self) -> None:
         if self._done is None:
             return
         try:
-            if self._upstream.read(1):  # also lets the client check the digest at the end
-                raise BlobInvalidLengthError(
-                    self._descriptor.size, None, "the upstream sent more bytes than described"
-                )
+            for thread in self._threads:
+                thread.join()
+            self._threads.clear()
+            with contextlib.suppress(queue.Empty):
+                item = self._ready.get_nowait()  # what the pump found after the last piece
+                if isinstance(item, BaseException):
+                    raise item
+            if self._failure is not None:
+                raise self._failure
             committed = self._writer.commit(self._descriptor)
         except BaseException:
             self._fail()
@@ -170,6 +254,7 @@ class TeeReader(io.RawIOBase):
 
     def _fail(self) -> None:
         try:
+            self._join()  # the threads end before the session is cancelled
             self._writer.cancel()
         except DistributionError:
             pass  # the session is abandoned either way; purging removes what is left
