@@ -24,7 +24,7 @@ from pydistribution.errors import (
     TagUnknownError,
     UnsupportedError,
 )
-from pydistribution.proxy import EXPIRY_PATH, ProxyNamespace, Upstream
+from pydistribution.proxy import EXPIRY_PATH, ProxyNamespace, Upstream, collect_expired
 from pydistribution.storage import Registry, RegistryOptions
 from pydistribution.storage.gc import mark_and_sweep
 from pydistribution.testing.namespace_suite import push_blob, push_image
@@ -206,6 +206,25 @@ def test_ttl_expiry_then_gc_removes_what_expired_and_nothing_else(cache: Cache) 
     assert cache.proxy.repository("team/new").blobs().get(Digest.from_bytes(b"shared"))
     # Pulled again, the expired image comes back from the upstream.
     assert _pull(cache, "team/old", "v1")[Digest.from_bytes(b"old layer")] == b"old layer"
+
+
+def test_collect_expired_expires_and_collects_in_one_call(cache: Cache) -> None:
+    image = push_image(cache.remote.repository("team/app"), (b"only layer",), tag="v1")
+    _pull(cache, "team/app", "v1")
+    expiry = cache.proxy.expiry
+    assert expiry is not None
+    assert collect_expired(cache.local, expiry) == []  # nothing due yet
+    assert cache.local.blob_statter().stat(Digest.from_bytes(b"only layer")).size == 10
+    cache.clock.advance(timedelta(hours=2))
+    expired = collect_expired(cache.local, expiry)
+    assert {e.digest for e in expired} == {image.digest, *(d.digest for d in image.references())}
+    # The collection ran online with its default grace: blobs written just now stay for
+    # the next run, but the repository no longer links them.
+    with pytest.raises(BlobUnknownError):
+        cache.local.repository("team/app").blobs().stat(Digest.from_bytes(b"only layer"))
+    with pytest.raises(TagUnknownError):
+        cache.local.repository("team/app").tags().get("v1")
+    assert expiry.entries() == []
 
 
 def test_pushes_go_to_the_push_prefix_only(cache: Cache) -> None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from pydistribution.manifest import parse_manifest
 from pydistribution.protocols import Repository
 from pydistribution.storage import Registry
 from pydistribution.storage.driver.filesystem import FilesystemDriver
+from pydistribution.testing.namespace_suite import push_blob
 from pydistribution.testing.peers import GoRegistry, PeerError, require_program, skopeo_copy
 from pydistribution.testing.peers._process import LOOPBACK
 from pydistribution.testing.peers._server import ManagedServer, WorkDir, http_ok
@@ -145,6 +148,27 @@ def test_skopeo_pulls_every_image_kind_through_the_cache(
         skopeo_copy(f"docker://{cache.host}/kinds/{name}@{top.digest}", f"dir:{again}", "--all")
         assert _read_dir(again)["manifest.json"] == top.data
         assert upstream_gets(upstream, f"/v2/kinds/{name}/blobs/{blobs[0].digest}") == before == 1
+
+
+def test_two_concurrent_downloads_of_one_big_blob_fetch_it_once(
+    cache: Cache, upstream: GoRegistry
+) -> None:
+    data = os.urandom(48 * 1024 * 1024)
+    with RemoteRegistry(upstream.url) as remote:
+        digest = push_blob(remote.repository("team/big").blobs(), data, chunk=8 << 20).digest
+    path = f"/v2/team/big/blobs/{digest}"
+    results: list[tuple[int, bytes]] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(cache.request("GET", path)))
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert [status for status, _ in results] == [200, 200]
+    assert all(body == data for _, body in results)
+    assert upstream_gets(upstream, path) == 1
 
 
 def test_a_stopped_upstream_still_serves_what_was_pulled(
