@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from pydistribution.descriptor import Descriptor
 from pydistribution.digest import Digest, as_digest
 
 if TYPE_CHECKING:
     from pydistribution.protocols import Manifest, Repository
 
-__all__ = ["resolve_manifest", "split_tag_or_digest"]
+__all__ = ["resolve_manifest", "split_tag_or_digest", "target_digest"]
 
 
 def split_tag_or_digest(reference: Digest | str) -> Digest | str:
@@ -25,6 +26,22 @@ def split_tag_or_digest(reference: Digest | str) -> Digest | str:
     if isinstance(reference, str) and ":" not in reference:
         return reference
     return as_digest(reference)
+
+
+def target_digest(target: Descriptor | Digest | str) -> Digest:
+    """The digest of the manifest ``target`` names: a descriptor's, or a digest or its text.
+
+    Raises:
+        DigestInvalidError: the digest text is malformed.
+        TypeError: ``target`` is none of these.
+    """
+    if isinstance(target, Descriptor):
+        return target.digest
+    if isinstance(target, (Digest, str)):
+        return as_digest(target)
+    raise TypeError(
+        f"expected a Descriptor, a Digest or its text 'algorithm:hex', not {type(target).__name__}"
+    )
 
 
 def resolve_manifest(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, BinaryIO, NoReturn, overload
 
 import attrs
 
-from pydistribution._resolve import resolve_manifest
+from pydistribution._resolve import resolve_manifest, target_digest
 from pydistribution.archive._gzip import gzip_chunks
 from pydistribution.descriptor import Descriptor
 from pydistribution.digest import Digest, Digester
@@ -308,7 +308,7 @@ class ArchiveTagService:
             raise TagUnknownError(tag)
         return found
 
-    def tag(self, tag: str, descriptor: Descriptor) -> None:
+    def tag(self, tag: str, descriptor: Descriptor | Digest | str) -> None:
         """Refused: the archive is read-only.
 
         Raises:
@@ -332,9 +332,10 @@ class ArchiveTagService:
         """A page of the sorted tags after ``last``."""
         return Page.take([t for t in self.all() if last is None or t > last], n)
 
-    def lookup(self, descriptor: Descriptor) -> list[str]:
-        """The tags pointing at ``descriptor``'s digest, sorted."""
-        return sorted(t for t, d in self._tags.items() if d.digest == descriptor.digest)
+    def lookup(self, descriptor: Descriptor | Digest | str) -> list[str]:
+        """The tags pointing at ``descriptor``'s digest (or at a digest given), sorted."""
+        digest = target_digest(descriptor)
+        return sorted(t for t, d in self._tags.items() if d.digest == digest)
 
 
 class ArchiveRepository:

@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Final, Literal, NoReturn, overload
 
-from pydistribution._resolve import resolve_manifest
+from pydistribution._resolve import resolve_manifest, target_digest
 from pydistribution.archive._oci import IMAGE_NAME_ANNOTATION, REF_NAME_ANNOTATION
 from pydistribution.archive._tarwriter import TarStream
 from pydistribution.descriptor import Descriptor
@@ -358,8 +358,18 @@ class _WriterTags:
                 return descriptor
         raise TagUnknownError(tag)
 
-    def tag(self, tag: str, descriptor: Descriptor) -> None:
-        """Name the image ``descriptor`` ``REPO:tag`` in the archive."""
+    def tag(self, tag: str, descriptor: Descriptor | Digest | str) -> None:
+        """Name the image ``descriptor`` (or the manifest a digest names) ``REPO:tag``.
+
+        Raises:
+            ManifestUnknownRevisionError: the manifest was not put first.
+        """
+        if not isinstance(descriptor, Descriptor):
+            digest = target_digest(descriptor)
+            manifest = self._archive.written_manifests.get(digest)
+            if manifest is None:
+                raise ManifestUnknownRevisionError("archive", digest)
+            descriptor = manifest.describe()
         self._archive.name_image(self._archive.full_name(tag), descriptor)
 
     def untag(self, tag: str) -> None:
@@ -377,12 +387,13 @@ class _WriterTags:
     def page(self, *, last: str | None = None, n: int | None = None) -> Page:
         return Page.take([t for t in self.all() if last is None or t > last], n)
 
-    def lookup(self, descriptor: Descriptor) -> list[str]:
+    def lookup(self, descriptor: Descriptor | Digest | str) -> list[str]:
+        digest = target_digest(descriptor)
         prefix = f"{self._archive.repository}:"
         return sorted(
             n[len(prefix) :]
             for n, d in self._archive.names
-            if d.digest == descriptor.digest and n.startswith(prefix)
+            if d.digest == digest and n.startswith(prefix)
         )
 
 

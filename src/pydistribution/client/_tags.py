@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Final
 
+from pydistribution._resolve import target_digest
 from pydistribution.client._links import next_page_url
 from pydistribution.client._manifests import RemoteManifestService
 from pydistribution.client._protocol import accept_header, parse_digest_header
@@ -23,6 +24,7 @@ from pydistribution.protocols import Page
 from pydistribution.reference import validate_tag
 
 if TYPE_CHECKING:
+    from pydistribution.digest import Digest
     from pydistribution.protocols import TagService
 
 __all__ = ["RemoteTagService", "read_name_page"]
@@ -85,7 +87,7 @@ class RemoteTagService:
             media_type=MediaType(media_type_base(content_type)), digest=digest, size=int(length)
         )
 
-    def tag(self, tag: str, descriptor: Descriptor) -> None:
+    def tag(self, tag: str, descriptor: Descriptor | Digest | str) -> None:
         """Point ``tag`` at ``descriptor`` by pushing that manifest's bytes under the tag.
 
         Raises:
@@ -94,7 +96,7 @@ class RemoteTagService:
         """
         validate_tag(tag)
         manifests = RemoteManifestService(self._repo)
-        manifest = manifests.get(descriptor.digest)
+        manifest = manifests.get(target_digest(descriptor))
         manifests.put(manifest, tag=tag)
 
     def untag(self, tag: str) -> None:
@@ -171,12 +173,13 @@ class RemoteTagService:
             names, more = names[:n], True
         return Page(tuple(names), names[-1] if more and names else None)
 
-    def lookup(self, descriptor: Descriptor) -> list[str]:
+    def lookup(self, descriptor: Descriptor | Digest | str) -> list[str]:
         """The tags pointing at ``descriptor``'s digest (a ``HEAD`` per tag), sorted."""
+        digest = target_digest(descriptor)
         found = []
         for tag in self.all():
             try:
-                if self.get(tag).digest == descriptor.digest:
+                if self.get(tag).digest == digest:
                     found.append(tag)
             except (TagUnknownError, ManifestUnknownRevisionError):
                 continue

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pydistribution._resolve import target_digest
 from pydistribution.descriptor import Descriptor
 from pydistribution.errors import InvalidReferenceError, ManifestUnknownError, TagUnknownError
 from pydistribution.layout._index import REF_NAME_ANNOTATION, validate_ref_tag
 from pydistribution.protocols import Page
 
 if TYPE_CHECKING:
+    from pydistribution.digest import Digest
     from pydistribution.layout._engine import Layout
     from pydistribution.layout._manifests import LayoutManifestService
     from pydistribution.protocols import TagService
@@ -53,7 +55,7 @@ class LayoutTagService:
         except ManifestUnknownError:
             raise TagUnknownError(tag, self._name) from None
 
-    def tag(self, tag: str, descriptor: Descriptor) -> None:
+    def tag(self, tag: str, descriptor: Descriptor | Digest | str) -> None:
         """Point ``tag`` at the manifest ``descriptor`` names; moves an existing tag.
 
         The entry written has the manifest's own media type and size, read from the
@@ -65,10 +67,11 @@ class LayoutTagService:
             BlobInvalidDigestError: the manifest's bytes do not match its digest.
         """
         validate_ref_tag(tag)
-        manifest = self._manifests.get(descriptor.digest)
+        digest = target_digest(descriptor)
+        manifest = self._manifests.get(digest)
         entry = Descriptor(
             media_type=manifest.media_type,
-            digest=descriptor.digest,
+            digest=digest,
             size=len(manifest.payload()),
         )
         self._layout.put_reference(tag, entry, replace=True)
@@ -103,13 +106,13 @@ class LayoutTagService:
             names = [name for name in names if name.encode() > after]
         return Page.take(names, n)
 
-    def lookup(self, descriptor: Descriptor) -> list[str]:
+    def lookup(self, descriptor: Descriptor | Digest | str) -> list[str]:
         """The tags whose entry points at ``descriptor``'s digest, sorted bytewise."""
+        digest = target_digest(descriptor)
         names = {
             entry.annotations[REF_NAME_ANNOTATION]
             for entry in self._layout.index()
-            if entry.digest == descriptor.digest
-            and _is_tag(entry.annotations.get(REF_NAME_ANNOTATION, ""))
+            if entry.digest == digest and _is_tag(entry.annotations.get(REF_NAME_ANNOTATION, ""))
         }
         return sorted(names, key=lambda t: t.encode())
 

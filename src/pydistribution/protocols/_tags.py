@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pydistribution.descriptor import Descriptor
 from pydistribution.protocols._pages import Page
+
+if TYPE_CHECKING:
+    from pydistribution.digest import Digest
 
 __all__ = ["TagService"]
 
@@ -22,8 +25,10 @@ class TagService(Protocol):
         """
         ...
 
-    def tag(self, tag: str, descriptor: Descriptor) -> None:
+    def tag(self, tag: str, descriptor: Descriptor | Digest | str) -> None:
         """Point ``tag`` at ``descriptor``; moves an existing tag. A repeat call is safe.
+
+        ``descriptor`` may also be the manifest's digest or its text (``"sha256:..."``).
 
         Raises:
             TagInvalidFormatError: ``tag`` is malformed.
@@ -59,6 +64,6 @@ class TagService(Protocol):
         """
         ...
 
-    def lookup(self, descriptor: Descriptor) -> list[str]:
-        """The tags that point at ``descriptor``'s digest, sorted."""
+    def lookup(self, descriptor: Descriptor | Digest | str) -> list[str]:
+        """The tags that point at ``descriptor``'s digest (or at a digest given), sorted."""
         ...

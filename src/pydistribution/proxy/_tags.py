@@ -108,11 +108,11 @@ class ProxyTagService:
             logger.warning("upstream unavailable, listing cached tags of %s: %s", self._name, exc)
             return self._local.page(last=last, n=n)
 
-    def lookup(self, descriptor: Descriptor) -> list[str]:
+    def lookup(self, descriptor: Descriptor | Digest | str) -> list[str]:
         """The cached tags that point at ``descriptor``'s digest."""
         return self._local.lookup(descriptor)
 
-    def tag(self, tag: str, descriptor: Descriptor) -> None:
+    def tag(self, tag: str, descriptor: Descriptor | Digest | str) -> None:
         """Refused: a proxied repository is read-only."""
         refuse()
 
@@ -122,6 +122,7 @@ class ProxyTagService:
 
 
 if TYPE_CHECKING:
+    from pydistribution.digest import Digest
 
     def _conforms(service: ProxyTagService) -> TagService:
         return service

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from pydistribution import mediatypes
+from pydistribution._resolve import target_digest
 from pydistribution.descriptor import Descriptor
 from pydistribution.digest import Digest, as_digest
 from pydistribution.errors import (
@@ -70,7 +71,7 @@ class TagStore:
             raise TagUnknownError(tag, self._name) from None
         return Descriptor(media_type=mediatypes.MediaType(""), digest=target, size=size)
 
-    def tag(self, tag: str, descriptor: Descriptor) -> None:
+    def tag(self, tag: str, descriptor: Descriptor | Digest | str) -> None:
         """Point ``tag`` at the manifest ``descriptor`` names; moves an existing tag.
 
         Raises:
@@ -78,7 +79,7 @@ class TagStore:
             ManifestUnknownRevisionError: the manifest is not in the repository.
         """
         validate_tag(tag)
-        digest = descriptor.digest
+        digest = target_digest(descriptor)
         if self._context.live_revision(self._name, digest) is None:
             raise ManifestUnknownRevisionError(self._name, digest)
         driver = self._context.driver
@@ -154,8 +155,9 @@ class TagStore:
             if _exists(self._context, _paths.tag_current_link(self._name, tag)):
                 yield tag
 
-    def lookup(self, descriptor: Descriptor) -> list[str]:
+    def lookup(self, descriptor: Descriptor | Digest | str) -> list[str]:
         """The tags whose current target is ``descriptor``'s digest, sorted."""
+        digest = target_digest(descriptor)
         try:
             tags = self.all()
         except RepositoryUnknownError:
@@ -164,7 +166,7 @@ class TagStore:
         return [
             tag
             for tag in tags
-            if read_link(driver, _paths.tag_current_link(self._name, tag)) == descriptor.digest
+            if read_link(driver, _paths.tag_current_link(self._name, tag)) == digest
         ]
 
     def remove_pointing_at(self, digest: Digest | str) -> list[str]:

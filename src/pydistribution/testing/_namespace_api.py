@@ -129,6 +129,25 @@ class RepositoryApiTests:
         with pytest.raises(TypeError, match="expected a Digest"):
             repo.resolve(1)  # type: ignore[arg-type]
 
+    def test_tag_by_digest_or_its_text(self, repo: Repository) -> None:
+        """``tag`` and ``lookup`` take a descriptor, a digest or a digest's text."""
+        manifest = push_image(repo, tag="v1")
+        tags = repo.tags()
+        tags.tag("by-digest", manifest.digest)
+        tags.tag("by-text", str(manifest.digest))
+        assert tags.get("by-digest").digest == manifest.digest
+        assert tags.get("by-text").digest == manifest.digest
+        expected = ["by-digest", "by-text", "v1"]
+        assert tags.lookup(str(manifest.digest)) == expected
+        assert tags.lookup(manifest.digest) == expected
+        assert tags.lookup(manifest.describe()) == expected
+        with pytest.raises(TypeError, match="expected a Descriptor"):
+            tags.tag("v2", 42)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="expected a Descriptor"):
+            tags.lookup(None)  # type: ignore[arg-type]
+        with pytest.raises(DigestInvalidError):
+            tags.tag("v2", "sha256:abc")
+
     def test_name_compares_equal_to_its_text(self, repo: Repository) -> None:
         assert repo.name == str(repo.name)
         assert str(repo.name) == repo.name
