@@ -54,6 +54,10 @@ def test_referrers_through_the_tag_schema(repo: Repository) -> None:
 def test_concurrent_referrers_keep_each_entry(repo: Repository) -> None:
     """Writers adding referrers at once all end up in the index (re-read and retry)."""
     image = push_image(repo, tag="v1")
+    # The shared empty config goes up first: Go 2.8 can refuse a manifest whose blob another
+    # upload of the same digest is committing at that moment (seen once in a full run), and
+    # that race is not what this test is about.
+    repo.blobs().put(mediatypes.OCI_EMPTY_JSON, EMPTY_JSON)
     made = run_in_threads(4, lambda i: _artifact(repo, image, SIGNATURE, f"sig {i}".encode()))
     found = repo.manifests().referrers(image.digest)  # type: ignore[attr-defined]
     assert {d.digest for d in found} == {m.digest for m in made}
