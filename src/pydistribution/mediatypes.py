@@ -12,6 +12,8 @@ from typing import Final, NewType
 __all__ = [
     "APPLICATION_JSON",
     "DOCKER_CONTAINER_IMAGE_V1",
+    "DOCKER_EVENTS_V1",
+    "DOCKER_EVENTS_V2",
     "DOCKER_FOREIGN_LAYER",
     "DOCKER_LAYER",
     "DOCKER_LAYER_UNCOMPRESSED",
@@ -74,6 +76,9 @@ DOCKER_LAYER: Final = MediaType("application/vnd.docker.image.rootfs.diff.tar.gz
 DOCKER_LAYER_UNCOMPRESSED: Final = MediaType("application/vnd.docker.image.rootfs.diff.tar")
 DOCKER_FOREIGN_LAYER: Final = MediaType("application/vnd.docker.image.rootfs.foreign.diff.tar.gzip")
 DOCKER_PLUGIN_CONFIG: Final = MediaType("application/vnd.docker.plugin.v1+json")
+# The envelope of registry notifications (webhooks): Go 2.8 sends v1, Go 3 sends v2.
+DOCKER_EVENTS_V1: Final = MediaType("application/vnd.docker.distribution.events.v1+json")
+DOCKER_EVENTS_V2: Final = MediaType("application/vnd.docker.distribution.events.v2+json")
 
 # -- generic ---------------------------------------------------------------------------
 APPLICATION_JSON: Final = MediaType("application/json")

@@ -219,7 +219,7 @@ def _config(tmp_path: Path, root: Path, port: int, **extra: object) -> Path:
             "prefix": "/reg/",
             "headers": {"X-Content-Type-Options": ["nosniff"]},
         },
-        "notifications": {"endpoints": []},
+        "middleware": {"registry": []},
         **extra,
     }
     path = tmp_path / "config.yml"
@@ -242,7 +242,7 @@ def test_a_go_config_yml(root: Path, tmp_path: Path) -> None:
         status, _, _ = server.request("DELETE", f"/reg/v2/team/app/blobs/{DIGEST}")
         assert status == 202
         log = _log_once(server, '"http.request.method": "DELETE"')
-    assert "pydistribution: warning: notifications: not supported by this server, ignored" in log
+    assert "pydistribution: warning: middleware: not supported by this server, ignored" in log
     assert f"serving {config} on http://127.0.0.1:{port}/reg/v2/ (1 worker" in log
     lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
     completed = [line for line in lines if line["msg"] == "response completed"]

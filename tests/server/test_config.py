@@ -128,7 +128,7 @@ def test_unknown_and_unsupported_keys_are_warnings() -> None:
     config = ServerConfig.parse(
         {
             "proxy": {"remoteurl": "https://registry-1.docker.io"},
-            "notifications": {"endpoints": []},
+            "middleware": {"registry": []},
             "colour": "blue",
             "http": {"addr": ":5000", "debug": {"addr": ":5001"}, "tsl": {}},
             "log": {"hooks": []},
@@ -143,7 +143,7 @@ def test_unknown_and_unsupported_keys_are_warnings() -> None:
         "http.debug: not supported by this server, ignored",
         "http.tsl: unknown key, ignored",
         "log.hooks: not supported by this server, ignored",
-        "notifications: not supported by this server, ignored",
+        "middleware: not supported by this server, ignored",
         "storage.maintenance.uploadpurging.every: unknown key, ignored",
         "storage.maintenance.x: unknown key, ignored",
     ]

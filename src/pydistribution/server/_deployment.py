@@ -4,7 +4,8 @@
 background jobs on the ASGI lifespan (the upload purger), the request and access logs,
 extra headers and absolute ``Location`` URLs (``http.headers``, ``http.host``), the
 health check, the path prefix (``http.prefix``), authentication (``auth``) and read-only
-mode. Each is a few lines
+mode; with ``notifications`` (or listeners), events of every request that pushed, pulled,
+mounted or deleted, just inside the request log. Each is a few lines
 of raw ASGI rather than Starlette middleware: they run on every request, and a plain
 wrapper costs a function call where ``BaseHTTPMiddleware`` costs a task per request.
 """
@@ -20,8 +21,10 @@ import anyio.to_thread
 import attrs
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pydistribution.digest import Digest
 from pydistribution.errcode import ErrorCode
 from pydistribution.protocols import Namespace
+from pydistribution.reference import Reference
 from pydistribution.server._app import create_app
 from pydistribution.server._errors import error_response, logger
 from pydistribution.server._health import HealthCheck
@@ -29,6 +32,7 @@ from pydistribution.server._logging import RequestLog
 from pydistribution.server._options import ServerOptions
 from pydistribution.server.auth import authenticated_app
 from pydistribution.server.config import ServerConfig
+from pydistribution.server.notifications import Event, EventLayer, NotificationsConfig, Notifier
 
 __all__ = ["BackgroundJob", "configured_app"]
 
@@ -64,6 +68,7 @@ def configured_app(
     *,
     options: ServerOptions | None = None,
     jobs: Sequence[BackgroundJob] = (),
+    listeners: Sequence[Callable[[Event], object]] = (),
 ) -> ASGIApp:
     """The app over ``namespace`` as a Go ``config.yml`` describes the server.
 
@@ -78,6 +83,8 @@ def configured_app(
         config: the server settings (`ServerConfig.parse` of a ``config.yml``).
         options: the HTTP layer's options; ``catalog_max_entries`` comes from ``config``.
         jobs: background jobs, such as the upload purger.
+        listeners: called in a background thread with every event (push, pull,
+            mount, delete), as the ``notifications`` endpoints are posted them.
 
     Raises:
         ConfigurationError: a file the ``auth`` section names (htpasswd, certificates,
@@ -99,8 +106,27 @@ def configured_app(
     host = None if config.relative_urls else config.host
     if config.headers or host:
         app = _Headers(app, config.headers, host)
+    closers: list[Callable[[], object]] = []
+    if config.notifications is not None or listeners:
+        notifications = config.notifications or NotificationsConfig()
+        notifier = Notifier(
+            notifications.endpoints,
+            version=notifications.envelope,
+            listeners=listeners,
+            size_of=_blob_size(namespace),
+        )
+        app = EventLayer(app, notifier, addr=config.addr, host=host, prefix=config.prefix)
+        closers.append(notifier.close)
     app = RequestLog(app, access_log=config.log.access_log)
-    return _Lifespan(app, jobs)
+    return _Lifespan(app, jobs, closers)
+
+
+def _blob_size(namespace: Namespace) -> Callable[[str, str], int | None]:
+    def size_of(repository: str, digest: str) -> int | None:
+        blobs = namespace.repository(Reference(path=repository)).blobs()
+        return blobs.stat(Digest.parse(digest)).size
+
+    return size_of
 
 
 class _ReadOnly:
@@ -187,9 +213,15 @@ class _Headers:
 class _Lifespan:
     """Runs background jobs for as long as the ASGI server runs the app."""
 
-    def __init__(self, app: ASGIApp, jobs: Sequence[BackgroundJob]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        jobs: Sequence[BackgroundJob],
+        closers: Sequence[Callable[[], object]] = (),
+    ) -> None:
         self.app = app
         self.jobs = tuple(jobs)
+        self.closers = tuple(closers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "lifespan":
@@ -203,6 +235,8 @@ class _Lifespan:
                 await send({"type": "lifespan.startup.complete"})
                 message = await receive()
             group.cancel_scope.cancel()
+        for close in self.closers:
+            await anyio.to_thread.run_sync(close)
         if message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})
 

@@ -9,8 +9,9 @@ health check. The ``storage`` section's drivers, ``delete``, ``redirect``, ``cac
 mappings.
 
 The ``auth`` section is read by `pydistribution.server.auth` (``htpasswd`` or
-``token``). Keys the Go registry knows but this server does not implement
-(``notifications``, ``http.debug``, ...) and keys nobody knows are collected in
+``token``). The ``notifications`` section is read by
+`pydistribution.server.notifications`. Keys the Go registry knows but this server does
+not implement (``middleware``, ``http.debug``, ...) and keys nobody knows are collected in
 `ServerConfig.warnings`, so a server can say it ignores them. A value of the wrong type
 is a `ConfigurationError` naming the key, before anything serves.
 """
@@ -26,6 +27,10 @@ import attrs
 from pydistribution._duration import parse_duration
 from pydistribution.errors import ConfigurationError
 from pydistribution.server.auth._config import AuthConfig, parse_auth
+from pydistribution.server.notifications._config import (
+    NotificationsConfig,
+    parse_notifications,
+)
 
 __all__ = ["DEFAULT_ADDR", "LogConfig", "ServerConfig", "UploadPurging"]
 
@@ -59,13 +64,13 @@ _USED_TOP: Final = frozenset(
         "catalog",
         "auth",
         "proxy",
+        "notifications",
     }
 )
 _IGNORED_TOP: Final = frozenset(
     {
         "middleware",
         "reporting",
-        "notifications",
         "compatibility",
         "policy",
         "loglevel",
@@ -146,6 +151,8 @@ class ServerConfig:
             (mutual TLS; Go: ``http.tls.clientcas``).
         auth: the access controller (Go: ``auth``: ``htpasswd`` or ``token``), or
             ``None`` for none.
+        notifications: the webhook endpoints events are sent to (Go:
+            ``notifications``), or ``None`` for none.
         read_only: refuse every write (Go: ``storage.maintenance.readonly.enabled``).
         upload_purging: the stale-upload purger's schedule.
         log: logging settings.
@@ -164,6 +171,7 @@ class ServerConfig:
     tls_key: str | None = None
     tls_client_cas: tuple[str, ...] = ()
     auth: AuthConfig | None = None
+    notifications: NotificationsConfig | None = None
     read_only: bool = False
     upload_purging: UploadPurging = UploadPurging()
     log: LogConfig = LogConfig()
@@ -225,6 +233,7 @@ class ServerConfig:
             tls_key=key,
             tls_client_cas=tuple(client_cas),
             auth=parse_auth(config.get("auth"), reader.warnings),
+            notifications=parse_notifications(config.get("notifications"), reader.warnings),
             read_only=reader.flag(readonly, "enabled", "storage.maintenance.readonly.", False),
             upload_purging=_purging(reader, maintenance),
             log=_log(reader, config),
