@@ -390,3 +390,33 @@ def test_bad_config_is_an_error_before_serving(
     assert out == ""
     assert err.startswith(f"pydistribution: error: {message}")
     assert time.monotonic() - started < 10
+
+
+def test_the_upload_purger_job_follows_the_config(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from pydistribution.cli._serving import purge_job
+    from pydistribution.errors import BlobUploadUnknownError
+    from pydistribution.server import ServerConfig, UploadPurging
+
+    registry = open_registry(str(tmp_path / "root"))
+    blobs = registry.repository(Reference(path="team/app")).blobs()
+    writer = blobs.create()
+    writer.write(b"half an upload")
+    writer.close()
+    default = purge_job(registry, ServerConfig())
+    assert default is not None
+    assert default.interval == timedelta(hours=24)
+    assert timedelta(0) <= default.first_delay < timedelta(hours=1)
+    assert purge_job(registry, ServerConfig(read_only=True)) is None
+    assert purge_job(registry, ServerConfig(upload_purging=UploadPurging(enabled=False))) is None
+    default.run()  # Go's age, 168h: the fresh upload stays
+    resumed = blobs.resume(writer.id)
+    assert resumed.size == len(b"half an upload")
+    resumed.close()
+    time.sleep(0.05)
+    now = purge_job(registry, ServerConfig(upload_purging=UploadPurging(age=timedelta(0))))
+    assert now is not None
+    now.run()
+    with pytest.raises(BlobUploadUnknownError):
+        blobs.resume(writer.id)
