@@ -23,7 +23,7 @@ import itertools
 import os
 import re
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Final
 
@@ -51,6 +51,7 @@ from pydistribution.protocols import Namespace, Repository
 from pydistribution.reference import parse_reference
 from pydistribution.storage import Registry
 from pydistribution.storage.config import load_config, open_registry
+from pydistribution.storage.driver.factory import create_driver
 
 __all__ = [
     "ARCHIVE_PREFIXES",
@@ -60,6 +61,7 @@ __all__ = [
     "directory_to_create",
     "finish_target",
     "name_in_archive",
+    "open_migration_destination",
     "open_namespace",
     "open_registry_root",
     "open_target",
@@ -207,6 +209,25 @@ def open_registry_root(root: str, *, deletes: bool = False, must_exist: bool = T
         options = attrs.evolve(registry.options, delete_enabled=True)
         registry = open_registry(root, options=options)
     return registry
+
+
+def open_migration_destination(root: str) -> tuple[Registry, Callable[[], None]]:
+    """The root a migration writes, and what to call once everything is written.
+
+    A local directory is written without a flush per file (as ``cp -a`` does) and
+    flushed once at the end (``os.sync``): a migration that stops half-way is run
+    again, and the verification that ends it re-hashes every blob. Other roots are
+    opened as `open_registry_root` does.
+
+    Raises:
+        ConfigurationError: the root is invalid.
+        UnknownDriverError: the root's driver is not installed.
+    """
+    path = None if root.endswith(_CONFIG_SUFFIXES) else _local_path(root)
+    if path is None:
+        return open_registry_root(root, must_exist=False), lambda: None
+    driver = create_driver("filesystem", {"rootdirectory": str(path), "fsync": False})
+    return Registry(driver), os.sync
 
 
 def open_namespace(root: str) -> Namespace:

@@ -1,7 +1,8 @@
 """``pydistribution migrate SRC DST``: copy a whole registry from one storage root to another.
 
 Both sides are storage roots (a path, ``file://``, ``s3://bucket/prefix`` or a Go
-``config.yml``); the destination is made when it does not exist. Everything is read and
+``config.yml``); the destination is made when it does not exist. A directory destination
+is written without a flush per file and flushed once at the end. Everything is read and
 written through the storage drivers, without HTTP. After a migration the destination is
 verified (``--no-verify`` skips that), and the command fails when verification finds a
 problem.
@@ -15,7 +16,7 @@ import click
 
 from pydistribution.cli._app import cli, echo_json, reports_errors
 from pydistribution.cli._progress import progress_bars
-from pydistribution.cli._roots import ROOT_HELP, open_registry_root
+from pydistribution.cli._roots import ROOT_HELP, open_migration_destination, open_registry_root
 from pydistribution.storage.gc import ProgressFn
 from pydistribution.storage.verify import verify
 from pydistribution.transfer import CopyProgress, MigrateResult, ProgressCallback, migrate
@@ -73,10 +74,11 @@ def migrate_command(
     changed. Tag history is not copied: only where each tag points now.
     """
     src = open_registry_root(source)
-    dst = open_registry_root(destination, must_exist=False)
+    dst, flush = open_migration_destination(destination)
     show = not as_json and sys.stderr.isatty()
     with progress_bars(show) as bars:
         result = migrate(src, dst, dry_run=dry_run, concurrency=concurrency, progress=_bar(bars))
+    flush()
     problems: list[dict[str, str]] = []
     if not dry_run and not no_verify:
         with progress_bars(show) as bars:

@@ -21,9 +21,10 @@ collection would remove them).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol, cast
+from typing import Protocol, TypeVar, cast
 
 import attrs
 
@@ -36,6 +37,8 @@ from pydistribution.transfer._copy import _copy_blob
 from pydistribution.transfer._progress import ProgressCallback, TransferProgress
 
 __all__ = ["MigrateResult", "migrate"]
+
+_T = TypeVar("_T")
 
 
 class _Enumerates(Protocol):
@@ -71,6 +74,10 @@ class _RepositoryPlan:
     links: tuple[Digest, ...]
     manifests: tuple[Digest, ...]
     tags: tuple[tuple[str, Descriptor], ...]
+    present: frozenset[Digest]
+    """The links the destination repository already has."""
+    missing: dict[Digest, Descriptor]
+    """The source's descriptors of the links it lacks."""
 
 
 def _repository_names(namespace: Namespace) -> list[str]:
@@ -87,25 +94,34 @@ def _enumerate(service: object) -> list[Digest]:
     return list(cast("_Enumerates", service).enumerate())
 
 
-def _plan(source: Namespace) -> list[_RepositoryPlan]:
-    plans = []
-    for name in _repository_names(source):
+def _plan(source: Namespace, destination: Namespace, concurrency: int) -> list[_RepositoryPlan]:
+    """Read every repository of ``source`` and what ``destination`` already links."""
+    names = _repository_names(source)
+    plans: dict[str, _RepositoryPlan] = {}
+
+    def read(name: str) -> None:
         repo = source.repository(name)
+        target = destination.repository(name)
         tags = []
         for tag in repo.tags().all():
             try:
                 tags.append((tag, repo.tags().get(tag)))
             except TagUnknownError:
                 continue  # untagged while we listed
-        plans.append(
-            _RepositoryPlan(
-                name,
-                tuple(_enumerate(repo.blobs())),
-                tuple(_enumerate(repo.manifests())),
-                tuple(tags),
-            )
+        links = tuple(_enumerate(repo.blobs()))
+        present = frozenset(d for d in links if _linked(target, d))
+        missing = {d: repo.blobs().stat(d) for d in links if d not in present}
+        plans[name] = _RepositoryPlan(
+            name,
+            links,
+            tuple(_enumerate(repo.manifests())),
+            tuple(tags),
+            present,
+            missing,
         )
-    return plans
+
+    _run(read, names, concurrency)
+    return [plans[name] for name in names]
 
 
 def _linked(repository: Repository, digest: Digest) -> bool:
@@ -162,7 +178,8 @@ def migrate(
         concurrency: how many blobs move at once.
         progress: called, from worker threads, with a `CopyProgress` per blob step,
             manifest and tag.
-        log: called with a line per repository done.
+        log: called with each repository's name once its manifests and tags are in
+            (from worker threads).
 
     Raises:
         BlobInvalidDigestError: a source blob's bytes do not match its digest.
@@ -171,25 +188,18 @@ def migrate(
     """
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, not {concurrency}")
-    plans = _plan(source)
+    plans = _plan(source, destination, concurrency)
     # Which blobs must move, and where each is linked.
     first_home: dict[Digest, str] = {}
     to_copy: list[tuple[str, Descriptor]] = []
     to_mount: list[tuple[str, Descriptor]] = []
     skipped_links = 0
-    sizes: dict[Digest, Descriptor] = {}
     for plan in plans:
-        src_repo = source.repository(plan.name)
-        dst_repo = destination.repository(plan.name)
-        for digest in plan.links:
-            if _linked(dst_repo, digest):
-                skipped_links += 1
-                first_home.setdefault(digest, plan.name)
-                continue
-            descriptor = sizes.get(digest)
-            if descriptor is None:
-                descriptor = src_repo.blobs().stat(digest)
-                sizes[digest] = descriptor
+        for digest in plan.present:
+            first_home.setdefault(digest, plan.name)
+        skipped_links += len(plan.present)
+    for plan in plans:
+        for digest, descriptor in plan.missing.items():
             if digest in first_home:
                 to_mount.append((plan.name, descriptor))
             else:
@@ -246,24 +256,36 @@ def migrate(
 
     _run(copy_one, to_copy, concurrency)
     _run(mount_one, mounts, concurrency)
-    for plan in plans:
+    counts = [0, 0, 0, 0]  # manifests put, skipped; tags set, unchanged
+    lock = threading.Lock()
+
+    def finish(plan: _RepositoryPlan) -> None:
+        """Put a repository's missing manifests (children first), then its tags."""
         src_repo = source.repository(plan.name)
         dst_repo = destination.repository(plan.name)
         missing = [d for d in plan.manifests if not dst_repo.manifests().exists(d)]
-        manifests_skipped += len(plan.manifests) - len(missing)
+        put = set_ = unchanged = 0
         for manifest in _manifest_order([src_repo.manifests().get(d) for d in missing]):
             dst_repo.manifests().put(manifest)
             tracker.manifest(manifest.digest, len(manifest.payload()))
-            manifests_put += 1
+            put += 1
         for tag, descriptor in plan.tags:
             if _tag_is(dst_repo, tag, descriptor):
-                tags_skipped += 1
+                unchanged += 1
                 continue
             dst_repo.tags().tag(tag, descriptor)
             tracker.tagged(descriptor.digest)
-            tags_set += 1
+            set_ += 1
+        with lock:
+            counts[0] += put
+            counts[1] += len(plan.manifests) - len(missing)
+            counts[2] += set_
+            counts[3] += unchanged
         if log is not None:
             log(plan.name)
+
+    _run(finish, plans, concurrency)
+    manifests_put, manifests_skipped, tags_set, tags_skipped = counts
     return MigrateResult(
         repositories=len(plans),
         manifests_put=manifests_put,
@@ -284,11 +306,7 @@ def _tag_is(repository: Repository, tag: str, descriptor: Descriptor) -> bool:
         return False
 
 
-def _run(
-    work: Callable[[tuple[str, Descriptor]], None],
-    items: list[tuple[str, Descriptor]],
-    concurrency: int,
-) -> None:
+def _run(work: Callable[[_T], None], items: list[_T], concurrency: int) -> None:
     if concurrency == 1 or len(items) <= 1:
         for item in items:
             work(item)
