@@ -593,7 +593,8 @@ def test_reference_equals_its_text() -> None:
     assert ref == parse_reference("example.com/team/app:v1")
     assert ref != parse_reference("example.com/team/app:v2")
     assert ref != 42
-    assert {ref: 1}["example.com/team/app:v1"] == 1
+    table: dict[object, int] = {ref: 1}
+    assert table["example.com/team/app:v1"] == 1
     assert "example.com/team/app:v1" in {ref}
     assert parse_normalized_named("ubuntu") == "docker.io/library/ubuntu"
 

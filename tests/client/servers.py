@@ -293,7 +293,9 @@ class FaultProxy(_Threaded):
             if handler.command != "HEAD":
                 handler.wfile.write(action.body)
             return
-        conn = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=30)
+        conn = http.client.HTTPConnection(
+            self.upstream.hostname or "127.0.0.1", self.upstream.port, timeout=30
+        )
         headers = {k: v for k, v in handler.headers.items() if k.lower() != "transfer-encoding"}
         headers["Content-Length"] = str(len(body))
         conn.request(handler.command, handler.path, body=body, headers=headers)

@@ -110,7 +110,7 @@ def test_mount_asks_one_token_for_both_repositories(
         .create(mount_from=Reference(path="team/source", digest=stored.digest))
     )
     assert not hasattr(result, "write")
-    assert result.descriptor.digest == stored.digest  # type: ignore[union-attr]
+    assert result.descriptor.digest == stored.digest
     assert (
         "repository:team/source:pull",
         "repository:team/target:pull,push",

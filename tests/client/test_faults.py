@@ -65,7 +65,7 @@ def _is_blob_get(seen: Seen) -> bool:
 def test_download_resumes_after_the_connection_drops(proxy: FaultProxy) -> None:
     registry, waits = _client(proxy.url)
     stored = push_blob(_repo(registry).blobs(), LAYER, chunk=65536)
-    cuts = []
+    cuts: list[int] = []
 
     def cut_first_download(seen: Seen, n: int) -> str | None:
         if _is_blob_get(seen) and not cuts:

@@ -31,7 +31,7 @@ from pydistribution.errors import (
 from pydistribution.layout import PRIVATE_DIR, REF_NAME_ANNOTATION, Layout, LayoutRepository
 from pydistribution.manifest.ociindex import OCIIndexBuilder
 from pydistribution.manifest.ocimanifest import EMPTY_CONFIG, EMPTY_JSON, OCIManifestBuilder
-from pydistribution.protocols import BlobWriter, Mounted
+from pydistribution.protocols import BlobWriter, Mounted, Repository
 from pydistribution.reference import Reference
 from pydistribution.testing.namespace_suite import (
     RepositorySuite,
@@ -67,7 +67,7 @@ class TestLayoutRepositoryConformance(RepositorySuite):
     # OCI reference names allow more than Docker tags (":" and 129+ characters), so the
     # layout checks its own grammar's invalid names here.
     @pytest.mark.parametrize("tag", ["", ".x", "-x", "x-", "a/b", "a..b", "a b"])
-    def test_invalid_tags(self, repo: LayoutRepository, tag: str) -> None:
+    def test_invalid_tags(self, repo: Repository, tag: str) -> None:
         with pytest.raises(TagInvalidFormatError):
             repo.tags().get(tag)
         with pytest.raises(TagInvalidFormatError):

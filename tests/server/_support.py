@@ -44,11 +44,12 @@ def push_manifest(
     client: TestClient, name: str, reference: str, payload: bytes, media_type: str
 ) -> httpx.Response:
     """PUT a manifest and return the answer."""
-    return client.put(
+    response: httpx.Response = client.put(
         f"/v2/{name}/manifests/{reference}",
         content=payload,
         headers={"Content-Type": media_type},
     )
+    return response
 
 
 def push_image(client: TestClient, name: str, image: Image, tag: str | None = None) -> str:

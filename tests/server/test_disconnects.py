@@ -14,6 +14,7 @@ from typing import Any, BinaryIO
 import anyio
 import pytest
 from starlette.testclient import TestClient
+from starlette.types import Message
 
 from pydistribution.digest import Digest
 from pydistribution.protocols import ServedBlob
@@ -23,8 +24,6 @@ from pydistribution.storage import Registry
 from tests.server._support import push_blob, sha256, uploads_left
 
 DATA = bytes(range(256)) * 4096  # 1 MiB
-
-Message = dict[str, Any]
 
 
 def _scope(

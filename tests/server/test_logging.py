@@ -136,7 +136,7 @@ def test_unexpected_failure_is_logged_with_the_request_id(
     unreachable = RemoteRegistry(
         f"http://127.0.0.1:{free_port()}", retry=RetryPolicy(attempts=1), timeout=2
     )
-    app = configured_app(unreachable, ServerConfig())  # type: ignore[arg-type]
+    app = configured_app(unreachable, ServerConfig())
     with caplog.at_level(logging.INFO, logger="pydistribution"), TestClient(app) as client:
         response = client.get("/v2/team/app/tags/list")
     assert response.status_code == 500

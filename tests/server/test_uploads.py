@@ -19,7 +19,7 @@ DATA = b"0123456789" * 1000
 def _start(client: TestClient, name: str = "team/app") -> str:
     response = client.post(f"/v2/{name}/blobs/uploads/")
     assert response.status_code == 202
-    return response.headers["location"]
+    return str(response.headers["location"])
 
 
 def test_post_starts_a_session(client: TestClient, registry: Registry) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TypedDict
 
 from pydistribution import mediatypes
 from pydistribution.descriptor import Descriptor
@@ -38,7 +39,14 @@ __all__ = [
 ]
 
 V2 = "docker/registry/v2"
-NOW = {"grace": timedelta(0), "settle": timedelta(0)}
+
+
+class _Clock(TypedDict):
+    grace: timedelta
+    settle: timedelta
+
+
+NOW: _Clock = {"grace": timedelta(0), "settle": timedelta(0)}
 """No grace period and no settle time: what an offline collection of a quiet root needs."""
 
 

@@ -74,7 +74,7 @@ def test_a_corrupt_blob_is_reported(registry: Registry) -> None:
 
     assert kinds(report.problems) == [(CORRUPT_BLOB, blob_path(layer))]
     assert "hashes to sha256:" in report.problems[0].detail
-    assert image.digest not in [p.location for p in report.problems]
+    assert str(image.digest) not in [p.location for p in report.problems]
 
 
 def test_a_deleted_referenced_blob_is_reported(registry: Registry) -> None:

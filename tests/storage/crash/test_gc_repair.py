@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pydistribution import mediatypes
 from pydistribution.storage import Registry, RegistryOptions
 from pydistribution.storage.driver.filesystem import FilesystemDriver
 from pydistribution.storage.driver.inmemory import InMemoryDriver
@@ -32,7 +33,7 @@ def planted_dangling_link(root: Path) -> tuple[Registry, str]:
     old offline order left when cut short between the two), made an hour old."""
     registry = Registry(FilesystemDriver(root, fsync=False), options=OPTIONS)
     scenario("gc-offline").setup(registry)
-    loose = registry.repository("team/app").blobs().put("application/octet-stream", b"x" * 99)
+    loose = registry.repository("team/app").blobs().put(mediatypes.OCTET_STREAM, b"x" * 99)
     registry.driver.delete(f"{V2}/blobs/sha256/{loose.digest.hex[:2]}/{loose.digest.hex}")
     link = f"{V2}/repositories/team/app/_layers/sha256/{loose.digest.hex}/link"
     hour_ago = os.stat(root / link.lstrip("/")).st_mtime - 3600
@@ -74,7 +75,7 @@ def test_a_dangling_link_is_put_back_when_its_blob_returns_during_the_sweep() ->
     registry = Registry(driver, options=OPTIONS)
     scenario("gc-online").setup(registry)
     data = b"returns" * 50
-    stored = registry.repository("team/app").blobs().put("application/octet-stream", data)
+    stored = registry.repository("team/app").blobs().put(mediatypes.OCTET_STREAM, data)
     blob_dir = f"{V2}/blobs/sha256/{stored.digest.hex[:2]}/{stored.digest.hex}"
     driver.delete(blob_dir)
     link = f"{V2}/repositories/team/app/_layers/sha256/{stored.digest.hex}/link"

@@ -125,7 +125,7 @@ def test_collection_over_a_third_party_driver_with_default_workers() -> None:
     image = push_image(repo, [b"layer-a", b"layer-b"], tag="v1")
     strays = [push_blob(repo.blobs(), f"stray {i}".encode()).digest for i in range(12)]
     time.sleep(0.02)
-    report = mark_and_sweep(registry, **NOW)  # type: ignore[arg-type]
+    report = mark_and_sweep(registry, **NOW)
     assert report.blobs == tuple(sorted(strays, key=str))
     assert report.blobs_kept == 4
     assert repo.manifests().get(image.digest).digest == image.digest

@@ -344,7 +344,7 @@ class _CheckedWriter:
         else:
             self.cancel()
 
-    def _run(self, op: Callable[_P, None], /, *args: _P.args, **kwargs: _P.kwargs) -> None:
+    def _run(self, op: Callable[_P, object], /, *args: _P.args, **kwargs: _P.kwargs) -> None:
         try:
             _call(self._name, op, *args, **kwargs)
         except BaseException:

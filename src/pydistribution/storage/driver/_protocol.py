@@ -299,8 +299,9 @@ class RawFileWriter(Protocol):
         """The length of the content when the writer was opened (read once)."""
         ...
 
-    def write(self, data: Buffer, /) -> None:
-        """Append all of ``data`` (buffering is allowed)."""
+    def write(self, data: Buffer, /) -> object:
+        """Append all of ``data`` (buffering is allowed); what it returns is ignored, so a
+        full ``FileWriter`` (which returns the count) serves as a raw writer too."""
         ...
 
     def close(self) -> None:
