@@ -1,7 +1,8 @@
 """How pydistribution decodes untrusted JSON and reads its values: one set of rules.
 
 Every reader of an OCI wire document (manifests, descriptors, platforms, a layout's
-``index.json``) decodes with :func:`decode` and reads strings with :func:`clean_text`, so
+``index.json``) decodes with `decode()` and reads strings with
+[`clean_text()`][pydistribution.descriptor.clean_text], so
 the same bytes are accepted or refused the same way wherever they arrive. The rules
 follow what Go's ``encoding/json`` accepts where that is safe: a duplicated key keeps its
 last value and a lone UTF-16 surrogate escape becomes U+FFFD. They are stricter in a few

@@ -72,7 +72,8 @@ def _validate(algorithm: str, hex_: str) -> None:
 class Digest:
     """A validated content digest such as ``sha256:e3b0c442...``.
 
-    An invalid digest cannot be constructed: the constructor and :meth:`parse` raise
+    An invalid digest cannot be constructed: the constructor and
+    [`parse()`][pydistribution.digest.Digest.parse] raise
     ``DigestInvalidFormatError``, ``DigestInvalidLengthError`` or
     ``DigestUnsupportedError``.
     """
@@ -149,7 +150,7 @@ def as_digest(value: Digest | str) -> Digest:
 
 
 class Digester:
-    """Incremental hashing that yields a :class:`Digest`.
+    """Incremental hashing that yields a [`Digest`][pydistribution.digest.Digest].
 
     Raises:
         DigestUnsupportedError: ``algorithm`` is not registered.

@@ -1,8 +1,10 @@
 """OCI distribution wire error codes, and the one table mapping error classes to them.
 
-The server renders a :class:`~pydistribution.errors.DistributionError` with
-:func:`error_code_for`; a client turns a wire error back into the same class with
-:func:`error_from_wire`, so code behaves the same locally and remotely. Codes, messages
+The server renders a [`DistributionError`][pydistribution.errors.DistributionError] with
+[`error_code_for()`][pydistribution.errcode.error_code_for]; a client turns a wire error back into
+the same class with
+[`error_from_wire()`][pydistribution.errcode.error_from_wire], so code behaves the same locally and
+remotely. Codes, messages
 and HTTP statuses are those of the Go registry (``registry/api/errcode`` and
 ``registry/api/v2/errors.go``), with the corrections recommended in the storage-layout
 document §13.2 (specific codes instead of ``UNKNOWN``/500 for manifest problems).
@@ -94,7 +96,8 @@ _CODES: Final[Mapping[type[BaseException], ErrorCode]] = {
 def error_code_for(exc: BaseException) -> ErrorCode:
     """The wire code a server answers ``exc`` with (``UNKNOWN`` for anything unmapped).
 
-    A :class:`~pydistribution.errors.ManifestVerificationError` takes the code of its
+    A [`ManifestVerificationError`][pydistribution.errors.ManifestVerificationError] takes the code
+    of its
     first cause that has a specific one, so a missing blob answers
     ``MANIFEST_BLOB_UNKNOWN`` rather than a generic code.
     """
@@ -126,7 +129,8 @@ def error_from_wire(
     """The error class a wire error stands for, carrying what the wire gave.
 
     ``name`` is the repository the request was about, when the caller knows it. Codes
-    this table does not know become a plain :class:`~pydistribution.errors.DistributionError`
+    this table does not know become a plain
+    [`DistributionError`][pydistribution.errors.DistributionError]
     with the wire text.
     """
     text = message or code

@@ -1,7 +1,8 @@
 """Every Docker and OCI media type pydistribution names, and predicates over them.
 
 Media types are an open set (an OCI artifact may carry any media type and a registry must
-store it), so :data:`MediaType` is a ``NewType`` of ``str``, not an enum. This module is
+store it), so [`MediaType`][pydistribution.mediatypes.MediaType] is a ``NewType`` of ``str``, not an
+enum. This module is
 the only place where a media-type literal may appear.
 """
 

@@ -1,11 +1,15 @@
 """Image references (``[domain/]path[:tag][@digest]``) and repository names.
 
 This module owns the grammar of Docker / OCI image references as the Go module
-``github.com/distribution/reference`` v0.6 defines it: :func:`parse_reference` reads a
-reference as written (Go ``Parse``), :func:`parse_normalized_named` fills in Docker Hub's
+``github.com/distribution/reference`` v0.6 defines it:
+[`parse_reference()`][pydistribution.reference.parse_reference] reads a
+reference as written (Go ``Parse``),
+[`parse_normalized_named()`][pydistribution.reference.parse_normalized_named] fills in Docker Hub's
 ``docker.io`` domain and ``library/`` namespace (Go ``ParseNormalizedNamed``),
-:func:`familiar_name` and :func:`familiar_string` drop them again, and
-:func:`validate_repository_name` checks the stricter names the storage layer writes. The
+[`familiar_name()`][pydistribution.reference.familiar_name] and
+[`familiar_string()`][pydistribution.reference.familiar_string] drop them again, and
+[`validate_repository_name()`][pydistribution.reference.validate_repository_name] checks the
+stricter names the storage layer writes. The
 grammar (``docs/storage-layout.md`` section 11)::
 
     reference        := name [ ":" tag ] [ "@" digest ]
@@ -19,8 +23,9 @@ grammar (``docs/storage-layout.md`` section 11)::
     tag              := [A-Za-z0-9_] [A-Za-z0-9_.-]{0,127}
     digest           := [A-Za-z][A-Za-z0-9]* ( [-_+.] [A-Za-z][A-Za-z0-9]* )* ":" [0-9A-Fa-f]{32,}
 
-A digest that matches the pattern must also pass :meth:`Digest.parse
-<pydistribution.digest.Digest.parse>` (a registered algorithm, lower-case hex of the right
+A digest that matches the pattern must also pass
+[`Digest.parse()`][pydistribution.digest.Digest.parse] (a registered algorithm, lower-case hex of
+the right
 length).
 """
 
@@ -114,7 +119,8 @@ def _looks_like_domain(component: str) -> bool:
 
 
 def _reads_as_domain(component: str) -> bool:
-    """Whether :func:`parse_reference` takes a first component as the domain.
+    """Whether [`parse_reference()`][pydistribution.reference.parse_reference] takes a first
+    component as the domain.
 
     Docker's rule, plus any bracketed host: ``[ff]`` fits the IPv6 pattern without a ":"
     and can only be a domain. Every other component that fits the domain grammar is made
@@ -156,7 +162,8 @@ class Reference:
     ``domain`` is the registry host (with port), or ``""`` when there is none; ``path`` is
     the repository path. The constructor accepts any valid split: a registry's own
     repository names have no host, so ``Reference(path="example.com/app")`` is the
-    repository ``example.com/app``. :func:`parse_reference` splits text the Docker way: a
+    repository ``example.com/app``. [`parse_reference()`][pydistribution.reference.parse_reference]
+    splits text the Docker way: a
     first component that fits the domain grammar is the domain only if it contains ``.``
     or ``:``, is ``localhost``, has an upper-case letter or is bracketed (``[ff]``), so
     ``library/ubuntu`` has no domain (Go's ``reference.Domain`` would report ``library``).
@@ -170,7 +177,8 @@ class Reference:
     domain grammar, which every host does and so does any ``[a-z0-9-]`` component such as
     ``library``, the rest of the name must be at most 255 characters; otherwise the whole
     name must be. So ``example.com/`` or ``a/`` followed by 255 characters is accepted, and
-    a single component of 256 characters is not. :func:`validate_repository_name` applies
+    a single component of 256 characters is not.
+    [`validate_repository_name()`][pydistribution.reference.validate_repository_name] applies
     the stricter total limit to the names the storage writes.
 
     Raises:
@@ -180,7 +188,7 @@ class Reference:
         ReferenceInvalidFormatError: ``domain`` or ``path`` breaks the grammar, or one of
             them is not a string.
         TagInvalidFormatError: ``tag`` breaks the tag grammar.
-        ReferenceDigestInvalidError: ``digest`` is not a :class:`Digest`.
+        ReferenceDigestInvalidError: ``digest`` is not a [`Digest`][pydistribution.digest.Digest].
     """
 
     domain: str = ""
@@ -337,14 +345,16 @@ def parse_reference(text: str) -> Reference:
 
     ``str(parse_reference(text)) == text`` for every valid ``text``, and
     ``parse_reference(str(ref)) == ref`` for every result. The split between
-    ``domain`` and ``path`` follows Docker's rule (see :class:`Reference`), where Go's
+    ``domain`` and ``path`` follows Docker's rule (see
+    [`Reference`][pydistribution.reference.Reference]), where Go's
     ``Parse`` reports any domain-shaped first component as the domain; the set of accepted
     texts, the length rule and the error for each input are Go's.
 
     Raises:
         NameEmptyError: ``text`` is empty.
         NameContainsUppercaseError: ``text`` would parse in lower case.
-        NameTooLongError: the name is over the limit (see :class:`Reference`).
+        NameTooLongError: the name is over the limit (see
+            [`Reference`][pydistribution.reference.Reference]).
         ReferenceDigestInvalidError: the digest matches the pattern but fails validation.
         ReferenceInvalidFormatError: anything else that breaks the grammar, or a non-string.
     """
@@ -380,7 +390,8 @@ def parse_normalized_named(text: str) -> Reference:
     Raises:
         NameEmptyError: ``text`` is empty.
         NameContainsUppercaseError: the repository part has upper-case letters.
-        NameTooLongError: the name is over the limit (see :class:`Reference`).
+        NameTooLongError: the name is over the limit (see
+            [`Reference`][pydistribution.reference.Reference]).
         ReferenceDigestInvalidError: the digest matches the pattern but fails validation.
         ReferenceInvalidFormatError: ``text`` is 64 hex characters (an image id), breaks
             the grammar, or is not a string.
@@ -403,7 +414,8 @@ def parse_named(text: str) -> Reference:
     Raises:
         NameNotCanonicalError: ``text`` is valid but differs from its normalised form
             (``ubuntu`` rather than ``docker.io/library/ubuntu``).
-        InvalidReferenceError: any error of :func:`parse_normalized_named`.
+        InvalidReferenceError: any error of
+            [`parse_normalized_named()`][pydistribution.reference.parse_normalized_named].
     """
     ref = parse_normalized_named(text)
     if str(ref) != text:

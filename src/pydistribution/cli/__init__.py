@@ -1,6 +1,7 @@
 """The ``pydistribution`` command line (extra ``cli``).
 
-:func:`main` is the console-script entry point. It imports click and rich only when run,
+[`main()`][pydistribution.cli.main] is the console-script entry point. It imports click and rich
+only when run,
 so a missing extra gives a one-line message naming the install command instead of a
 traceback.
 """

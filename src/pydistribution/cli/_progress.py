@@ -23,7 +23,7 @@ __all__ = ["as_duration", "parse_duration", "progress_bars"]
 
 
 def as_duration(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
-    """An option callback turning a Go duration into a :class:`~datetime.timedelta`.
+    """An option callback turning a Go duration into a `timedelta`.
 
     Raises:
         click.BadParameter: ``value`` is not a Go duration.

@@ -2,9 +2,11 @@
 
 A registry answers an unauthenticated request with ``401`` and one or more challenges
 (RFC 7235 section 4.1): ``Bearer realm="https://auth.example/token",service="registry",
-scope="repository:team/app:pull"`` or ``Basic realm="Registry"``. :func:`parse_challenges`
+scope="repository:team/app:pull"`` or ``Basic realm="Registry"``.
+[`parse_challenges()`][pydistribution.client.parse_challenges]
 reads every challenge of a header value; it never raises, and skips what it cannot read,
-because the header comes from the network. :class:`Scope` is one ``resource:name:actions``
+because the header comes from the network. [`Scope`][pydistribution.client.Scope] is one
+``resource:name:actions``
 item of the token protocol (the distribution token specification).
 """
 

@@ -1,9 +1,11 @@
 """``Link`` headers (RFC 8288) of paginated listings, parsed without I/O.
 
 The tag list and the catalog answer a page at a time; when more follow, the response
-carries ``Link: </v2/_catalog?last=x&n=100>; rel="next"``. :func:`parse_links` reads
+carries ``Link: </v2/_catalog?last=x&n=100>; rel="next"``.
+[`parse_links()`][pydistribution.client.parse_links] reads
 every link of a header value and never raises (the value comes from the network);
-:func:`next_page_url` resolves the ``next`` link against the URL of the request.
+[`next_page_url()`][pydistribution.client.next_page_url] resolves the ``next`` link against the URL
+of the request.
 """
 
 from __future__ import annotations

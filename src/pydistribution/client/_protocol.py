@@ -95,7 +95,7 @@ def check_upload_id(upload_id: object) -> str:
 
 
 def upload_url(base: str, name: str, upload_id: str) -> str:
-    """The URL of upload ``upload_id`` (as returned by :func:`split_upload_location`)."""
+    """The URL of upload ``upload_id`` (as returned by `split_upload_location()`)."""
     return api_url(base, f"{quote_name(name)}/blobs/uploads/{check_upload_id(upload_id)}")
 
 

@@ -1,6 +1,6 @@
 """The one place the client touches the network: a urllib3 pool, retries, redirects, auth.
 
-Every request of the client goes through :meth:`Transport.request`. It adds the
+Every request of the client goes through `Transport.request()`. It adds the
 ``Authorization`` the registry asked for (through the `Authenticator`), answers a ``401``
 challenge once and replays the request, follows redirects itself so that the registry's
 ``Authorization`` never goes to another host (blob downloads are often redirected to
@@ -11,7 +11,7 @@ only when the server refused it before acting (``429``, ``503``) or the connecti
 failed before anything was sent; its caller checks the state otherwise.
 
 Streaming upload bodies, whose bytes arrive through ``BlobWriter.write`` calls, use
-:meth:`Transport.open_stream`: one connection of the standard library sending a chunked
+`Transport.open_stream()`: one connection of the standard library sending a chunked
 request body as it is written.
 """
 
@@ -447,7 +447,7 @@ class Transport:
     def open_stream(
         self, method: str, url: str, *, scopes: Sequence[Scope], headers: Mapping[str, str]
     ) -> UploadStream:
-        """Start a request whose body is sent piece by piece with :meth:`UploadStream.send`.
+        """Start a request whose body is sent piece by piece with `UploadStream.send()`.
 
         Authorization is the one the registry asked for last (the caller makes a small
         request first, so the challenge is known). No redirect is followed.

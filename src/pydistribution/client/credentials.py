@@ -11,8 +11,11 @@ The docker configuration file (``$DOCKER_CONFIG/config.json``, else
 
 A ``credHelpers`` entry for the registry wins over ``credsStore``, which wins over
 ``auths``; helpers are the ``docker-credential-NAME`` programs, spoken to on their
-standard input and output. :func:`find_credentials` searches the files in the order
-skopeo does (the auth file first); :class:`DockerConfig` reads and writes one file
+standard input and output.
+[`find_credentials()`][pydistribution.client.credentials.find_credentials] searches the files in the
+order
+skopeo does (the auth file first); [`DockerConfig`][pydistribution.client.credentials.DockerConfig]
+reads and writes one file
 (``login`` and ``logout`` use it). Writes are atomic and keep every other field of the
 file.
 """

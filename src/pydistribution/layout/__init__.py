@@ -3,9 +3,11 @@
 An OCI image layout (image-spec ``image-layout.md``) is a directory holding ``oci-layout``
 (``{"imageLayoutVersion": "1.0.0"}``), ``index.json`` (an OCI image index whose entries
 are named by the ``org.opencontainers.image.ref.name`` annotation) and
-``blobs/<alg>/<hex>``; umoci, skopeo and buildah read and write it. :class:`Layout` is
+``blobs/<alg>/<hex>``; umoci, skopeo and buildah read and write it.
+[`Layout`][pydistribution.layout.Layout] is
 the engine (blobs, reference names, garbage collection; atomic and safe against
-concurrent writers); :class:`LayoutRepository` shows the same directory through the
+concurrent writers); [`LayoutRepository`][pydistribution.layout.LayoutRepository] shows the same
+directory through the
 ``Repository`` protocol, so copying, verification and serving work on it unchanged.
 
 pydistribution keeps its own files in ``<layout>/.pydistribution/`` (``lock``, ``tmp/``,

@@ -49,7 +49,8 @@ class LayoutBlobStore:
 
         Raises:
             BlobUnknownError: no such blob.
-            UnsupportedError: the blob is over 4 MiB (use :meth:`open`).
+            UnsupportedError: the blob is over 4 MiB (use
+                [`open()`][pydistribution.layout.LayoutBlobStore.open]).
             BlobInvalidDigestError: the stored bytes do not match ``digest``.
         """
         digest = as_digest(digest)

@@ -68,8 +68,10 @@ _T = TypeVar("_T")
 class Layout:
     """An OCI image layout on the local file system.
 
-    ``Layout(path)`` (or :meth:`open`) opens an existing layout and checks it;
-    :meth:`create` makes a new one. Instances hold no open files and no cached state:
+    ``Layout(path)`` (or [`open()`][pydistribution.layout.Layout.open]) opens an existing layout and
+    checks it;
+    [`create()`][pydistribution.layout.Layout.create] makes a new one. Instances hold no open files
+    and no cached state:
     every call reads the directory afresh, so several instances, threads and processes
     can share one layout.
 
@@ -238,7 +240,7 @@ class Layout:
         return digest, size
 
     def put_bytes(self, data: bytes, expected: Digest | None = None) -> tuple[Digest, int]:
-        """:meth:`put_blob` of ``data``.
+        """[`put_blob()`][pydistribution.layout.Layout.put_blob] of ``data``.
 
         Raises:
             BlobInvalidDigestError: ``data`` does not hash to ``expected``.
@@ -402,7 +404,8 @@ class Layout:
         return found[0]
 
     def delete_reference(self, name: str) -> None:
-        """Remove every ``index.json`` entry named ``name``; the blobs stay until :meth:`gc`.
+        """Remove every ``index.json`` entry named ``name``; the blobs stay until
+        [`gc()`][pydistribution.layout.Layout.gc].
 
         Raises:
             ManifestUnknownError: no entry has that name.

@@ -3,7 +3,7 @@ grammar of reference names.
 
 ``index.json`` is an OCI image index whose entries name the layout's images through the
 ``org.opencontainers.image.ref.name`` annotation (image-spec ``image-layout.md`` and
-``annotations.md``). :class:`IndexDocument` keeps every entry, and every top-level field,
+``annotations.md``). `IndexDocument` keeps every entry, and every top-level field,
 exactly as another tool wrote it: only entries pydistribution adds are serialised by it,
 so rewriting ``index.json`` never drops fields this library does not know.
 """
@@ -128,7 +128,8 @@ def check_layout_file(data: bytes, where: str) -> None:
 class IndexDocument:
     """A parsed ``index.json``: the top-level object and its entries as written.
 
-    Each entry keeps its raw JSON object next to its parsed :class:`Descriptor`.
+    Each entry keeps its raw JSON object next to its parsed
+    [`Descriptor`][pydistribution.descriptor.Descriptor].
     """
 
     def __init__(self, document: dict[str, object], raw: list[object], where: str) -> None:

@@ -1,7 +1,8 @@
 """The ``ManifestService`` of a layout's ``Repository`` view.
 
 A manifest is a blob whose content is a manifest: a layout records no list of manifests,
-so :meth:`LayoutManifestService.exists` reads the blob (at most 4 MiB) and recognises it
+so [`LayoutManifestService.exists()`][pydistribution.layout.LayoutManifestService.exists] reads the
+blob (at most 4 MiB) and recognises it
 by content. ``put`` verifies references the way registry storage does (every config,
 layer and index child must be a blob of the layout; a foreign layer with URLs need not
 be), stores the exact bytes, and names them in ``index.json`` only when a tag is given:

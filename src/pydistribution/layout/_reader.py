@@ -1,7 +1,7 @@
 """A seekable blob reader that checks the bytes against the blob's name as they stream.
 
 A layout names every blob by its digest, but nothing stops a tool, a disk or a person from
-changing the bytes behind the name. :class:`VerifyingReader` hashes what it reads, in
+changing the bytes behind the name. `VerifyingReader` hashes what it reads, in
 order from the start, in constant memory; when the hashed prefix reaches the end of the
 file and the digest differs, the read that would deliver the last bytes raises
 ``BlobInvalidDigestError`` instead, so a caller reading to the end never receives

@@ -35,7 +35,7 @@ class LayoutRepository:
     """A layout as one repository: its blobs, manifests and tags (reference names).
 
     Args:
-        layout: the layout (see :class:`Layout`).
+        layout: the layout (see [`Layout`][pydistribution.layout.Layout]).
         name: the repository's name; by default the directory's name when it is a valid
             repository path (``team/app`` style, lower case), else ``layout``.
 

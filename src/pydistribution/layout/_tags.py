@@ -3,7 +3,7 @@
 A tag is the ``org.opencontainers.image.ref.name`` of an ``index.json`` entry, limited to
 one component of the OCI reference-name grammar (no ``/``) so that it is one path
 segment; names with ``/`` written by other tools stay readable through
-:meth:`~pydistribution.layout.Layout.list_references` but are not listed as tags.
+[`list_references()`][pydistribution.layout.Layout.list_references] but are not listed as tags.
 """
 
 from __future__ import annotations

@@ -78,7 +78,7 @@ def walk(
 
 
 def reachable_blobs(layout: Layout, roots: Iterable[Descriptor]) -> set[Digest]:
-    """The digests of everything reachable from ``roots`` (see :func:`walk`).
+    """The digests of everything reachable from ``roots`` (see `walk()`).
 
     Raises:
         ManifestBlobUnknownError: a manifest or index on the way is missing.

@@ -4,28 +4,32 @@
 keeps the exact bytes (``unmarshal_manifest``, which also returned the descriptor, is
 deprecated). The schema is chosen by the content type (parameters such as
 ``; charset=utf-8`` are ignored). When the content type is missing or generic (empty,
-``APPLICATION_JSON``, ``OCTET_STREAM``: :data:`GENERIC_CONTENT_TYPES`) the payload's
+``APPLICATION_JSON``, ``OCTET_STREAM``:
+[`GENERIC_CONTENT_TYPES`][pydistribution.manifest.GENERIC_CONTENT_TYPES]) the payload's
 ``schemaVersion`` and ``mediaType`` fields decide, as the Go registry does when it reads a
 stored manifest:
 
 * ``schemaVersion`` 1, or a schema 1 media type:
-  :class:`~pydistribution.errors.SchemaV1UnsupportedError`;
-* ``schemaVersion`` other than 2: :class:`~pydistribution.errors.ManifestInvalidError`;
+  [`SchemaV1UnsupportedError`][pydistribution.errors.SchemaV1UnsupportedError];
+* ``schemaVersion`` other than 2:
+[`ManifestInvalidError`][pydistribution.errors.ManifestInvalidError];
 * a registered ``mediaType``: that schema;
 * no ``mediaType``: an OCI index if the payload has a non-null ``manifests`` field (an
   empty array counts), an OCI image manifest otherwise;
-* any other ``mediaType``: :class:`~pydistribution.errors.ManifestInvalidError`.
+* any other ``mediaType``: [`ManifestInvalidError`][pydistribution.errors.ManifestInvalidError].
 
 A payload whose ``mediaType`` field disagrees with the content type is refused. Payloads
 over ``max_size`` (4 MiB, the Go registry's limit, by default) are refused before parsing.
 
 This module registers the four built-in schemas itself, in a fixed order, so nothing
 depends on which schema module was imported first. Third parties add theirs with
-:func:`register_manifest_schema` (or, for a limited time such as a test,
-:func:`registered_manifest_schema`).
+[`register_manifest_schema()`][pydistribution.manifest.register_manifest_schema] (or, for a limited
+time such as a test,
+[`registered_manifest_schema()`][pydistribution.manifest.registered_manifest_schema]).
 
-Choosing the child of an index for a platform (:func:`select_manifest` and friends) lives
-in :mod:`pydistribution.manifest.platform` and is re-exported here.
+Choosing the child of an index for a platform
+([`select_manifest()`][pydistribution.manifest.platform.select_manifest] and friends) lives
+in `pydistribution.manifest.platform` and is re-exported here.
 """
 
 from __future__ import annotations
@@ -127,12 +131,14 @@ def register_manifest_schema(media_type: str, unmarshal: UnmarshalFunc) -> None:
     """Parse payloads of ``media_type`` with ``unmarshal`` from now on.
 
     ``unmarshal`` takes the payload bytes and returns a manifest (a class such as
-    :class:`OCIManifest` is itself such a function). Parameters of ``media_type`` are
+    [`OCIManifest`][pydistribution.manifest.ocimanifest.OCIManifest] is itself such a function).
+    Parameters of ``media_type`` are
     ignored and the type is lower-cased.
 
     Raises:
         SchemaAlreadyRegisteredError: a schema is already registered for ``media_type``.
-        ConfigurationError: ``media_type`` is one of :data:`GENERIC_CONTENT_TYPES`; those
+        ConfigurationError: ``media_type`` is one of
+            [`GENERIC_CONTENT_TYPES`][pydistribution.manifest.GENERIC_CONTENT_TYPES]; those
             select a schema by content instead.
     """
     key = _content_type(media_type)

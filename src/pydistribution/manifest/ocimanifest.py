@@ -3,7 +3,8 @@
 An OCI manifest names a config blob and layers, base layer first, and since image-spec 1.1
 may carry an ``artifactType`` and a ``subject`` (the manifest it refers to, for
 signatures, SBOMs and other referrers). An artifact without a meaningful config uses the
-empty descriptor :data:`EMPTY_CONFIG`, whose content is :data:`EMPTY_JSON` (``{}``).
+empty descriptor [`EMPTY_CONFIG`][pydistribution.manifest.ocimanifest.EMPTY_CONFIG], whose content
+is [`EMPTY_JSON`][pydistribution.manifest.ocimanifest.EMPTY_JSON] (``{}``).
 """
 
 from __future__ import annotations
@@ -121,7 +122,9 @@ class OCIManifest(ExactBytes):
 class OCIManifestBuilder:
     """Builds an OCI image manifest (or artifact) from a config and layers appended in order.
 
-    ``config`` is a descriptor (use :data:`EMPTY_CONFIG` for an artifact without config)
+    ``config`` is a descriptor (use
+    [`EMPTY_CONFIG`][pydistribution.manifest.ocimanifest.EMPTY_CONFIG] for an artifact without
+    config)
     or the config bytes, which are described as ``mediatypes.OCI_IMAGE_CONFIG``
     (Go's builder does the same). The builder does not upload anything: push the config
     and the layers yourself.

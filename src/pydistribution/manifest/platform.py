@@ -223,7 +223,7 @@ def matching_manifests(
 
     Children that match equally well keep their order in the index. Attestation entries
     and children without a platform are left out. ``platform`` defaults to
-    :func:`default_platform`.
+    [`default_platform()`][pydistribution.manifest.platform.default_platform].
     """
     children = index if isinstance(index, Sequence) else index.references()
     matcher = PlatformMatcher(platform or default_platform(), strict=strict)

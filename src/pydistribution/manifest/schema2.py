@@ -1,8 +1,10 @@
 """Docker image manifest v2, schema 2 (media type ``mediatypes.DOCKER_MANIFEST_SCHEMA2``).
 
 A schema 2 manifest names an image configuration blob and its layers, base layer first.
-:class:`Schema2Manifest` parses and validates untrusted bytes and keeps them exactly;
-:class:`Schema2Builder` writes a new one in the Go registry's canonical form.
+[`Schema2Manifest`][pydistribution.manifest.schema2.Schema2Manifest] parses and validates untrusted
+bytes and keeps them exactly;
+[`Schema2Builder`][pydistribution.manifest.schema2.Schema2Builder] writes a new one in the Go
+registry's canonical form.
 """
 
 from __future__ import annotations
@@ -77,7 +79,8 @@ class Schema2Builder:
 
     ``config`` is either the config's descriptor or the config bytes themselves; bytes
     are described as ``mediatypes.DOCKER_CONTAINER_IMAGE_V1``. The builder does
-    not upload anything: push :attr:`config` and the layers yourself.
+    not upload anything: push [`config`][pydistribution.manifest.schema2.Schema2Manifest.config] and
+    the layers yourself.
     """
 
     def __init__(self, config: Descriptor | bytes) -> None:

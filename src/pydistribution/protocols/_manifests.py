@@ -29,7 +29,8 @@ class Manifest(Describable, Protocol):
 
     @property
     def digest(self) -> Digest:
-        """The sha256 digest of :meth:`payload`, never of a re-serialisation."""
+        """The sha256 digest of [`payload()`][pydistribution.protocols.Manifest.payload], never of a
+        re-serialisation."""
         ...
 
     def payload(self) -> bytes:

@@ -22,7 +22,7 @@ class Page:
     ``next`` is the ``last`` to ask the following page with, or ``None`` when this page
     is the last one. A page iterates over its names.
 
-    Example:
+    Examples:
         >>> from pydistribution.protocols import Page
         >>> page = Page.take(iter(["a", "b", "c"]), 2)
         >>> list(page), page.next
@@ -64,7 +64,7 @@ class Page:
 def iter_pages(fetch: Callable[[str | None], Page]) -> Iterator[Page]:
     """Every page of a listing: ``fetch(None)``, then ``fetch(page.next)`` while one follows.
 
-    Example:
+    Examples:
         >>> from pydistribution.protocols import Page, iter_pages
         >>> names = ["a", "b", "c"]
         >>> def fetch(last):

@@ -1,8 +1,9 @@
 """Registry storage: the Go registry's storage layout over a storage driver.
 
-:class:`Registry` is a ``Namespace`` whose repositories, blobs, uploads, manifests and tags
+[`Registry`][pydistribution.storage.Registry] is a ``Namespace`` whose repositories, blobs, uploads,
+manifests and tags
 are files in exactly the layout the Go reference registry reads and writes
-(``/docker/registry/v2/...``), on any :mod:`~pydistribution.storage.driver`. A Go
+(``/docker/registry/v2/...``), on any [`driver`][pydistribution.storage.driver]. A Go
 registry and pydistribution can share one storage root.
 """
 

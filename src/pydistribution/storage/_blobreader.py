@@ -1,7 +1,7 @@
 """A seekable reader over a driver file that reopens the driver stream to seek.
 
 Drivers only promise a forward stream from an offset (``reader(path, offset)``); the Go
-registry seeks by reopening at the new offset, and so does :class:`BlobReader`. Streams a
+registry seeks by reopening at the new offset, and so does `BlobReader`. Streams a
 driver already makes seekable are used as they are.
 """
 

@@ -39,7 +39,8 @@ class GlobalBlobStore:
     Args:
         driver: where the layout lives.
         cache: an optional descriptor cache consulted before the driver.
-        redirect: whether :meth:`serve` may answer with the driver's redirect URL.
+        redirect: whether [`serve()`][pydistribution.storage.GlobalBlobStore.serve] may answer with
+            the driver's redirect URL.
     """
 
     def __init__(
@@ -76,7 +77,8 @@ class GlobalBlobStore:
         return descriptor
 
     def stat_uncached(self, digest: Digest | str) -> Descriptor:
-        """Like :meth:`stat`, asking the driver even when a cache is configured.
+        """Like [`stat()`][pydistribution.storage.GlobalBlobStore.stat], asking the driver even when
+        a cache is configured.
 
         Raises:
             BlobUnknownError: no such blob.

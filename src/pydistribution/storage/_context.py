@@ -21,7 +21,7 @@ __all__ = ["StorageContext"]
 
 @attrs.frozen
 class StorageContext:
-    """The shared state of one :class:`~pydistribution.storage.Registry`."""
+    """The shared state of one [`Registry`][pydistribution.storage.Registry]."""
 
     driver: StorageDriver
     blobs: GlobalBlobStore

@@ -106,7 +106,8 @@ class LinkedBlobStore:
 
         Raises:
             BlobUnknownError: the blob is not visible in this repository.
-            UnsupportedError: the blob is larger than the limit (use :meth:`open`).
+            UnsupportedError: the blob is larger than the limit (use
+                [`open()`][pydistribution.storage.LinkedBlobStore.open]).
         """
         digest = as_digest(digest)
         target = self.stat(digest).digest

@@ -31,7 +31,7 @@ def _platforms(value: Iterable[Platform]) -> tuple[Platform, ...]:
 
 @attrs.frozen(kw_only=True)
 class RegistryOptions:
-    """How a :class:`~pydistribution.storage.Registry` behaves.
+    """How a [`Registry`][pydistribution.storage.Registry] behaves.
 
     Attributes:
         delete_enabled: allow deleting blobs, manifests and tags (Go:

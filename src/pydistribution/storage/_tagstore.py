@@ -183,7 +183,8 @@ class TagStore:
         return removed
 
     def list(self, *, last: str | None = None, n: int | None = None) -> list[str]:
-        """One page of :meth:`all`: up to ``n`` tags sorting strictly after ``last``.
+        """One page of [`all()`][pydistribution.storage.TagStore.all]: up to ``n`` tags sorting
+        strictly after ``last``.
 
         Raises:
             RepositoryUnknownError: the repository has no tag store.

@@ -13,7 +13,8 @@ A *root* names where a registry's layout lives:
 The Go configuration's storage section is handed to the driver factory as it is
 (``rootdirectory`` and so on), and the registry options come from ``storage.delete``,
 ``storage.redirect``, ``storage.cache`` and ``validation``. Reading YAML needs PyYAML
-(``pip install 'pydistribution[cli]'``); :func:`registry_from_config` takes an already
+(``pip install 'pydistribution[cli]'``);
+[`registry_from_config()`][pydistribution.storage.config.registry_from_config] takes an already
 parsed mapping and needs nothing.
 """
 
@@ -149,7 +150,8 @@ def _cache_from_config(config: Mapping[str, object]) -> BlobDescriptorCache | No
 
 
 def registry_from_config(config: Mapping[str, object]) -> Registry:
-    """A :class:`Registry` as the Go registry would build it from ``config``.
+    """A [`Registry`][pydistribution.storage.Registry] as the Go registry would build it from
+    ``config``.
 
     Raises:
         ConfigurationError: no or several drivers, or a badly shaped section.

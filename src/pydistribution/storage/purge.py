@@ -1,6 +1,7 @@
 """Purging stale upload sessions, as the Go registry's upload-purging job does.
 
-:func:`purge_uploads` follows the Go algorithm (storage-layout document §7.7): walk the
+[`purge_uploads()`][pydistribution.storage.purge.purge_uploads] follows the Go algorithm
+(storage-layout document §7.7): walk the
 repositories, skip ``_layers`` and ``_manifests``, treat each UUID-named directory under
 ``_uploads`` as one upload, read its ``startedat`` and delete the upload directory when
 the upload started before ``now - older_than``. Two rules make it safer than Go's job:
@@ -79,7 +80,8 @@ class Upload:
 
 @attrs.frozen(kw_only=True)
 class PurgeReport:
-    """What :func:`purge_uploads` deleted (or, for a dry run, would delete) and kept.
+    """What [`purge_uploads()`][pydistribution.storage.purge.purge_uploads] deleted (or, for a dry
+    run, would delete) and kept.
 
     Attributes:
         dry_run: nothing was deleted.

@@ -1,7 +1,9 @@
 """Verification (scrub) of registry storage: re-hash blobs, check links, tags and manifests.
 
-:func:`verify` reads a whole registry, or one repository, and reports every problem it
-finds as a :class:`Problem` with a ``kind`` and a ``location`` (a driver path, or
+[`verify()`][pydistribution.storage.verify.verify] reads a whole registry, or one repository, and
+reports every problem it
+finds as a [`Problem`][pydistribution.storage.verify.Problem] with a ``kind`` and a ``location`` (a
+driver path, or
 ``<repository>@<manifest digest>`` for a manifest). It checks that every blob's bytes
 hash to its digest (streamed, several blobs at once in worker threads: ``hashlib``
 releases the GIL), that every link names a blob that exists, that every tag names a
@@ -125,7 +127,7 @@ class Problem:
     """One thing wrong in the storage.
 
     Attributes:
-        kind: one of :data:`PROBLEM_KINDS`.
+        kind: one of [`PROBLEM_KINDS`][pydistribution.storage.verify.PROBLEM_KINDS].
         location: a driver path, or ``<repository>@<manifest digest>``.
         detail: what exactly is wrong, for people.
     """
@@ -141,7 +143,7 @@ class Problem:
 
 @attrs.frozen(kw_only=True)
 class VerifyReport:
-    """What :func:`verify` checked and what it found.
+    """What [`verify()`][pydistribution.storage.verify.verify] checked and what it found.
 
     Attributes:
         problems: every problem found, sorted by kind and location.
@@ -451,7 +453,7 @@ def verify(
     With ``repository``, only that repository's links, tags and manifests are checked,
     and only the blobs it links are re-hashed; otherwise every blob in the store is.
     ``workers`` threads hash blobs (default: one per CPU, at least two); the storage is
-    listed with :func:`~pydistribution.storage.gc.default_workers` threads.
+    listed with [`default_workers()`][pydistribution.storage.gc.default_workers] threads.
 
     Raises:
         RepositoryUnknownError: ``repository`` has no directory with ``_layers`` or

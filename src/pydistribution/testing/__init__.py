@@ -2,8 +2,10 @@
 
 Importing this package is cheap and needs no extra: the suites (which use pytest) are
 imported on first access, e.g. ``from pydistribution.testing import DriverSuite``.
-:class:`DriverSuite` checks a storage driver against the driver contract;
-:class:`NamespaceSuite` checks anything that implements the ``Namespace`` protocol.
+[`DriverSuite`][pydistribution.testing.driver_suite.DriverSuite] checks a storage driver against the
+driver contract;
+[`NamespaceSuite`][pydistribution.testing.namespace_suite.NamespaceSuite] checks anything that
+implements the ``Namespace`` protocol.
 """
 
 from __future__ import annotations

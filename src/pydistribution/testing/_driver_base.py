@@ -1,6 +1,6 @@
 """Harness of the driver conformance suite: fixtures, size knobs and assertion helpers.
 
-Every test class of the suite derives from :class:`SuiteBase`, which declares the
+Every test class of the suite derives from `SuiteBase`, which declares the
 fixtures a subclass provides (``driver``, optionally ``storage_listing`` and ``reopen``)
 and checks after every test that nothing was left behind (driver contract §11.1).
 """
@@ -79,7 +79,8 @@ def read_all_hashed(driver: StorageDriver, path: str, offset: int = 0) -> tuple[
 
 
 class SuiteBase:
-    """Fixtures and knobs shared by every part of :class:`DriverSuite`."""
+    """Fixtures and knobs shared by every part of
+    [`DriverSuite`][pydistribution.testing.driver_suite.DriverSuite]."""
 
     large_file_size: ClassVar[int] = 64 * MiB
     """Size of the large streamed file (Go: 5 GiB, never held in memory here)."""

@@ -1,6 +1,7 @@
 """A conformance suite for anything that implements the ``StorageDriver`` protocol.
 
-Subclass :class:`DriverSuite` in a test module and provide one fixture, ``driver``,
+Subclass [`DriverSuite`][pydistribution.testing.driver_suite.DriverSuite] in a test module and
+provide one fixture, ``driver``,
 returning a fresh, empty driver; pytest then runs the whole checklist of driver
 contract §11 against it (paths, content, streams, stat, list, move, delete, redirects,
 walks, threads). Optional fixtures sharpen it:

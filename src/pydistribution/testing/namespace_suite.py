@@ -1,9 +1,11 @@
 """Conformance suites for anything that implements ``Repository`` or ``Namespace``.
 
-Subclass :class:`NamespaceSuite` in a test module and provide one fixture, ``namespace``,
+Subclass [`NamespaceSuite`][pydistribution.testing.namespace_suite.NamespaceSuite] in a test module
+and provide one fixture, ``namespace``,
 returning a fresh, empty namespace with deletes enabled; pytest then runs every test
 below against it. A backend that is a single repository (an OCI layout) subclasses
-:class:`RepositorySuite` instead and provides a ``repo`` fixture. Registry storage runs
+[`RepositorySuite`][pydistribution.testing.namespace_suite.RepositorySuite] instead and provides a
+``repo`` fixture. Registry storage runs
 the namespace suite over each driver, OCI layouts the repository suite, so behaviour is
 the same wherever images live.
 """
@@ -345,7 +347,8 @@ class RepositorySuite(RepositoryApiTests):
 class NamespaceSuite(RepositorySuite, NamespaceApiTests):
     """Behaviour every ``Namespace`` must show. Provide a ``namespace`` fixture.
 
-    Every :class:`RepositorySuite` test runs on a repository of the namespace, then the
+    Every [`RepositorySuite`][pydistribution.testing.namespace_suite.RepositorySuite] test runs on a
+    repository of the namespace, then the
     tests below check what involves several repositories.
     """
 

@@ -11,13 +11,13 @@ Fixtures:
         `LayoutRepository` (a ``Repository``; its ``.layout`` is the engine).
     go_registry: a fresh Go registry on an empty temporary root, deletes enabled.
     go_registry_factory: start Go registries with the options and root of the test's
-        choosing (keyword arguments of :class:`~pydistribution.testing.peers.GoRegistry`);
+        choosing (keyword arguments of [`GoRegistry`][pydistribution.testing.peers.GoRegistry]);
         every one is stopped at teardown.
     redis_server: a fresh, empty ``redis-server``.
     moto_server: moto's S3-compatible server, one per test session.
     s3_endpoint: the S3 endpoint to test against: the one named by the
         ``PYDISTRIBUTION_S3_*`` environment variables (see
-        :meth:`~pydistribution.testing.peers.S3Endpoint.from_environment`), else the
+        [`from_environment()`][pydistribution.testing.peers.S3Endpoint.from_environment]), else the
         session's moto server.
     s3_client: a plain boto3 client of ``s3_endpoint`` (boto3 needed).
     s3_parameters: ``s3`` driver parameters for an empty place on ``s3_endpoint``: a new

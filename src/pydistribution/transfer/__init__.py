@@ -1,6 +1,7 @@
 """Copying images between any two repositories, written against the protocols only.
 
-Pull, push and export are all :func:`copy` between two repositories: registry storage,
+Pull, push and export are all [`copy()`][pydistribution.transfer.copy] between two repositories:
+registry storage,
 an OCI layout, an image archive or a remote registry; `migrate` copies every repository
 of a namespace to another.
 """

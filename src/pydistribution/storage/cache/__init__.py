@@ -3,7 +3,8 @@
 A cache is an in-process optimisation in front of the storage and is never needed for
 correctness (storage-layout document §6). It caches only positive answers, globally by
 digest and per repository by (name, digest); deleting through the registry clears the
-repository-scoped entry. :class:`BlobDescriptorCache` is the protocol; ``memory`` has the
+repository-scoped entry. [`BlobDescriptorCache`][pydistribution.storage.cache.BlobDescriptorCache]
+is the protocol; ``memory`` has the
 bounded in-process implementation; a Redis one plugs in through the same protocol.
 """
 

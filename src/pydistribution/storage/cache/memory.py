@@ -92,7 +92,8 @@ class MemoryBlobDescriptorCache:
 
 
 class _ScopedView:
-    """Repository-scoped entries of a :class:`MemoryBlobDescriptorCache`."""
+    """Repository-scoped entries of a
+    [`MemoryBlobDescriptorCache`][pydistribution.storage.cache.memory.MemoryBlobDescriptorCache]."""
 
     __slots__ = ("_cache", "_name")
 

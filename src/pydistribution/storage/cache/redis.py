@@ -123,7 +123,7 @@ class RedisBlobDescriptorCache:
 
     Args:
         client: the redis-py client; its connection pool and timeouts are used as
-            they are (see :func:`redis_cache_from_config` for Go's settings).
+            they are (see `redis_cache_from_config()` for Go's settings).
         retry_interval: seconds to skip Redis after a failure.
     """
 
@@ -236,7 +236,8 @@ class RedisBlobDescriptorCache:
 
 @final
 class _RepositoryScope:
-    """The repository-scoped entries of a :class:`RedisBlobDescriptorCache`."""
+    """The repository-scoped entries of a
+    [`RedisBlobDescriptorCache`][pydistribution.storage.cache.redis.RedisBlobDescriptorCache]."""
 
     __slots__ = ("_cache", "_name")
 

@@ -1,11 +1,16 @@
 """Storage drivers: the filesystem-like layer under registry storage (driver contract).
 
-:class:`StorageDriver` is what the storage layer and other callers use; every driver is
-exposed through :class:`CheckedDriver`, which validates paths once (:data:`PATH_PATTERN`),
-names every error after the driver and enforces the :class:`FileWriter` rules, so a
-driver author implements only :class:`RawDriver` and :class:`RawFileWriter`. The
-built-in drivers live in :mod:`~pydistribution.storage.driver.inmemory` and
-:mod:`~pydistribution.storage.driver.filesystem`; :mod:`~pydistribution.storage.driver.factory`
+[`StorageDriver`][pydistribution.storage.driver.StorageDriver] is what the storage layer and other
+callers use; every driver is
+exposed through [`CheckedDriver`][pydistribution.storage.driver.CheckedDriver], which validates
+paths once ([`PATH_PATTERN`][pydistribution.storage.driver.PATH_PATTERN]),
+names every error after the driver and enforces the
+[`FileWriter`][pydistribution.storage.driver.FileWriter] rules, so a
+driver author implements only [`RawDriver`][pydistribution.storage.driver.RawDriver] and
+[`RawFileWriter`][pydistribution.storage.driver.RawFileWriter]. The
+built-in drivers live in [`inmemory`][pydistribution.storage.driver.inmemory] and
+[`filesystem`][pydistribution.storage.driver.filesystem];
+[`factory`][pydistribution.storage.driver.factory]
 builds any registered driver by name from configuration parameters. Importing this
 package imports no driver.
 """

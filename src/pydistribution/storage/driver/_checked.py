@@ -1,6 +1,7 @@
 """The checked wrapper that turns a raw driver into a ``StorageDriver`` (contract §6.1).
 
-Go's ``base`` package, by composition: :class:`CheckedDriver` validates paths and offsets
+Go's ``base`` package, by composition:
+[`CheckedDriver`][pydistribution.storage.driver.CheckedDriver] validates paths and offsets
 once at the boundary (contract §2.4, stricter than Go about ``.`` and ``..``), calls the
 raw driver, and makes every error one of the six driver kinds carrying the driver's
 name (contract §4). Its writers enforce the state machine and the size rule of contract
@@ -118,9 +119,10 @@ class CheckedDriver:
 
     Every public driver is one of these or forwards to one: ``InMemoryDriver`` and
     ``FilesystemDriver`` wrap their raw drivers, and a third-party driver is exposed as
-    ``CheckedDriver(MyRawDriver(...))``. See :class:`StorageDriver` for each method's
+    ``CheckedDriver(MyRawDriver(...))``. See
+    [`StorageDriver`][pydistribution.storage.driver.StorageDriver] for each method's
     contract; ``walk`` is the generic walk over the raw ``list`` and ``stat`` (or
-    ``scan``, see :class:`RawScanner`).
+    ``scan``, see [`RawScanner`][pydistribution.storage.driver.RawScanner]).
 
     Args:
         raw: the driver doing the work; it is called only with valid arguments.
@@ -165,56 +167,59 @@ class CheckedDriver:
         return max(1, declared if limit is None else min(declared, limit))
 
     def get_content(self, path: str) -> bytes:
-        """See :meth:`StorageDriver.get_content`."""
+        """See
+        [`StorageDriver.get_content()`][pydistribution.storage.driver.StorageDriver.get_content]."""
         check_path(self._gate.name, path)
         return self._gate.call(self._raw.get_content, path)
 
     def put_content(self, path: str, data: Buffer) -> None:
-        """See :meth:`StorageDriver.put_content`."""
+        """See
+        [`StorageDriver.put_content()`][pydistribution.storage.driver.StorageDriver.put_content]."""
         check_path(self._gate.name, path)
         self._gate.call(self._raw.put_content, path, data)
 
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
-        """See :meth:`StorageDriver.reader`."""
+        """See [`StorageDriver.reader()`][pydistribution.storage.driver.StorageDriver.reader]."""
         if offset < 0:
             raise InvalidOffsetError(self._gate.name, str(path), offset)
         check_path(self._gate.name, path)
         return self._gate.call(self._raw.reader, path, offset)
 
     def writer(self, path: str, append: bool = False) -> FileWriter:
-        """See :meth:`StorageDriver.writer`."""
+        """See [`StorageDriver.writer()`][pydistribution.storage.driver.StorageDriver.writer]."""
         check_path(self._gate.name, path)
         raw = self._gate.call(self._raw.writer, path, append)
         return _CheckedWriter(self._gate.name, raw)
 
     def stat(self, path: str) -> FileInfo:
-        """See :meth:`StorageDriver.stat`."""
+        """See [`StorageDriver.stat()`][pydistribution.storage.driver.StorageDriver.stat]."""
         check_path(self._gate.name, path, allow_root=True)
         return self._gate.call(self._raw.stat, path)
 
     def list(self, path: str) -> list[str]:
-        """See :meth:`StorageDriver.list`."""
+        """See [`StorageDriver.list()`][pydistribution.storage.driver.StorageDriver.list]."""
         check_path(self._gate.name, path, allow_root=True)
         return self._gate.call(self._raw.list, path)
 
     def move(self, source: str, dest: str) -> None:
-        """See :meth:`StorageDriver.move`."""
+        """See [`StorageDriver.move()`][pydistribution.storage.driver.StorageDriver.move]."""
         check_path(self._gate.name, source)
         check_path(self._gate.name, dest)
         self._gate.call(self._raw.move, source, dest)
 
     def delete(self, path: str) -> None:
-        """See :meth:`StorageDriver.delete`."""
+        """See [`StorageDriver.delete()`][pydistribution.storage.driver.StorageDriver.delete]."""
         check_path(self._gate.name, path)
         self._gate.call(self._raw.delete, path)
 
     def redirect_url(self, path: str, *, method: str = "GET") -> str | None:
-        """See :meth:`StorageDriver.redirect_url`."""
+        """See
+        [`StorageDriver.redirect_url()`][pydistribution.storage.driver.StorageDriver.redirect_url]."""
         check_path(self._gate.name, path)
         return self._gate.call(self._raw.redirect_url, path, method)
 
     def walk(self, path: str, fn: WalkFn, *, start_after: str | None = None) -> None:
-        """See :meth:`StorageDriver.walk`."""
+        """See [`StorageDriver.walk()`][pydistribution.storage.driver.StorageDriver.walk]."""
         check_path(self._gate.name, path, allow_root=True)
         raw = self._raw
         view: _View | _ScanningView = (
@@ -250,7 +255,7 @@ class _View:
 
 @final
 class _ScanningView:
-    """Like :class:`_View`, plus ``scan`` of a raw driver that offers it."""
+    """Like `_View`, plus ``scan`` of a raw driver that offers it."""
 
     __slots__ = ("_gate", "_raw", "_scanner")
 
@@ -292,11 +297,11 @@ class _CheckedWriter:
 
     @property
     def size(self) -> int:
-        """See :attr:`FileWriter.size`."""
+        """See [`FileWriter.size`][pydistribution.storage.driver.FileWriter.size]."""
         return self._size
 
     def write(self, data: Buffer, /) -> int:
-        """See :meth:`FileWriter.write`."""
+        """See [`FileWriter.write()`][pydistribution.storage.driver.FileWriter.write]."""
         if self._state is not _State.OPEN:
             raise self._not_open()
         n = memoryview(data).nbytes
@@ -305,7 +310,7 @@ class _CheckedWriter:
         return n
 
     def close(self) -> None:
-        """See :meth:`FileWriter.close`."""
+        """See [`FileWriter.close()`][pydistribution.storage.driver.FileWriter.close]."""
         if self._state is _State.OPEN:
             self._run(self._raw.close)
             self._state = _State.CLOSED
@@ -314,14 +319,14 @@ class _CheckedWriter:
         # After commit, cancel or a failure there is nothing left to release.
 
     def commit(self) -> None:
-        """See :meth:`FileWriter.commit`."""
+        """See [`FileWriter.commit()`][pydistribution.storage.driver.FileWriter.commit]."""
         if self._state is not _State.OPEN:
             raise self._not_open()
         self._run(self._raw.commit)
         self._state = _State.COMMITTED
 
     def cancel(self) -> None:
-        """See :meth:`FileWriter.cancel`."""
+        """See [`FileWriter.cancel()`][pydistribution.storage.driver.FileWriter.cancel]."""
         if self._state is _State.OPEN:
             self._run(self._raw.cancel)
             self._state = _State.CANCELLED
@@ -363,11 +368,13 @@ class _CheckedWriter:
 
 
 class ForwardingDriver:
-    """A ``StorageDriver`` that forwards every call to its :class:`CheckedDriver`.
+    """A ``StorageDriver`` that forwards every call to its
+    [`CheckedDriver`][pydistribution.storage.driver.CheckedDriver].
 
     The built-in drivers subclass it: each builds its raw driver, wraps it in a
     ``CheckedDriver`` and adds only what is its own (constructor, ``repr``, extras such
-    as a root directory or a bucket's options). See :class:`StorageDriver` for each
+    as a root directory or a bucket's options). See
+    [`StorageDriver`][pydistribution.storage.driver.StorageDriver] for each
     method's contract.
     """
 
@@ -387,43 +394,46 @@ class ForwardingDriver:
         return self._driver.parallelism
 
     def get_content(self, path: str) -> bytes:
-        """See :meth:`StorageDriver.get_content`."""
+        """See
+        [`StorageDriver.get_content()`][pydistribution.storage.driver.StorageDriver.get_content]."""
         return self._driver.get_content(path)
 
     def put_content(self, path: str, data: Buffer) -> None:
-        """See :meth:`StorageDriver.put_content`."""
+        """See
+        [`StorageDriver.put_content()`][pydistribution.storage.driver.StorageDriver.put_content]."""
         self._driver.put_content(path, data)
 
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
-        """See :meth:`StorageDriver.reader`."""
+        """See [`StorageDriver.reader()`][pydistribution.storage.driver.StorageDriver.reader]."""
         return self._driver.reader(path, offset)
 
     def writer(self, path: str, append: bool = False) -> FileWriter:
-        """See :meth:`StorageDriver.writer`."""
+        """See [`StorageDriver.writer()`][pydistribution.storage.driver.StorageDriver.writer]."""
         return self._driver.writer(path, append)
 
     def stat(self, path: str) -> FileInfo:
-        """See :meth:`StorageDriver.stat`."""
+        """See [`StorageDriver.stat()`][pydistribution.storage.driver.StorageDriver.stat]."""
         return self._driver.stat(path)
 
     def list(self, path: str) -> list[str]:
-        """See :meth:`StorageDriver.list`."""
+        """See [`StorageDriver.list()`][pydistribution.storage.driver.StorageDriver.list]."""
         return self._driver.list(path)
 
     def move(self, source: str, dest: str) -> None:
-        """See :meth:`StorageDriver.move`."""
+        """See [`StorageDriver.move()`][pydistribution.storage.driver.StorageDriver.move]."""
         self._driver.move(source, dest)
 
     def delete(self, path: str) -> None:
-        """See :meth:`StorageDriver.delete`."""
+        """See [`StorageDriver.delete()`][pydistribution.storage.driver.StorageDriver.delete]."""
         self._driver.delete(path)
 
     def redirect_url(self, path: str, *, method: str = "GET") -> str | None:
-        """See :meth:`StorageDriver.redirect_url`."""
+        """See
+        [`StorageDriver.redirect_url()`][pydistribution.storage.driver.StorageDriver.redirect_url]."""
         return self._driver.redirect_url(path, method=method)
 
     def walk(self, path: str, fn: WalkFn, *, start_after: str | None = None) -> None:
-        """See :meth:`StorageDriver.walk`."""
+        """See [`StorageDriver.walk()`][pydistribution.storage.driver.StorageDriver.walk]."""
         self._driver.walk(path, fn, start_after=start_after)
 
 

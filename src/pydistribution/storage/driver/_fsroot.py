@@ -3,13 +3,15 @@
 Symbolic links below the root are followed only while they stay inside it. Two ways
 hold to that rule:
 
-* :meth:`FilesystemRoot.open` opens a path with Linux's ``openat2`` (kernel 5.6) and
+* [`FilesystemRoot.open()`][pydistribution.storage.driver.filesystem.FilesystemRoot.open] opens a
+path with Linux's ``openat2`` (kernel 5.6) and
   ``RESOLVE_BENEATH``, relative to a descriptor of the root: the kernel refuses every
   step out of the root in the same system call that opens the path, so there is no
   window between a check and the use in which a link could be swapped in, and no system
   call spent on checking. Python has no binding for ``openat2``; it is called through
   ``ctypes``.
-* :meth:`FilesystemRoot.locate` checks a path and returns its OS path, for calls by
+* [`FilesystemRoot.locate()`][pydistribution.storage.driver.filesystem.FilesystemRoot.locate] checks
+a path and returns its OS path, for calls by
   name: where ``/proc/self/fd`` exists, the kernel says where an ``O_PATH`` descriptor
   of the path leads, otherwise every existing component is ``lstat``-ed.
 
@@ -223,7 +225,8 @@ class FilesystemRoot:
 
         Raises:
             OutsideRootError: a symbolic link leads out of the root directory.
-            OSError: as :meth:`open` raises it.
+            OSError: as [`open()`][pydistribution.storage.driver.filesystem.FilesystemRoot.open]
+                raises it.
         """
         parent, _, name = path.rpartition("/")
         return self.open(parent or "/", os.O_RDONLY | _O_DIRECTORY), name
@@ -295,7 +298,8 @@ class FilesystemRoot:
             raise OutsideRootError(path)
 
     def _locate_missing(self, path: str, full: str) -> str:
-        """:meth:`locate` of a path that did not open: its directory opens, in most cases.
+        """[`locate()`][pydistribution.storage.driver.filesystem.FilesystemRoot.locate] of a path
+        that did not open: its directory opens, in most cases.
 
         Then the directory is checked like any existing path, and the last component
         with ``lstat``: missing (the common case: a read of a missing file), or a link

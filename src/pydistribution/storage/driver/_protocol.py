@@ -1,8 +1,10 @@
 """The storage driver interface: what callers use and what driver authors implement.
 
-Callers program against :class:`StorageDriver` and :class:`FileWriter`. Driver authors
-implement only the smaller :class:`RawDriver` and :class:`RawFileWriter`, and expose
-their driver through :class:`~pydistribution.storage.driver.CheckedDriver`, which checks
+Callers program against [`StorageDriver`][pydistribution.storage.driver.StorageDriver] and
+[`FileWriter`][pydistribution.storage.driver.FileWriter]. Driver authors
+implement only the smaller [`RawDriver`][pydistribution.storage.driver.RawDriver] and
+[`RawFileWriter`][pydistribution.storage.driver.RawFileWriter], and expose
+their driver through [`CheckedDriver`][pydistribution.storage.driver.CheckedDriver], which checks
 paths, names errors and enforces the writer state machine once for every driver (the Go
 ``base`` package, driver contract §6.1).
 """
@@ -55,7 +57,8 @@ class FileInfo:
 class WalkAction(enum.Enum):
     """What a walk callback asks for after seeing an entry (driver contract §3.12).
 
-    A callback that returns ``None`` means :attr:`CONTINUE`; raising any exception stops
+    A callback that returns ``None`` means
+    [`CONTINUE`][pydistribution.storage.driver.WalkAction.CONTINUE]; raising any exception stops
     the walk and ``walk`` raises it unchanged.
     """
 
@@ -72,7 +75,8 @@ WalkFn: TypeAlias = Callable[[FileInfo], "WalkAction | None"]
 
 
 class FileWriter(Protocol):
-    """A streaming writer returned by :meth:`StorageDriver.writer` (contract §3.6).
+    """A streaming writer returned by
+    [`StorageDriver.writer()`][pydistribution.storage.driver.StorageDriver.writer] (contract §3.6).
 
     States: *open*, then exactly one of *closed* (``close``: keep the content so that a
     later ``writer(path, append=True)`` continues it), *committed* (``commit``: the
@@ -146,7 +150,8 @@ class StorageDriver(Protocol):
     A path that breaks the rule raises ``InvalidPathError`` before storage is touched.
     Every error raised is one of ``PathNotFoundError``, ``InvalidPathError``,
     ``InvalidOffsetError``, ``UnsupportedMethodError``, ``DriverError`` or
-    ``DriverErrors``, and its message contains :attr:`name`. Every method is safe to
+    ``DriverErrors``, and its message contains
+    [`name`][pydistribution.storage.driver.StorageDriver.name]. Every method is safe to
     call from several threads at once.
     """
 
@@ -271,8 +276,10 @@ class StorageDriver(Protocol):
         """Call ``fn`` with every file and directory below ``path`` (not ``path`` itself).
 
         Depth-first pre-order; the children of each directory in bytewise order of their
-        names. ``fn`` returns ``None``/:attr:`WalkAction.CONTINUE`,
-        :attr:`WalkAction.SKIP_DIR` or :attr:`WalkAction.STOP`; an exception from
+        names. ``fn`` returns
+        ``None``/[`WalkAction.CONTINUE`][pydistribution.storage.driver.WalkAction.CONTINUE],
+        [`WalkAction.SKIP_DIR`][pydistribution.storage.driver.WalkAction.SKIP_DIR] or
+        [`WalkAction.STOP`][pydistribution.storage.driver.WalkAction.STOP]; an exception from
         ``fn`` stops the walk and propagates unchanged. Entries that vanish during the
         walk are skipped. With ``start_after``, only the entries that follow that path
         in this order are visited (contract §3.12; the hint need not exist).
@@ -286,7 +293,8 @@ class StorageDriver(Protocol):
 
 
 class RawFileWriter(Protocol):
-    """The writer a :class:`RawDriver` returns; :class:`FileWriter` is built on it.
+    """The writer a [`RawDriver`][pydistribution.storage.driver.RawDriver] returns;
+    [`FileWriter`][pydistribution.storage.driver.FileWriter] is built on it.
 
     The checked wrapper counts the size, enforces the state machine and calls exactly
     one of ``close``, ``commit`` or ``cancel``, once. If any method raises, the writer
@@ -327,7 +335,8 @@ class RawDriver(Protocol):
     exception into ``DriverError``. So a raw driver raises ``PathNotFoundError`` where
     the contract says "not found", and lets backend exceptions propagate. ``walk`` is
     provided by the wrapper on top of ``list`` and ``stat``. Each method's contract is
-    the one of the :class:`StorageDriver` method of the same name.
+    the one of the [`StorageDriver`][pydistribution.storage.driver.StorageDriver] method of the same
+    name.
     """
 
     @property

@@ -1,8 +1,10 @@
 """The generic walk (Go: ``WalkFallback``, driver contract §3.12), as an iterator.
 
-:class:`Walker` lists each directory, sorts its children, stats each child and descends
+[`Walker`][pydistribution.storage.driver.Walker] lists each directory, sorts its children, stats
+each child and descends
 into directories, depth-first and pre-order. ``walk(path, fn)`` of every checked driver
-is a loop over a :class:`Walker`; callers that prefer a ``for`` loop use one directly.
+is a loop over a [`Walker`][pydistribution.storage.driver.Walker]; callers that prefer a ``for``
+loop use one directly.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ class Walker:
     """Iterate over every file and directory below ``path``, in walk order.
 
     Pre-order, depth-first, the children of each directory in bytewise order of their
-    names; ``path`` itself is not yielded. Call :meth:`skip_dir` after receiving a
+    names; ``path`` itself is not yielded. Call
+    [`skip_dir()`][pydistribution.storage.driver.Walker.skip_dir] after receiving a
     directory to leave it out; ``break`` to stop. Entries that vanish between being
     listed and being stat-ed are skipped.
 
@@ -63,7 +66,8 @@ class Walker:
 
     Args:
         driver: any object with ``list`` and ``stat`` (every ``StorageDriver``); if it
-            also has ``scan`` (:class:`RawScanner`), each directory is scanned once.
+            also has ``scan`` ([`RawScanner`][pydistribution.storage.driver.RawScanner]), each
+            directory is scanned once.
         path: the directory to walk (``/`` for everything).
         start_after: the optional start-after hint.
 

@@ -5,8 +5,10 @@ parameters mapping (the registry configuration's ``storage.<name>`` section) and
 a ``StorageDriver``. The built-in drivers are lazy ``"module:attribute"`` entries, so
 creating one imports its module (and its optional dependency) only then; the table is
 filled when this module is defined, independent of what else was imported. Third-party
-drivers are added with :func:`register_driver`, or found through the entry-point group
-:data:`ENTRY_POINT_GROUP` when a name is not in the table.
+drivers are added with [`register_driver()`][pydistribution.storage.driver.factory.register_driver],
+or found through the entry-point group
+[`ENTRY_POINT_GROUP`][pydistribution.storage.driver.factory.ENTRY_POINT_GROUP] when a name is not in
+the table.
 
 Parameter values may arrive as strings, integers or booleans (YAML, environment
 overrides), so factories convert leniently with `bool_parameter`, `int_parameter`,
@@ -104,7 +106,8 @@ def register_driver(name: str, factory: DriverFactory | str) -> None:
 
 
 def unregister_driver(name: str) -> None:
-    """Remove a driver registered with :func:`register_driver` (for tests).
+    """Remove a driver registered with
+    [`register_driver()`][pydistribution.storage.driver.factory.register_driver] (for tests).
 
     Raises:
         UnknownDriverError: ``name`` is not registered.
@@ -121,7 +124,8 @@ def unregister_driver(name: str) -> None:
 def registered_drivers() -> Mapping[str, DriverFactory | str]:
     """A read-only live view of the registered drivers (built-ins included).
 
-    Entry-point drivers are not listed; :func:`create_driver` finds them by name.
+    Entry-point drivers are not listed;
+    [`create_driver()`][pydistribution.storage.driver.factory.create_driver] finds them by name.
     """
     return MappingProxyType(_registry)
 
@@ -219,7 +223,9 @@ def int_parameter(
 
     A string is parsed like ``strconv.ParseInt(s, 0, 64)`` (an optional sign, then
     decimal, ``0x``/``0o``/``0b`` prefixes or a leading ``0`` for octal); a missing
-    value means ``default``. Unlike :func:`limit_parameter`, nothing is clamped: a
+    value means ``default``. Unlike
+    [`limit_parameter()`][pydistribution.storage.driver.factory.limit_parameter], nothing is
+    clamped: a
     value out of range is an error.
 
     Raises:

@@ -26,7 +26,8 @@ followed only while they stay inside it; a path that would leave the root raises
 ``PathOutsideRootError``, a ``DriverError`` (on Linux the kernel enforces it with
 ``openat2``, see ``_fsroot``), and a walk reports such a link as a file.
 Data is streamed in chunks of
-:data:`BUFFER_SIZE`; writes smaller than that are gathered in a buffer of that size.
+[`BUFFER_SIZE`][pydistribution.storage.driver.filesystem.BUFFER_SIZE]; writes smaller than that are
+gathered in a buffer of that size.
 """
 
 from __future__ import annotations
@@ -552,7 +553,7 @@ class FilesystemDriver(ForwardingDriver):
     """A ``StorageDriver`` over a local directory (registration name ``filesystem``).
 
     See the module documentation for the atomicity rules and
-    :class:`~pydistribution.storage.driver.StorageDriver` for each method's contract.
+    [`StorageDriver`][pydistribution.storage.driver.StorageDriver] for each method's contract.
     The root directory need not exist yet: it is created by the first write, and until
     then the store is empty.
 
@@ -618,9 +619,11 @@ class FilesystemDriver(ForwardingDriver):
 
 
 def from_parameters(parameters: Mapping[str, object]) -> FilesystemDriver:
-    """Build a :class:`FilesystemDriver` from configuration (the factory entry).
+    """Build a [`FilesystemDriver`][pydistribution.storage.driver.filesystem.FilesystemDriver] from
+    configuration (the factory entry).
 
-    Keys (Go's, plus one): ``rootdirectory`` (default :data:`DEFAULT_ROOT_DIRECTORY`),
+    Keys (Go's, plus one): ``rootdirectory`` (default
+    [`DEFAULT_ROOT_DIRECTORY`][pydistribution.storage.driver.filesystem.DEFAULT_ROOT_DIRECTORY]),
     ``maxthreads`` (default 100, smaller values raised to 25, as Go parses it), and
     ``fsync`` (a boolean, default true). Other keys are ignored, like Go does (the Go
     registry passes e.g. ``useragent`` to every driver).

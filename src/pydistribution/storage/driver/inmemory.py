@@ -247,7 +247,7 @@ class InMemoryDriver(ForwardingDriver):
     """A ``StorageDriver`` that keeps everything in memory (registration name ``inmemory``).
 
     Each instance is an independent, empty store; it is thread-safe and meant for tests.
-    See :class:`~pydistribution.storage.driver.StorageDriver` for each method's contract.
+    See [`StorageDriver`][pydistribution.storage.driver.StorageDriver] for each method's contract.
     """
 
     __slots__ = ()
@@ -260,7 +260,8 @@ class InMemoryDriver(ForwardingDriver):
 
 
 def from_parameters(parameters: Mapping[str, object]) -> InMemoryDriver:
-    """Build an :class:`InMemoryDriver` from configuration (the factory entry).
+    """Build an [`InMemoryDriver`][pydistribution.storage.driver.inmemory.InMemoryDriver] from
+    configuration (the factory entry).
 
     The driver has no parameters; like Go, every key is ignored.
     """

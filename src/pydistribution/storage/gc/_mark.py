@@ -234,7 +234,8 @@ class Marker:
             are roots; otherwise every manifest is.
         cutoff: revision links modified at or after this time are recent.
         size_limit: the largest manifest read; larger "manifests" are unreadable roots.
-        watch: record a :class:`Holder` for every chain that reaches this digest.
+        watch: record a [`Holder`][pydistribution.storage.gc.Holder] for every chain that reaches
+            this digest.
     """
 
     def __init__(

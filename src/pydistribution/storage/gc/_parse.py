@@ -1,11 +1,12 @@
 """Reading stored manifests for the maintenance jobs: what a manifest names.
 
 Garbage collection and verification need, of every manifest, the digests it references,
-its ``subject`` and whether it is an index; never the typed value. :func:`parse_manifest`
+its ``subject`` and whether it is an index; never the typed value.
+[`parse_manifest()`][pydistribution.storage.verify.parse_manifest]
 recognises a payload exactly as the registry does on read (storage-layout document §8.5)
 and never raises for bad content: unreadable bytes give ``readable=False`` together with
 whatever digests the JSON still names, so a collection can keep such a manifest as a root
-instead of aborting (§12.6). :func:`mark_parse` is the same, faster for well-formed
+instead of aborting (§12.6). `mark_parse()` is the same, faster for well-formed
 manifests of the four built-in schemas.
 """
 
@@ -80,12 +81,14 @@ def parse_manifest(payload: bytes, *, max_size: int) -> ParsedManifest:
 
 
 def mark_parse(payload: bytes, *, max_size: int) -> ParsedManifest:
-    """Like :func:`parse_manifest`, but quick for well-formed manifests of the four schemas.
+    """Like [`parse_manifest()`][pydistribution.storage.verify.parse_manifest], but quick for
+    well-formed manifests of the four schemas.
 
     Garbage collection only needs the digests a manifest names. A payload that plainly
     is one of the four built-in schemas is decoded with ``json`` alone (about ten times
     faster than the validating parser); anything unusual goes through
-    :func:`parse_manifest`. The quick path may call readable a manifest the validating
+    [`parse_manifest()`][pydistribution.storage.verify.parse_manifest]. The quick path may call
+    readable a manifest the validating
     parser would refuse for a detail that does not change what it references.
     """
     quick = _quick(payload) if len(payload) <= max_size else None

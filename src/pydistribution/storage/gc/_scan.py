@@ -52,7 +52,7 @@ __all__ = [
 
 
 _READ_SIZE: Final = 64 << 10
-"""The largest single read of :func:`read_limited`."""
+"""The largest single read of [`read_limited()`][pydistribution.storage.verify.read_limited]."""
 
 
 @attrs.frozen
@@ -196,7 +196,8 @@ def list_blobs(driver: StorageDriver, fan_out_dir: str) -> list[Digest]:
     """The digests named by the blob directories below one fan-out directory.
 
     Only the directory names are read; a directory whose ``data`` is gone (left behind
-    by garbage collection) is listed too, so callers :func:`stat_blob` what they act on.
+    by garbage collection) is listed too, so callers
+    [`stat_blob()`][pydistribution.storage.verify.stat_blob] what they act on.
     Names that do not map back to a valid digest are skipped (§1.3).
     """
     algorithm, fan_out = fan_out_dir.rsplit("/", 2)[-2:]
@@ -213,7 +214,7 @@ def list_blobs(driver: StorageDriver, fan_out_dir: str) -> list[Digest]:
 def scan_blobs(driver: StorageDriver, fan_out_dir: str) -> list[BlobEntry]:
     """Every blob with a ``data`` file below one fan-out directory, with size and time.
 
-    One listing per blob directory (``walk``); use :func:`list_blobs` when the names
+    One listing per blob directory (``walk``); use `list_blobs()` when the names
     are enough.
     """
     algorithm, fan_out = fan_out_dir.rsplit("/", 2)[-2:]
@@ -252,7 +253,7 @@ def read_limited(driver: StorageDriver, digest: Digest, limit: int) -> bytes | N
     """Blob ``digest``'s content if it is at most ``limit`` bytes; longer, its first ``limit + 1``.
 
     Returns ``None`` when the blob is missing. Reads in pieces of at most
-    :data:`_READ_SIZE` bytes: one ``read(limit + 1)`` would allocate the whole limit
+    `_READ_SIZE` bytes: one ``read(limit + 1)`` would allocate the whole limit
     (megabytes) for every manifest, most of which are a few kilobytes.
     """
     pieces: list[bytes] = []

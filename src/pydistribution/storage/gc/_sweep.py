@@ -12,7 +12,7 @@ content.
 
 Each run journals (``journal.json``) what it is about to unlink before it does. A run
 that crashed leaves its directory behind; the next collection restores everything in it
-(:func:`recover`), so a crash can delay space reclamation but never lose data.
+(`recover()`), so a crash can delay space reclamation but never lose data.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ class Quarantine:
     """The quarantine directory of one sweep.
 
     Creating it writes the journal, whose modification time is the run's start time on
-    the storage's own clock (:attr:`started`): comparing it with other files'
+    the storage's own clock (`started`): comparing it with other files'
     modification times is immune to clock skew between this host and the storage.
     """
 

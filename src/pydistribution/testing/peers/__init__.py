@@ -8,7 +8,9 @@ here listens on anything but 127.0.0.1 or reaches the network: registry referenc
 to skopeo must name a loopback host, and the children run without proxy settings or
 ``REGISTRY_*`` overrides.
 
-A missing program is reported by :func:`require_program`: under pytest the test is skipped
+A missing program is reported by
+[`require_program()`][pydistribution.testing.peers.require_program]: under pytest the test is
+skipped
 with a reason, or fails when ``PYDISTRIBUTION_REQUIRE_PEERS=1`` is set (as CI does).
 Only the standard library is imported; pytest is imported when a program is missing.
 """

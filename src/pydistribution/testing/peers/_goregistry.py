@@ -1,8 +1,10 @@
 """The Go reference registry as a peer: ``docker-registry serve`` and ``garbage-collect``.
 
-:class:`GoRegistry` writes a configuration file for a filesystem root and serves it on a
+[`GoRegistry`][pydistribution.testing.peers.GoRegistry] writes a configuration file for a filesystem
+root and serves it on a
 free loopback port (its lifecycle comes from the ``ManagedServer`` mixin);
-:func:`garbage_collect` runs the registry's offline collector on such a configuration.
+[`garbage_collect()`][pydistribution.testing.peers.garbage_collect] runs the registry's offline
+collector on such a configuration.
 """
 
 from __future__ import annotations
@@ -32,15 +34,15 @@ class GoRegistry(ManagedServer):
     Starting happens in the constructor: it writes a configuration file (filesystem storage
     at ``root``, ``http.addr`` on a free loopback port, upload purging off, access log off,
     errors to ``registry.log``), starts the registry and waits until ``GET /v2/`` answers.
-    Use it as a context manager, or call :meth:`stop`.
+    Use it as a context manager, or call `stop()`.
 
     Args:
         root: the filesystem driver's ``rootdirectory`` (created if missing).
         delete_enabled: ``storage.delete.enabled``.
         port: a fixed port; by default a free one (retried if taken meanwhile).
         work_dir: where ``config.yml`` and ``registry.log`` go; by default a temporary
-            directory removed by :meth:`stop` (pass one to keep them, e.g. for
-            :func:`garbage_collect` after stopping).
+            directory removed by `stop()` (pass one to keep them, e.g. for
+            [`garbage_collect()`][pydistribution.testing.peers.garbage_collect] after stopping).
         log_level: the registry's ``log.level`` (``error``, ``warn``, ``info``, ``debug``).
         catalog_max_entries: ``catalog.maxentries`` (the registry's default is 1000).
         blob_descriptor_cache: ``storage.cache.blobdescriptor``: ``"inmemory"``, or a
@@ -51,7 +53,7 @@ class GoRegistry(ManagedServer):
             registry then speaks HTTPS only (readiness accepts the ``400`` Go answers to
             plain HTTP) and `url` starts with ``https://``.
         program: the ``docker-registry`` executable; by default found on ``PATH`` with
-            :func:`require_program`.
+            [`require_program()`][pydistribution.testing.peers.require_program].
         start_timeout: seconds to wait for the registry to answer.
 
     Raises:

@@ -1,10 +1,13 @@
 """Finding peer programs and running them to completion, on the loopback interface only.
 
-This module owns what every peer shares: the loopback address, :class:`PeerError`, the
-skip-or-fail rule for a missing program or Python module (:func:`require_program`,
-:func:`require_module`), a free loopback port, the scrubbed environment a child runs in
-(no proxies, no ``REGISTRY_*`` overrides) and :func:`run_command`, which runs a command
-with a timeout and turns a failure into :class:`PeerError`. pytest is imported only when
+This module owns what every peer shares: the loopback address,
+[`PeerError`][pydistribution.testing.peers.PeerError], the
+skip-or-fail rule for a missing program or Python module
+([`require_program()`][pydistribution.testing.peers.require_program],
+`require_module()`), a free loopback port, the scrubbed environment a child runs in
+(no proxies, no ``REGISTRY_*`` overrides) and `run_command()`, which runs a command
+with a timeout and turns a failure into [`PeerError`][pydistribution.testing.peers.PeerError].
+pytest is imported only when
 something is missing.
 """
 

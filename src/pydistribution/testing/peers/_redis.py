@@ -1,6 +1,7 @@
 """A throw-away ``redis-server`` peer on 127.0.0.1, with no persistence.
 
-:class:`RedisServer` supplies the command line and the ``PING`` readiness probe; the
+[`RedisServer`][pydistribution.testing.peers.RedisServer] supplies the command line and the ``PING``
+readiness probe; the
 lifecycle comes from the ``ManagedServer`` mixin and the wire protocol from the tiny
 RESP client in ``_resp``.
 """
@@ -27,14 +28,14 @@ class RedisServer(ManagedServer):
     """A throw-away ``redis-server`` on 127.0.0.1: no persistence, files in a temporary dir.
 
     Starting happens in the constructor, which waits until the server answers ``PING``.
-    Use it as a context manager, or call :meth:`stop`; :meth:`kill` simulates an outage.
+    Use it as a context manager, or call `stop()`; `kill()` simulates an outage.
 
     Args:
         port: a fixed port; by default a free one (retried if taken meanwhile).
         work_dir: the server's ``--dir`` and log location; by default a temporary
-            directory removed by :meth:`stop`.
+            directory removed by `stop()`.
         program: the ``redis-server`` executable; by default found with
-            :func:`require_program`.
+            [`require_program()`][pydistribution.testing.peers.require_program].
         start_timeout: seconds to wait for ``PING`` to answer.
 
     Raises:

@@ -1,7 +1,9 @@
 """A tiny Redis (RESP2) client: one command over a fresh loopback connection, one reply.
 
-It is all the tests need to probe and inspect a :class:`RedisServer` without the
-``redis`` extra: the readiness ``PING`` and :meth:`RedisServer.command`.
+It is all the tests need to probe and inspect a
+[`RedisServer`][pydistribution.testing.peers.RedisServer] without the
+``redis`` extra: the readiness ``PING`` and
+[`RedisServer.command()`][pydistribution.testing.peers.RedisServer.command].
 """
 
 from __future__ import annotations

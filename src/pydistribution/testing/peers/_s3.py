@@ -1,8 +1,11 @@
 """S3 peers: an endpoint description, and moto's S3-compatible server on 127.0.0.1.
 
-:class:`S3Endpoint` names an S3-compatible service and its credentials, either a local
-:class:`MotoServer` or a real one described by ``PYDISTRIBUTION_S3_*`` variables.
-:class:`MotoServer` supplies its command line, readiness probe and ``reset``; its
+[`S3Endpoint`][pydistribution.testing.peers.S3Endpoint] names an S3-compatible service and its
+credentials, either a local
+[`MotoServer`][pydistribution.testing.peers.MotoServer] or a real one described by
+``PYDISTRIBUTION_S3_*`` variables.
+[`MotoServer`][pydistribution.testing.peers.MotoServer] supplies its command line, readiness probe
+and ``reset``; its
 lifecycle comes from the ``ManagedServer`` mixin.
 """
 
@@ -25,7 +28,8 @@ ENV_S3_ENDPOINT: Final = "PYDISTRIBUTION_S3_ENDPOINT"
 
 With it, ``PYDISTRIBUTION_S3_BUCKET`` (required), ``PYDISTRIBUTION_S3_ACCESS_KEY``,
 ``PYDISTRIBUTION_S3_SECRET_KEY`` and ``PYDISTRIBUTION_S3_REGION`` (default ``us-east-1``)
-describe it; see :meth:`S3Endpoint.from_environment`.
+describe it; see
+[`S3Endpoint.from_environment()`][pydistribution.testing.peers.S3Endpoint.from_environment].
 """
 
 
@@ -90,12 +94,12 @@ class MotoServer(ManagedServer):
 
     State lives in the server's memory and goes with it. Starting happens in the
     constructor, which waits until the server answers HTTP. Any access key and secret
-    are accepted. Use it as a context manager, or call :meth:`stop`.
+    are accepted. Use it as a context manager, or call `stop()`.
 
     Args:
         port: a fixed port; by default a free one (retried if taken meanwhile).
         work_dir: where ``moto.log`` goes; by default a temporary directory removed by
-            :meth:`stop`.
+            `stop()`.
         python: the interpreter that runs ``moto.server``; by default this one, which
             must have ``moto[server]`` installed (otherwise the test is skipped, or fails
             under ``PYDISTRIBUTION_REQUIRE_PEERS=1``).
@@ -137,7 +141,8 @@ class MotoServer(ManagedServer):
 
     @property
     def endpoint(self) -> S3Endpoint:
-        """This server as an :class:`S3Endpoint` (fixed test credentials, no bucket)."""
+        """This server as an [`S3Endpoint`][pydistribution.testing.peers.S3Endpoint] (fixed test
+        credentials, no bucket)."""
         return S3Endpoint(url=self.url)
 
     def reset(self) -> None:

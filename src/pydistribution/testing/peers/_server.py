@@ -1,9 +1,9 @@
 """Long-running peer servers: a child process on a free loopback port, and its lifecycle.
 
-:class:`ServerProcess` is one child whose output goes to a log file and which is stopped
-by its PID; :class:`WorkDir` holds its configuration and log; :func:`start_server` starts
+`ServerProcess` is one child whose output goes to a log file and which is stopped
+by its PID; `WorkDir` holds its configuration and log; `start_server()` starts
 one on a free port (retrying when the port is taken meanwhile) and waits until a readiness
-probe succeeds. :class:`ManagedServer` is the small abstract mixin every peer server
+probe succeeds. `ManagedServer` is the small abstract mixin every peer server
 class builds on: it owns the process and the work directory and provides ``host``,
 ``pid``, ``running``, ``log``, ``stop``, ``kill`` and the context-manager protocol, so a
 server class supplies only its command line, its readiness probe and its ``url``.
@@ -197,7 +197,7 @@ def start_server(
 class ManagedServer(abc.ABC):
     """The lifecycle of a peer server on 127.0.0.1, shared by every server class.
 
-    A subclass calls :meth:`_launch` from its constructor and defines :attr:`url`; this
+    A subclass calls `_launch()` from its constructor and defines `url`; this
     mixin owns the child process and the work directory from then on.
     """
 
@@ -264,7 +264,7 @@ class ManagedServer(abc.ABC):
         self._work.cleanup()
 
     def kill(self) -> None:
-        """Kill the server by PID (SIGKILL) to simulate an outage; :meth:`stop` still cleans up."""
+        """Kill the server by PID (SIGKILL) to simulate an outage; `stop()` still cleans up."""
         self._server.kill()
 
     def __enter__(self) -> Self:

@@ -39,7 +39,7 @@ def run_skopeo(*args: str, timeout: float = 120.0) -> str:
     (no mirrors, aliases or signature stores from the host), and every
     ``docker://`` reference must name 127.0.0.1 (or localhost). For plain-HTTP registries
     pass ``--src-tls-verify=false`` / ``--dest-tls-verify=false`` (or use
-    :func:`skopeo_copy`).
+    [`skopeo_copy()`][pydistribution.testing.peers.skopeo_copy]).
 
     Raises:
         ValueError: an argument names a registry that is not on the loopback interface.

@@ -1,9 +1,9 @@
 """One bucket of the S3 driver: the boto3 client, key mapping and error mapping.
 
-:class:`Bucket` is what the raw S3 driver and its writers share: the configured boto3
+`Bucket` is what the raw S3 driver and its writers share: the configured boto3
 client (retries with backoff, timeouts, connection pool, addressing style, signature
 version), the Go driver's key mapping (driver contract §7.3 "Keys and directories"),
-the headers of every new object, and :meth:`Bucket.errors`, the single place where
+the headers of every new object, and `Bucket.errors()`, the single place where
 botocore's exceptions become driver errors. Messages name the operation, the path, the
 bucket and the endpoint, never a credential.
 """
@@ -119,8 +119,8 @@ class Bucket:
 
     Args:
         options: the validated settings.
-        client: the boto3 client to use; by default one made by :func:`make_client`.
-        session: the boto3 session :func:`make_client` builds the client from.
+        client: the boto3 client to use; by default one made by `make_client()`.
+        session: the boto3 session `make_client()` builds the client from.
     """
 
     __slots__ = ("client", "endpoint", "name", "options", "prefix", "write_args")
@@ -169,7 +169,7 @@ class Bucket:
         return key + "/" if key else ""
 
     def path(self, key: str) -> str:
-        """The driver path of an object key below the root (the inverse of :meth:`key`)."""
+        """The driver path of an object key below the root (the inverse of `key()`)."""
         return key[len(self.prefix) :] if self.prefix else "/" + key
 
     # -- errors -------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """The S3 driver's settings, and how the Go registry's ``storage.s3`` parameters map to them.
 
-:class:`S3Options` is the validated, immutable configuration of an
-:class:`~pydistribution.storage.driver.s3.S3Driver`. :func:`options_from_parameters`
+[`S3Options`][pydistribution.storage.driver.s3.S3Options] is the validated, immutable configuration
+of an
+[`S3Driver`][pydistribution.storage.driver.s3.S3Driver].
+[`options_from_parameters()`][pydistribution.storage.driver.s3.options_from_parameters]
 reads the Go S3 driver's parameter mapping (driver contract §7.3 "Parameters") with the
 same defaults, limits and error cases as Go's ``FromParameters``: ``region`` and
 ``bucket`` are required, the region is checked against the known AWS regions unless
@@ -274,7 +276,8 @@ def _known_regions() -> frozenset[str]:
 
 
 def options_from_parameters(parameters: Mapping[str, object]) -> S3Options:
-    """Validate the Go S3 driver's parameters (``storage.s3``) into :class:`S3Options`.
+    """Validate the Go S3 driver's parameters (``storage.s3``) into
+    [`S3Options`][pydistribution.storage.driver.s3.S3Options].
 
     Keys as in Go: ``bucket`` and ``region`` (required), ``regionendpoint``,
     ``forcepathstyle``, ``accesskey``, ``secretkey``, ``sessiontoken``, ``encrypt``,
