@@ -22,7 +22,17 @@ __all__ = ["ErrorCode", "error_code_for", "error_from_wire"]
 
 
 class ErrorCode(str, Enum):
-    """A wire error code with its HTTP status and default message."""
+    """A wire error code with its HTTP status and default message.
+
+    The member's value is the code as it appears on the wire (``"BLOB_UNKNOWN"``), and
+    members compare equal to that text.
+
+    Attributes:
+        http_status: the HTTP status a registry answers with for this code (Go's
+            table: ``404`` for ``BLOB_UNKNOWN``, ``401`` for ``UNAUTHORIZED``).
+        message: the code's default human-readable message, as Go writes it in the
+            ``message`` field of the error body when nothing more specific is known.
+    """
 
     # The value is the code; status and message ride along as attributes.
     http_status: int
