@@ -20,7 +20,8 @@ class DriverSuite(PathTests, ContentTests, StreamTests, WalkTests, ConcurrencyTe
 
     Provide ``driver`` in a subclass in a test module, returning a fresh, empty driver;
     pytest then runs the whole checklist of driver contract §11 against it (paths,
-    content, streams, stat, list, move, delete, redirects, walks, threads). Optional fixtures sharpen it:
+    content, streams, stat, list, move, delete, redirects, walks, threads).
+    Optional fixtures sharpen it:
 
     * ``storage_listing``: a callable listing everything in the driver's raw storage, so
       that files, directories or temporary files hidden from ``list`` fail the test that
