@@ -275,6 +275,7 @@ def bench_listing(work: Path, tags: int, repos: int, rounds: int) -> None:
             ("catalog", our_catalog, raw_catalog),
         ):
             ratios = []
+            raw(), mine()  # warm up: connections, first-request costs of both sides
             for _ in range(rounds):
                 start = time.perf_counter()
                 n_raw = raw()
