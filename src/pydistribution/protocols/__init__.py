@@ -29,6 +29,7 @@ from pydistribution.protocols._blobs import (
 )
 from pydistribution.protocols._manifests import (
     Manifest,
+    ManifestAliases,
     ManifestBuilder,
     ManifestEnumerator,
     ManifestService,
@@ -61,6 +62,7 @@ __all__ = [
     "Describable",
     "GlobalScope",
     "Manifest",
+    "ManifestAliases",
     "ManifestBuilder",
     "ManifestEnumerator",
     "ManifestService",

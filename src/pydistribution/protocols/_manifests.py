@@ -12,6 +12,7 @@ from pydistribution.protocols._blobs import Describable
 
 __all__ = [
     "Manifest",
+    "ManifestAliases",
     "ManifestBuilder",
     "ManifestEnumerator",
     "ManifestService",
@@ -114,6 +115,24 @@ class ManifestEnumerator(Protocol):
 
     def enumerate(self) -> Iterator[Digest]:
         """Every manifest digest in the repository, each once."""
+        ...
+
+
+@runtime_checkable
+class ManifestAliases(Protocol):
+    """An optional capability of manifest services: addressing a manifest by sha512.
+
+    A manifest is stored under the sha256 digest of its bytes; an alias makes it
+    reachable by the digest of the same bytes under another algorithm too.
+    """
+
+    def add_alias(self, digest: Digest | str, alias: Digest | str) -> None:
+        """Make stored manifest ``digest`` reachable by ``alias`` as well.
+
+        Raises:
+            ManifestUnknownRevisionError: ``digest`` is not a manifest of the repository.
+            DigestInvalidError: ``alias`` is not the digest of that manifest's bytes.
+        """
         ...
 
 

@@ -26,7 +26,7 @@ from pydistribution.mediatypes import (
     OCI_IMAGE_MANIFEST,
     media_type_base,
 )
-from pydistribution.protocols import Manifest
+from pydistribution.protocols import Manifest, ManifestAliases
 from pydistribution.server._context import (
     ServerContext,
     name_of,
@@ -171,7 +171,22 @@ def routes(ctx: ServerContext) -> list[Route]:
                 tag = None
             else:
                 tag = reference
-            digest = ctx.repository(name).manifests().put(manifest, tag=tag)
+            manifests = ctx.repository(name).manifests()
+            # A sha512 (or sha384) digest in the path names the manifest by an alias.
+            alias = reference if isinstance(reference, Digest) else None
+            if alias == manifest.digest:
+                alias = None
+            if alias is not None and not isinstance(manifests, ManifestAliases):
+                # What the Go registry answers to any digest but the sha256 one.
+                return error_response(
+                    ErrorCode.DIGEST_INVALID,
+                    "this storage addresses manifests by their sha256 digest only",
+                    {"digest": str(reference)},
+                )
+            digest = manifests.put(manifest, tag=tag)
+            if alias is not None and isinstance(manifests, ManifestAliases):
+                manifests.add_alias(digest, alias)
+                digest = alias
             return digest, manifest
 
         stored = await ctx.run(store)

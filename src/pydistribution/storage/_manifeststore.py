@@ -1,13 +1,16 @@
 """The manifests of one repository: exact bytes in the global store, revision links.
 
 A manifest is stored byte for byte under its sha256 digest and made part of a repository
-by ``_manifests/revisions/<alg>/<hex>/link`` (storage-layout document §4.6, §8). ``put``
+by ``_manifests/revisions/<alg>/<hex>/link`` (storage-layout document §4.6, §8); a
+manifest pushed by sha512 gets a second revision link under that digest naming the
+sha256 one (an alias, as for blobs). ``put``
 verifies references first, the way the Go registry (v3) does, and writes content before
 links and links before tags.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import urllib.parse
 from collections.abc import Iterator, Sequence
@@ -15,9 +18,10 @@ from typing import TYPE_CHECKING
 
 from pydistribution import mediatypes
 from pydistribution.descriptor import Descriptor
-from pydistribution.digest import Digest, as_digest
+from pydistribution.digest import SUPPORTED_ALGORITHMS, Digest, as_digest
 from pydistribution.errors import (
     BlobUnknownError,
+    DigestInvalidError,
     ManifestBlobUnknownError,
     ManifestInvalidError,
     ManifestTooLargeError,
@@ -35,7 +39,7 @@ from pydistribution.storage._linkedblobstore import LinkedBlobStore, link_paths
 from pydistribution.storage._links import read_link, write_link
 
 if TYPE_CHECKING:
-    from pydistribution.protocols import ManifestEnumerator, ManifestService
+    from pydistribution.protocols import ManifestAliases, ManifestEnumerator, ManifestService
     from pydistribution.storage._context import StorageContext
     from pydistribution.storage._tagstore import TagStore
 
@@ -150,12 +154,36 @@ class ManifestStore:
             self._tags.tag(tag, stored)
         return stored.digest
 
-    def delete(self, digest: Digest | str) -> None:
-        """Untag every tag on manifest ``digest``, then remove it from the repository.
+    def add_alias(self, digest: Digest | str, alias: Digest | str) -> None:
+        """Make stored manifest ``digest`` reachable by ``alias`` (sha512) as well.
 
-        The global bytes stay until garbage collection, as in Go. The tags go before the
-        revision link, so a delete cut short leaves the manifest with fewer tags, never
-        a tag without its manifest.
+        Writes ``_manifests/revisions/<alias alg>/<hex>/link`` naming the sha256 digest,
+        where the Go layout keeps a revision of that digest and as the Go registry links
+        a blob pushed by sha512 (its reads follow such a link to the sha256 target). The
+        bytes are hashed again with the alias's algorithm before the link is written.
+
+        Raises:
+            ManifestUnknownRevisionError: ``digest`` is not a manifest of the repository.
+            DigestInvalidError: ``alias`` is not the digest of that manifest's bytes.
+        """
+        digest, alias = as_digest(digest), as_digest(alias)
+        target = self._target(digest)
+        if target is None:
+            raise ManifestUnknownRevisionError(self._name, digest)
+        if alias == target:
+            return
+        if Digest.from_bytes(self.payload(target), alias.algorithm) != alias:
+            raise DigestInvalidError(str(alias), "not the digest of the manifest's bytes")
+        write_link(self._context.driver, _paths.revision_link(self._name, alias), target)
+
+    def delete(self, digest: Digest | str) -> None:
+        """Untag every tag on manifest ``digest``, then remove it under all its digests.
+
+        ``digest`` may be the sha256 digest or an alias (see `add_alias`); either
+        way the manifest goes under every name, so no alias keeps serving it. The global
+        bytes stay until garbage collection, as in Go. The tags go first, then the alias
+        links, then the sha256 revision link: a delete cut short leaves the manifest with
+        fewer tags or names, never a tag or an alias without its manifest.
 
         Raises:
             UnsupportedError: deletion is disabled.
@@ -164,15 +192,37 @@ class ManifestStore:
         digest = as_digest(digest)
         if not self._context.options.delete_enabled:
             raise UnsupportedError("deletion is disabled")
-        if not self.exists(digest):
+        target = self._target(digest)
+        if target is None:
             raise ManifestUnknownRevisionError(self._name, digest)
-        # Tags first: a delete cut short between the two steps must not leave a tag
-        # naming a manifest that is gone (which an untagged re-push would bring back).
-        self._tags.remove_pointing_at(digest)
+        # Tags first: a delete cut short between the steps must not leave a tag naming a
+        # manifest that is gone (which an untagged re-push would bring back).
+        self._tags.remove_pointing_at(target)
+        for alias in self._aliases(target):
+            path = _paths.revision_link(self._name, alias)
+            if read_link(self._context.driver, path) == target:
+                with contextlib.suppress(PathNotFoundError):
+                    self._context.driver.delete(path)
         try:
-            self._context.driver.delete(_paths.revision_link(self._name, digest))
+            self._context.driver.delete(_paths.revision_link(self._name, target))
         except PathNotFoundError:
-            raise ManifestUnknownRevisionError(self._name, digest) from None
+            if digest == target:
+                raise ManifestUnknownRevisionError(self._name, digest) from None
+
+    def _aliases(self, target: Digest) -> list[Digest]:
+        """The digests under other algorithms an alias of manifest ``target`` would have."""
+        limit = self._context.options.manifest_size_limit
+        try:
+            if self._context.blobs.stat(target).size > limit:
+                return []  # never aliased: add_alias reads the bytes within the limit
+            payload = self._context.blobs.get(target, limit=limit)
+        except BlobUnknownError:
+            return []
+        return [
+            Digest.from_bytes(payload, algorithm)
+            for algorithm in SUPPORTED_ALGORITHMS
+            if algorithm != target.algorithm
+        ]
 
     def enumerate(self) -> Iterator[Digest]:
         """Every manifest of the repository whose revision link and blob exist."""
@@ -288,6 +338,9 @@ def _url_refusal(url: str, allow: tuple[str, ...], deny: tuple[str, ...]) -> str
 if TYPE_CHECKING:
 
     def _fits_service(store: ManifestStore) -> ManifestService:
+        return store
+
+    def _fits_aliases(store: ManifestStore) -> ManifestAliases:
         return store
 
     def _fits_enumerator(store: ManifestStore) -> ManifestEnumerator:

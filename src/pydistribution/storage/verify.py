@@ -79,7 +79,11 @@ DANGLING_LINK: Final = "dangling-link"
 DANGLING_REVISION: Final = "dangling-revision"
 """A revision link names a manifest whose blob does not exist (location: the link path)."""
 LINK_MISMATCH: Final = "link-mismatch"
-"""A revision link holds another digest than its path names (location: the link path)."""
+"""A revision link holds another digest than its path names (location: the link path).
+
+A link under a sha512 digest that names the sha256 digest of the same bytes is an
+alias (a manifest pushed by sha512), not a mismatch.
+"""
 DANGLING_TAG: Final = "dangling-tag"
 """A tag names no manifest of its repository (location: its ``current/link`` path)."""
 MISSING_REFERENCE: Final = "missing-reference"
@@ -331,7 +335,7 @@ class _Verifier:
             if not isinstance(target, Digest):
                 checked.problems.append(Problem(kind=INVALID_LINK, location=path))
                 continue
-            if target != digest:
+            if target != digest and not self._is_alias(digest, target):
                 checked.problems.append(
                     Problem(kind=LINK_MISMATCH, location=path, detail=f"it holds {target}")
                 )
@@ -347,6 +351,15 @@ class _Verifier:
             found[digest] = target
             checked.blobs.add(target)
         return found
+
+    def _is_alias(self, digest: Digest, target: Digest) -> bool:
+        """Whether ``digest`` (sha512) names the bytes of manifest ``target`` (sha256)."""
+        if digest.algorithm == target.algorithm:
+            return False
+        payload = read_limited(self._driver, target, self._size_limit)
+        if payload is None or len(payload) > self._size_limit:
+            return False
+        return Digest.from_bytes(payload, digest.algorithm) == digest
 
     def _check_tags(self, name: str, revisions: dict[Digest, Digest], checked: _Checked) -> None:
         try:

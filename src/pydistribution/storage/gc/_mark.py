@@ -337,7 +337,8 @@ class Marker:
             parsed = self.parsed(revision.target)
             if parsed is not None and not parsed.readable:
                 marks.unreadable.append(digest)
-            if digest in tagged:
+            # An alias revision (a manifest pushed by sha512) is tagged with its target.
+            if digest in tagged or revision.target in tagged:
                 roots[digest] = TAGGED
             elif not self._delete_untagged:
                 roots[digest] = ALL_KEPT
