@@ -26,6 +26,10 @@ calls ``fsync``; ours does by default (``fsync: true``), so the comparison runs 
 * **blob GET**: the seed's big blob, read once to warm the page cache, then timed.
 * **RSS**: the server's processes are sampled every 20 ms; the peak of the largest
   process and of the whole tree, over the pushes and over the run.
+* **auth** (``--auth``, instead of the above): manifest HEAD on our server without auth,
+  with ``auth.token`` (one bearer token from our issuer, sent with every request) and
+  with ``auth.htpasswd`` (basic credentials with every request); the goal is a rate with
+  tokens of at least 0.8x the rate without auth.
 
 Ratios are ours / Go's (for p99, Go's / ours: above 1 means ours is lower). The issue's
 goals are printed beside each ratio; timing goals live here, never in the tests.
@@ -93,7 +97,14 @@ def parse_size(text: str) -> int:
 class Serve(ManagedServer):
     """``pydistribution serve CONFIG --workers N --server NAME`` on a free port."""
 
-    def __init__(self, root: Path, server: str, workers: int, fsync: bool) -> None:
+    def __init__(
+        self,
+        root: Path,
+        server: str,
+        workers: int,
+        fsync: bool,
+        auth: dict[str, object] | None = None,
+    ) -> None:
         self.root = root
         work = WorkDir(None, f"bench-serve-{server}-")
 
@@ -110,6 +121,7 @@ class Serve(ManagedServer):
                             "maintenance": {"uploadpurging": {"enabled": False}},
                         },
                         "http": {"addr": f"{LOOPBACK}:{port}"},
+                        **({"auth": auth} if auth else {}),
                     }
                 )
             )
@@ -130,7 +142,7 @@ class Serve(ManagedServer):
             work,
             "serve.log",
             argv,
-            lambda port: answers_http("/v2/", port),
+            lambda port: answers_http("/v2/", port, statuses=frozenset({200, 401})),
             port=None,
             timeout=60,
         )
@@ -269,14 +281,16 @@ class _HeadConnection(asyncio.Protocol):
             self.done.set_result(None)
 
 
-def _head_worker(port: int, path: str, connections: int, seconds: float, out: Any) -> None:
+def _head_worker(
+    port: int, path: str, connections: int, seconds: float, out: Any, extra: str = ""
+) -> None:
     import uvloop
 
     async def run() -> tuple[list[float], int]:
         loop = asyncio.get_running_loop()
         latencies: list[float] = []
         request = (
-            f"HEAD {path} HTTP/1.1\r\nHost: {LOOPBACK}:{port}\r\nAccept: {ACCEPT}\r\n\r\n"
+            f"HEAD {path} HTTP/1.1\r\nHost: {LOOPBACK}:{port}\r\nAccept: {ACCEPT}\r\n{extra}\r\n"
         ).encode()
         stop_at = time.perf_counter() + seconds
         protocols = []
@@ -291,7 +305,9 @@ def _head_worker(port: int, path: str, connections: int, seconds: float, out: An
     out.put(uvloop.run(run()))
 
 
-def head_load(port: int, path: str, args: argparse.Namespace) -> dict[str, float]:
+def head_load(
+    port: int, path: str, args: argparse.Namespace, headers: dict[str, str] | None = None
+) -> dict[str, float]:
     """wrk's numbers for HEAD, which wrk cannot send (it waits for a body that never comes).
 
     ``--threads`` processes, ``--connections`` keep-alive connections in all, for
@@ -300,9 +316,11 @@ def head_load(port: int, path: str, args: argparse.Namespace) -> dict[str, float
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     per_process = max(1, args.connections // args.threads)
+    extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
     processes = [
         context.Process(
-            target=_head_worker, args=(port, path, per_process, float(args.duration), queue)
+            target=_head_worker,
+            args=(port, path, per_process, float(args.duration), queue, extra),
         )
         for _ in range(args.threads)
     ]
@@ -559,6 +577,134 @@ def report(go: dict[str, object], ours: dict[str, dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
+def layer_overhead(token: str, basic: str, work: Path, calls: int = 20000) -> dict[str, float]:
+    """Microseconds the auth layer adds to one request, in process (no server, no noise)."""
+    from pydistribution.server.auth import HtpasswdConfig, TokenConfig, authenticated_app
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        return None
+
+    async def receive() -> Any:
+        return {}
+
+    async def send(message: Any) -> None:
+        return None
+
+    def scope(header: str) -> dict[str, Any]:
+        headers = [(b"host", b"bench"), (b"authorization", header.encode())]
+        return {
+            "type": "http",
+            "method": "HEAD",
+            "path": f"/v2/{REPO}/manifests/v1",
+            "query_string": b"",
+            "headers": headers if header else headers[:1],
+        }
+
+    async def per_call(layer: Any, header: str) -> float:
+        await layer(scope(header), receive, send)  # the first call fills the caches
+        start = time.perf_counter()
+        for _ in range(calls):
+            await layer(scope(header), receive, send)
+        return (time.perf_counter() - start) / calls * 1e6
+
+    async def run() -> dict[str, float]:
+        token_layer = authenticated_app(
+            app,
+            TokenConfig(
+                realm="r", service="bench", issuer="bench", rootcertbundle=str(work / "cert.pem")
+            ),
+        )
+        basic_layer = authenticated_app(
+            app, HtpasswdConfig(realm="bench", path=str(work / "htpasswd"))
+        )
+        return {
+            "no layer": await per_call(app, ""),
+            "bearer token": await per_call(token_layer, f"Bearer {token}"),
+            "htpasswd": await per_call(basic_layer, f"Basic {basic}"),
+        }
+
+    return asyncio.run(run())
+
+
+def measure_auth(args: argparse.Namespace, work: Path) -> str:
+    """Manifest HEAD on our server: no auth, bearer tokens, basic credentials (``--auth``)."""
+    import base64
+
+    from pydistribution.server.auth import Access, hash_password
+    from pydistribution.server.auth.issuer import TokenIssuer, generate_signing_pair
+
+    big = work / "small.bin"
+    write_blob_file(big, MIB, b"small")
+    seed_root(work / "seed", big)
+    generate_signing_pair(work / "key.pem", work / "cert.pem", name="bench")
+    (work / "htpasswd").write_text(f"bench:{hash_password('secret')}\n")
+    issuer = TokenIssuer.from_files(
+        key=work / "key.pem", certificate=work / "cert.pem", issuer="bench", service="bench"
+    )
+    token = issuer.issue("bench", [Access("repository", REPO, "pull")])
+    basic = base64.b64encode(b"bench:secret").decode()
+    token_auth = {
+        "token": {
+            "realm": "http://127.0.0.1:1/token",
+            "service": "bench",
+            "issuer": "bench",
+            "rootcertbundle": str(work / "cert.pem"),
+        }
+    }
+    runs: list[tuple[str, dict[str, object] | None, dict[str, str]]] = [
+        ("no auth", None, {}),
+        ("bearer token", token_auth, {"Authorization": f"Bearer {token}"}),
+        (
+            "htpasswd",
+            {"htpasswd": {"realm": "bench", "path": str(work / "htpasswd")}},
+            {"Authorization": f"Basic {basic}"},
+        ),
+    ]
+    server_name = args.servers.split(",")[0]
+    path = f"/v2/{REPO}/manifests/v1"
+    # The three servers run side by side and are measured in turn, round after round:
+    # on a shared machine the load drifts, and a ratio of neighbouring runs is steadier
+    # than one of runs minutes apart. The median of the rounds' ratios is reported.
+    rates: dict[str, list[dict[str, float]]] = {label: [] for label, _, _ in runs}
+    with contextlib.ExitStack() as stack:
+        servers = {}
+        for index, (label, auth, _) in enumerate(runs):
+            root = work / f"auth-root-{index}"
+            shutil.copytree(work / "seed", root)
+            servers[label] = stack.enter_context(
+                Serve(root, server_name, args.workers, args.fsync, auth)
+            )
+        warm = argparse.Namespace(**{**vars(args), "duration": 1})
+        for label, _, headers in runs:
+            head_load(servers[label].port, path, warm, headers)
+        for _ in range(args.rounds):
+            for label, _, headers in runs:
+                found = head_load(servers[label].port, path, args, headers)
+                rates[label].append(found)
+                print(f"  {label:14} {found}", flush=True)
+    lines = [
+        f"manifest HEAD by tag, {server_name}, {args.workers} workers, "
+        f"{args.rounds} rounds of {args.duration} s (median of the rounds' ratios):"
+    ]
+    for label, found in rates.items():
+        ratios = sorted(
+            mine["rps"] / base["rps"] for mine, base in zip(found, rates["no auth"], strict=True)
+        )
+        ratio = ratios[len(ratios) // 2]
+        median_rps = sorted(f["rps"] for f in found)[len(found) // 2]
+        goal = "  goal >= 0.80x: " + ("met" if ratio >= 0.8 else "NOT met")
+        lines.append(
+            f"  {label:14} {median_rps:10.0f} rps  {ratio:5.2f}x"
+            f" (rounds {', '.join(f'{r:.2f}' for r in ratios)})"
+            f"{goal if label == 'bearer token' else ''}"
+            f"  non-2xx {sum(f['non_2xx'] for f in found):.0f}"
+        )
+    lines.append("the auth layer alone, in process, cached credentials (microseconds per request):")
+    for label, micros in layer_overhead(token, basic, work).items():
+        lines.append(f"  {label:14} {micros:8.1f} us")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--servers", default="granian,uvicorn")
@@ -574,6 +720,10 @@ def main() -> None:
         help="our filesystem driver's default; off by default here, as Go never fsyncs",
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--rounds", type=int, default=5, help="--auth: rounds of each")
+    parser.add_argument(
+        "--auth", action="store_true", help="only manifest HEAD without auth, with tokens, htpasswd"
+    )
     parser.add_argument("--work", type=Path, help="work directory (default: a temporary one)")
     args = parser.parse_args()
     # Stopped from outside, the servers still stop (the with blocks run their exits).
@@ -582,6 +732,13 @@ def main() -> None:
     require_program("docker-registry")
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-server-"))
     work.mkdir(parents=True, exist_ok=True)
+    if args.auth:
+        try:
+            print(measure_auth(args, work))
+        finally:
+            if args.work is None:
+                shutil.rmtree(work, ignore_errors=True)
+        return
     try:
         print(f"seeding {args.blob_size / MIB:.0f} MiB blobs in {work}", flush=True)
         big = work / "big.bin"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import bcrypt
@@ -108,3 +109,17 @@ def test_a_line_without_bcrypt_never_logs_in(tmp_path: Path) -> None:
     path = tmp_path / "htpasswd"
     path.write_text("alice:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n")
     assert Htpasswd(path).verify("alice", "password") is False
+
+
+def test_concurrent_checks_of_one_credential_run_bcrypt_once(
+    tmp_path: Path, checks: list[bytes]
+) -> None:
+    path = tmp_path / "htpasswd"
+    path.write_text(f"alice:{hash_password('wonderland', rounds=8)}\n")
+    users = Htpasswd(path)
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(lambda _: users.verify("alice", "wonderland"), range(32)))
+        wrong = list(pool.map(lambda _: users.verify("alice", "nope"), range(32)))
+    assert results == [True] * 32
+    assert wrong == [False] * 32
+    assert len(checks) == 2

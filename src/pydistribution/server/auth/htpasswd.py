@@ -99,6 +99,7 @@ class Htpasswd:
         self._lock = threading.Lock()
         self._secret = secrets.token_bytes(32)
         self._cache: OrderedDict[bytes, tuple[str | None, bool, float]] = OrderedDict()
+        self._checking: dict[bytes, threading.Lock] = {}
         self._checked_at = -_STAT_INTERVAL
         self._signature: tuple[int, int, int] | None = None
         self._entries: Mapping[str, str] = {}
@@ -168,6 +169,21 @@ class Htpasswd:
         known = self.cached(username, password)
         if known is not None:
             return known
+        key = self._key(username, password)
+        with self._lock:
+            gate = self._checking.setdefault(key, threading.Lock())
+        # One check per credential at a time: a client opening many connections at once
+        # with the same credentials waits for the first check instead of repeating it.
+        with gate:
+            try:
+                known = self.cached(username, password)
+                return self._check(username, password, key) if known is None else known
+            finally:
+                with self._lock:
+                    if self._checking.get(key) is gate:
+                        del self._checking[key]
+
+    def _check(self, username: str, password: str, key: bytes) -> bool:
         stored = self._entries.get(username)
         candidate = stored if stored and stored.startswith(_BCRYPT_PREFIXES) else self._decoy
         try:
@@ -176,7 +192,7 @@ class Htpasswd:
             matched = False
         result = matched and candidate is stored
         with self._lock:
-            self._cache[self._key(username, password)] = (
+            self._cache[key] = (
                 stored,
                 result,
                 self._clock() + self.cache_seconds,
