@@ -94,6 +94,18 @@ class ContentTests(SuiteBase):
         with raises_driver_error(PathNotFoundError, driver, f"{base}/file/child"):
             driver.get_content(f"{base}/file/child")
 
+    def test_stat_below_file_is_not_found(self, driver: StorageDriver, base: str) -> None:
+        """``stat`` of a path below a file raises ``PathNotFoundError``."""
+        driver.put_content(f"{base}/file", b"x")
+        with raises_driver_error(PathNotFoundError, driver, f"{base}/file/child"):
+            driver.stat(f"{base}/file/child")
+
+    def test_list_below_file_is_not_found(self, driver: StorageDriver, base: str) -> None:
+        """``list`` of a path below a file raises ``PathNotFoundError``."""
+        driver.put_content(f"{base}/file", b"x")
+        with raises_driver_error(PathNotFoundError, driver, f"{base}/file/child"):
+            driver.list(f"{base}/file/child")
+
     def test_put_empty_then_append(self, driver: StorageDriver, base: str) -> None:
         """An empty file can be read (nothing) and continued by an appending writer."""
         path = f"{base}/file"

@@ -200,6 +200,27 @@ class StreamTests(SuiteBase):
             writer.commit()
         assert driver.list(f"{base}/a/b/c") == [f"{base}/a/b/c/file"]
 
+    def test_reader_below_file_is_not_found(self, driver: StorageDriver, base: str) -> None:
+        """A reader of a path below a file raises ``PathNotFoundError``."""
+        driver.put_content(f"{base}/file", b"x")
+        with raises_driver_error(PathNotFoundError, driver, f"{base}/file/child"):
+            driver.reader(f"{base}/file/child")
+
+    def test_writer_below_file_fails(self, driver: StorageDriver, base: str) -> None:
+        """A writer cannot create a file below another file; the file is kept."""
+        driver.put_content(f"{base}/file", b"x")
+
+        def write_below() -> None:
+            with driver.writer(f"{base}/file/child") as writer:
+                writer.write(b"y")
+                writer.commit()
+
+        # Refused when the writer opens or when it commits: both are the driver's choice.
+        with pytest.raises(DriverError, match=driver.name):
+            write_below()
+        assert driver.get_content(f"{base}/file") == b"x"
+        assert driver.list(base) == [f"{base}/file"]
+
     def test_open_writer_shows_only_valid_paths(self, driver: StorageDriver, base: str) -> None:
         """While writers are open, ``list`` and ``walk`` report only valid paths."""
         driver.put_content(f"{base}/dir/old", b"old")

@@ -91,7 +91,7 @@ class TestS3Driver(DriverSuite):
 
     # S3 has no hierarchy to enforce: as with Go's S3 driver a key and keys below it can
     # coexist, and refusing that would cost a request per ancestor on every write. The
-    # registry layout never needs it. These three suite tests assert the filesystem's
+    # registry layout never needs it. These four suite tests assert the filesystem's
     # behaviour; here is the S3 one.
 
     def test_put_over_directory_fails(self, driver: StorageDriver, base: str) -> None:
@@ -106,6 +106,15 @@ class TestS3Driver(DriverSuite):
         """S3 (as Go's): a file below a file is stored; the upper file stays intact."""
         driver.put_content(f"{base}/file", b"x")
         driver.put_content(f"{base}/file/child", b"y")
+        assert driver.get_content(f"{base}/file") == b"x"
+        assert driver.get_content(f"{base}/file/child") == b"y"
+
+    def test_writer_below_file_fails(self, driver: StorageDriver, base: str) -> None:
+        """S3 (as Go's): a writer below a file commits; the upper file stays intact."""
+        driver.put_content(f"{base}/file", b"x")
+        with driver.writer(f"{base}/file/child") as writer:
+            writer.write(b"y")
+            writer.commit()
         assert driver.get_content(f"{base}/file") == b"x"
         assert driver.get_content(f"{base}/file/child") == b"y"
 
