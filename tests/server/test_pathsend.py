@@ -8,6 +8,7 @@ extension; ranges, other drivers and servers without the extension stream as bef
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import anyio
 import pytest
@@ -100,7 +101,7 @@ def test_a_whole_blob_is_sent_by_path_when_the_server_offers_it(tmp_path: Path) 
     start, body = _get(registry, [], pathsend=True)
     assert start["type"] == "http.response.start"
     assert start["status"] == 200
-    headers = dict(start["headers"])  # type: ignore[arg-type]
+    headers = dict(cast("list[tuple[bytes, bytes]]", start["headers"]))
     assert headers[b"content-length"] == str(len(DATA)).encode()
     assert headers[b"docker-content-digest"] == str(DIGEST).encode()
     assert body["type"] == "http.response.pathsend"

@@ -7,12 +7,16 @@ import datetime
 import json
 import time
 from pathlib import Path
+from typing import cast
 
 import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+from cryptography.hazmat.primitives.asymmetric.types import (
+    CertificatePublicKeyTypes,
+    PrivateKeyTypes,
+)
 from cryptography.x509.oid import NameOID
 
 from pydistribution.server.auth.token import key_id
@@ -37,7 +41,8 @@ def certificate(
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(issuer.subject if issuer else subject)
-        .public_key(key.public_key())  # type: ignore[union-attr]
+        # The keys made here are RSA or EC; CertificateBuilder takes only certificate keys.
+        .public_key(cast("CertificatePublicKeyTypes", key.public_key()))
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=days))

@@ -66,7 +66,7 @@ def _config(directory: Path, auth: dict[str, object]) -> Path:
 
 @pytest.fixture
 def basic_server(files: Path) -> Iterator[Serve]:
-    auth = {
+    auth: dict[str, object] = {
         "htpasswd": {
             "realm": "e2e",
             "path": str(files / "htpasswd"),

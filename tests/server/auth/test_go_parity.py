@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import bcrypt
@@ -111,7 +111,7 @@ def token_pair(
         server.stop()
 
 
-def _token(server: TokenServer, access: list[dict[str, object]], **changes: object) -> str:
+def _token(server: TokenServer, access: Sequence[Mapping[str, object]], **changes: object) -> str:
     now = int(time.time())
     claims: dict[str, object] = {
         "iss": server.issuer,

@@ -84,7 +84,7 @@ def _push(client: TestClient, name: str, headers: dict[str, str]) -> int:
     response = client.post(
         f"/v2/{name}/blobs/uploads/?digest={DIGEST}", content=BLOB, headers=headers
     )
-    return response.status_code
+    return int(response.status_code)
 
 
 def _stored(registry: Registry, name: str) -> bool:

@@ -13,6 +13,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import jwt
 import pytest
@@ -74,7 +75,7 @@ def _push(client: TestClient, token: str | None, name: str = "team/app") -> int:
     response = client.post(
         f"/v2/{name}/blobs/uploads/?digest={DIGEST}", content=BLOB, headers=headers
     )
-    return response.status_code
+    return int(response.status_code)
 
 
 def _stored(registry: Registry, name: str = "team/app") -> bool:
@@ -156,7 +157,7 @@ def test_claims_that_do_not_hold(
     client: TestClient,
     registry: Registry,
     signer: Signer,
-    changes: Callable[[int], dict[str, object]],
+    changes: Callable[[int], dict[str, Any]],
     reason: str,
 ) -> None:
     token = signer.token([repository("team/app", "pull", "push")], **changes(int(time.time())))
