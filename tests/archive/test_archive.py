@@ -240,6 +240,14 @@ def test_not_a_tar_is_refused(tmp_path: Path) -> None:
         open_oci_archive(str(path))
 
 
+def test_a_compressed_archive_says_to_decompress_it(tmp_path: Path) -> None:
+    plain = write_tar(tmp_path / "x.tar", legacy_entries([image("gz", ["app:v1"])]))
+    packed = tmp_path / "x.tar.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    with pytest.raises(ArchiveInvalidError, match="decompress it first"):
+        open_docker_archive(str(packed))
+
+
 def test_layer_not_matching_its_diff_id_is_refused_and_nothing_is_stored(tmp_path: Path) -> None:
     saved = image("liar", ["app:v1"])
     entries = legacy_entries([saved])

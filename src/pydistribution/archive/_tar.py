@@ -23,6 +23,8 @@ from pydistribution.errors import ArchiveInvalidError
 
 __all__ = ["TarIndex", "TarMember"]
 
+_GZIP_MAGIC: Final = b"\x1f\x8b"
+_ZSTD_MAGIC: Final = b"\x28\xb5\x2f\xfd"
 _MAX_LINK_DEPTH: Final = 16
 _MAX_SMALL_FILE: Final = 16 << 20
 """JSON files of an archive (manifest.json, index.json, configs) are read whole up to this."""
@@ -105,6 +107,14 @@ class TarIndex:
         self._links: dict[str, str] = {}
         self._directories: set[str] = set()
         try:
+            with self.path.open("rb") as head:
+                magic = head.read(4)
+            if magic.startswith(_GZIP_MAGIC) or magic == _ZSTD_MAGIC:
+                raise ArchiveInvalidError(
+                    self._label,
+                    "a compressed tar cannot be read in place: decompress it first "
+                    "(gunzip, zstd -d)",
+                )
             with tarfile.open(self.path, mode="r:") as tar:
                 for info in tar:
                     self._add(info)
