@@ -130,7 +130,7 @@ def test_unknown_and_unsupported_keys_are_warnings() -> None:
             "proxy": {"remoteurl": "https://registry-1.docker.io"},
             "middleware": {"registry": []},
             "colour": "blue",
-            "http": {"addr": ":5000", "debug": {"addr": ":5001"}, "tsl": {}},
+            "http": {"addr": ":5000", "draintimeout": "5s", "tsl": {}},
             "log": {"hooks": []},
             "storage": {
                 "inmemory": None,
@@ -140,7 +140,7 @@ def test_unknown_and_unsupported_keys_are_warnings() -> None:
     )
     assert sorted(config.warnings) == [
         "colour: unknown key, ignored",
-        "http.debug: not supported by this server, ignored",
+        "http.draintimeout: not supported by this server, ignored",
         "http.tsl: unknown key, ignored",
         "log.hooks: not supported by this server, ignored",
         "middleware: not supported by this server, ignored",

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Final
 import attrs
 from starlette.types import ASGIApp
 
+from pydistribution.cli._maintenance import maintenance_for
 from pydistribution.cli._roots import open_registry_root
 from pydistribution.errors import DistributionError
 from pydistribution.protocols import Namespace
@@ -83,6 +84,12 @@ class ServeSpec:
             config = attrs.evolve(config, read_only=True)
         config.address()
         return config
+
+    def document(self) -> dict[str, object]:
+        """The root's parsed ``config.yml``, or ``{}`` when the root is not one."""
+        if not self.root.endswith(CONFIG_SUFFIXES):
+            return {}
+        return dict(load_config(Path(self.root)))
 
     def registry(self) -> Registry:
         """The registry storage of the root, with deletes on if asked.
@@ -182,4 +189,11 @@ def worker_app() -> ASGIApp:
     registry = spec.registry()
     job = purge_job(registry, config)
     namespace = spec.namespace(registry)
-    return configured_app(namespace, config, jobs=() if job is None else (job,))
+    tasks, listeners = maintenance_for(registry, config, spec.document())
+    return configured_app(
+        namespace,
+        config,
+        jobs=() if job is None else (job,),
+        listeners=listeners,
+        maintenance=tasks,
+    )

@@ -22,6 +22,7 @@ from pydistribution.cli._serving import CONFIG_SUFFIXES, SPEC_VARIABLE, ServeSpe
 from pydistribution.errors import ConfigurationError
 from pydistribution.server import ServerConfig
 from pydistribution.server.auth import HtpasswdConfig, authenticated_app
+from pydistribution.storage.maintenance import MaintenanceConfig
 
 __all__ = ["DEFAULT_ROOT", "serve_command"]
 
@@ -169,6 +170,11 @@ def serve_command(
     if workers > 1 and registry.driver.name == "inmemory":
         raise ConfigurationError(
             f"{root}: an in-memory registry lives in one process; use --workers 1"
+        )
+    maintenance = MaintenanceConfig.parse(spec.document())  # invalid: an error now
+    if workers > 1 and (config.debug is not None or maintenance != MaintenanceConfig()):
+        raise ConfigurationError(
+            "http.debug and maintenance run inside the one serving process: use --workers 1"
         )
     proxy = spec.proxy()
     if proxy is not None:

@@ -22,20 +22,27 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from pydistribution.server._app import create_app
 from pydistribution.server._deployment import BackgroundJob, configured_app, upload_purger_delay
-from pydistribution.server._health import HEALTH_PATH
+from pydistribution.server._health import HEALTH_PATH, LIVENESS_PATH, READINESS_PATH
 from pydistribution.server._logging import LineFormatter, RequestLog, configure_logging
+from pydistribution.server._maintenance import ADMIN_PREFIX, MaintenanceTask, TaskOutcome
 from pydistribution.server._options import DEFAULT_MANIFEST_SIZE_LIMIT, ServerOptions
-from pydistribution.server.config import LogConfig, ServerConfig, UploadPurging
+from pydistribution.server.config import DebugConfig, LogConfig, ServerConfig, UploadPurging
 
 __all__ = [
+    "ADMIN_PREFIX",
     "DEFAULT_MANIFEST_SIZE_LIMIT",
     "HEALTH_PATH",
+    "LIVENESS_PATH",
+    "READINESS_PATH",
     "BackgroundJob",
+    "DebugConfig",
     "LineFormatter",
     "LogConfig",
+    "MaintenanceTask",
     "RequestLog",
     "ServerConfig",
     "ServerOptions",
+    "TaskOutcome",
     "UploadPurging",
     "configure_logging",
     "configured_app",

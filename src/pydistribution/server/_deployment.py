@@ -26,12 +26,21 @@ from pydistribution.errcode import ErrorCode
 from pydistribution.protocols import Namespace
 from pydistribution.reference import Reference
 from pydistribution.server._app import create_app
+from pydistribution.server._debug import DebugHandler, DebugServer
 from pydistribution.server._errors import error_response, logger
-from pydistribution.server._health import HealthCheck
+from pydistribution.server._health import (
+    HEALTH_PATH,
+    LIVENESS_PATH,
+    READINESS_PATH,
+    HealthCheck,
+    storage_status,
+)
 from pydistribution.server._logging import RequestLog
+from pydistribution.server._maintenance import Maintenance, MaintenanceTask
+from pydistribution.server._metrics import Metrics, MetricsLayer
 from pydistribution.server._options import ServerOptions
 from pydistribution.server.auth import authenticated_app
-from pydistribution.server.config import ServerConfig
+from pydistribution.server.config import DebugConfig, ServerConfig, split_addr
 from pydistribution.server.notifications import Event, EventLayer, NotificationsConfig, Notifier
 
 __all__ = ["BackgroundJob", "configured_app"]
@@ -69,6 +78,7 @@ def configured_app(
     options: ServerOptions | None = None,
     jobs: Sequence[BackgroundJob] = (),
     listeners: Sequence[Callable[[Event], object]] = (),
+    maintenance: Sequence[MaintenanceTask] = (),
 ) -> ASGIApp:
     """The app over ``namespace`` as a Go ``config.yml`` describes the server.
 
@@ -85,6 +95,8 @@ def configured_app(
         jobs: background jobs, such as the upload purger.
         listeners: called in a background thread with every event (push, pull,
             mount, delete), as the ``notifications`` endpoints are posted them.
+        maintenance: tasks (garbage collection, retention) run on their schedules and
+            by the admin API of the debug listener (``http.debug.admin``).
 
     Raises:
         ConfigurationError: a file the ``auth`` section names (htpasswd, certificates,
@@ -107,6 +119,11 @@ def configured_app(
     if config.headers or host:
         app = _Headers(app, config.headers, host)
     closers: list[Callable[[], object]] = []
+    starters: list[Callable[[], object]] = []
+    debug = config.debug
+    metrics = Metrics() if debug is not None and debug.prometheus else None
+    if metrics is not None:
+        app = MetricsLayer(app, metrics, prefix=config.prefix)
     if config.notifications is not None or listeners:
         notifications = config.notifications or NotificationsConfig()
         notifier = Notifier(
@@ -117,8 +134,63 @@ def configured_app(
         )
         app = EventLayer(app, notifier, addr=config.addr, host=host, prefix=config.prefix)
         closers.append(notifier.close)
+        if metrics is not None:
+            metrics.watch_notifier(notifier)
+    tasks = Maintenance(maintenance, metrics)
+    jobs = [*jobs, *_scheduled(tasks)]
+    if debug is not None:
+        server = _debug_server(debug, namespace, metrics, tasks)
+        starters.append(server.start)
+        closers.append(server.stop)
     app = RequestLog(app, access_log=config.log.access_log)
-    return _Lifespan(app, jobs, closers)
+    return _Lifespan(app, jobs, closers, starters)
+
+
+def _scheduled(maintenance: Maintenance) -> list[BackgroundJob]:
+    jobs = []
+    for task in maintenance.tasks.values():
+        if task.interval is None:
+            continue
+
+        def run(name: str = task.name) -> None:
+            maintenance.run(name)
+
+        jobs.append(
+            BackgroundJob(
+                name=f"maintenance {task.name}",
+                run=run,
+                interval=task.interval,
+                first_delay=task.first_delay,
+            )
+        )
+    return jobs
+
+
+def _debug_server(
+    debug: DebugConfig, namespace: Namespace, metrics: Metrics | None, tasks: Maintenance
+) -> DebugServer:
+    def health(method: str, query: Mapping[str, str]) -> tuple[int, str, bytes]:
+        status, body = storage_status(namespace)
+        return status, "application/json", body
+
+    def alive(method: str, query: Mapping[str, str]) -> tuple[int, str, bytes]:
+        return 200, "application/json", b"{}"
+
+    routes: dict[str, DebugHandler] = {
+        HEALTH_PATH: health,
+        READINESS_PATH: health,
+        LIVENESS_PATH: alive,
+    }
+    if metrics is not None:
+
+        def scrape(method: str, query: Mapping[str, str]) -> tuple[int, str, bytes]:
+            return 200, "text/plain; version=0.0.4; charset=utf-8", metrics.exposition()
+
+        routes[debug.prometheus_path] = scrape
+    if debug.admin:
+        routes.update(tasks.admin_routes())
+    host, port = split_addr(debug.addr, "http.debug.addr")
+    return DebugServer(host, port, routes)
 
 
 def _blob_size(namespace: Namespace) -> Callable[[str, str], int | None]:
@@ -218,10 +290,12 @@ class _Lifespan:
         app: ASGIApp,
         jobs: Sequence[BackgroundJob],
         closers: Sequence[Callable[[], object]] = (),
+        starters: Sequence[Callable[[], object]] = (),
     ) -> None:
         self.app = app
         self.jobs = tuple(jobs)
         self.closers = tuple(closers)
+        self.starters = tuple(starters)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "lifespan":
@@ -232,6 +306,11 @@ class _Lifespan:
                 group.start_soon(_repeat, job)
             message = await receive()
             if message["type"] == "lifespan.startup":
+                for start in self.starters:
+                    try:
+                        await anyio.to_thread.run_sync(start)
+                    except OSError:
+                        logger.exception("the debug listener cannot start; serving without it")
                 await send({"type": "lifespan.startup.complete"})
                 message = await receive()
             group.cancel_scope.cancel()

@@ -32,7 +32,14 @@ from pydistribution.server.notifications._config import (
     parse_notifications,
 )
 
-__all__ = ["DEFAULT_ADDR", "LogConfig", "ServerConfig", "UploadPurging"]
+__all__ = [
+    "DEFAULT_ADDR",
+    "DebugConfig",
+    "LogConfig",
+    "ServerConfig",
+    "UploadPurging",
+    "split_addr",
+]
 
 DEFAULT_ADDR: Final = "127.0.0.1:5000"
 """Where ``pydistribution serve`` listens when neither ``--addr`` nor ``http.addr`` say."""
@@ -65,6 +72,7 @@ _USED_TOP: Final = frozenset(
         "auth",
         "proxy",
         "notifications",
+        "maintenance",
     }
 )
 _IGNORED_TOP: Final = frozenset(
@@ -77,9 +85,11 @@ _IGNORED_TOP: Final = frozenset(
     }
 )
 _USED_HTTP: Final = frozenset(
-    {"addr", "net", "host", "prefix", "relativeurls", "headers", "tls", "secret"}
+    {"addr", "net", "host", "prefix", "relativeurls", "headers", "tls", "secret", "debug"}
 )
-_IGNORED_HTTP: Final = frozenset({"draintimeout", "debug", "http2", "h2c"})
+_IGNORED_HTTP: Final = frozenset({"draintimeout", "http2", "h2c"})
+_DEBUG_KEYS: Final = frozenset({"addr", "prometheus", "admin"})
+_IGNORED_DEBUG: Final = frozenset({"tls"})
 _USED_TLS: Final = frozenset({"certificate", "key", "clientcas"})
 _IGNORED_TLS: Final = frozenset({"minimumtls", "ciphersuites", "letsencrypt"})
 _USED_LOG: Final = frozenset({"level", "formatter", "fields", "accesslog"})
@@ -111,6 +121,25 @@ class UploadPurging:
     age: timedelta = timedelta(hours=168)
     interval: timedelta = timedelta(hours=24)
     dry_run: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class DebugConfig:
+    """The debug listener (Go: ``http.debug``): metrics, health and the admin API.
+
+    Attributes:
+        addr: ``host:port`` it listens on (Go: ``http.debug.addr``).
+        prometheus: serve Prometheus metrics (Go: ``http.debug.prometheus.enabled``).
+        prometheus_path: where (Go: ``http.debug.prometheus.path``, default
+            ``/metrics``).
+        admin: serve the admin API under ``/admin/`` (ours: ``http.debug.admin.enabled``;
+            off unless set).
+    """
+
+    addr: str
+    prometheus: bool = False
+    prometheus_path: str = "/metrics"
+    admin: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -153,6 +182,7 @@ class ServerConfig:
             ``None`` for none.
         notifications: the webhook endpoints events are sent to (Go:
             ``notifications``), or ``None`` for none.
+        debug: the debug listener (Go: ``http.debug``), or ``None`` for none.
         read_only: refuse every write (Go: ``storage.maintenance.readonly.enabled``).
         upload_purging: the stale-upload purger's schedule.
         log: logging settings.
@@ -172,6 +202,7 @@ class ServerConfig:
     tls_client_cas: tuple[str, ...] = ()
     auth: AuthConfig | None = None
     notifications: NotificationsConfig | None = None
+    debug: DebugConfig | None = None
     read_only: bool = False
     upload_purging: UploadPurging = UploadPurging()
     log: LogConfig = LogConfig()
@@ -212,7 +243,7 @@ class ServerConfig:
         if host is not None and not host.startswith(("http://", "https://")):
             raise ConfigurationError(f"http.host: expected an http(s) URL, not {host!r}")
         addr = reader.string(http, "addr", "http.", DEFAULT_ADDR)
-        _split_addr(addr, "http.addr")
+        split_addr(addr, "http.addr")
         storage = reader.section(config, "storage", "")
         maintenance = reader.section(storage, "maintenance", "storage.")
         reader.keys(maintenance, "storage.maintenance.", _MAINTENANCE_KEYS, frozenset())
@@ -234,6 +265,7 @@ class ServerConfig:
             tls_client_cas=tuple(client_cas),
             auth=parse_auth(config.get("auth"), reader.warnings),
             notifications=parse_notifications(config.get("notifications"), reader.warnings),
+            debug=_debug(reader, http),
             read_only=reader.flag(readonly, "enabled", "storage.maintenance.readonly.", False),
             upload_purging=_purging(reader, maintenance),
             log=_log(reader, config),
@@ -248,10 +280,10 @@ class ServerConfig:
         Raises:
             ConfigurationError: `addr` is not ``host:port``.
         """
-        return _split_addr(self.addr, "addr")
+        return split_addr(self.addr, "addr")
 
 
-def _split_addr(addr: str, what: str) -> tuple[str, int]:
+def split_addr(addr: str, what: str) -> tuple[str, int]:
     """``(host, port)`` of ``host:port``, ``[v6]:port`` or ``:port`` (host ``0.0.0.0``).
 
     Raises:
@@ -293,6 +325,30 @@ def _purging(reader: _Reader, maintenance: Mapping[str, object]) -> UploadPurgin
         age=reader.duration(section, "age", where, default.age),
         interval=reader.duration(section, "interval", where, default.interval),
         dry_run=reader.flag(section, "dryrun", where, default.dry_run),
+    )
+
+
+def _debug(reader: _Reader, http: Mapping[str, object]) -> DebugConfig | None:
+    section = reader.section(http, "debug", "http.")
+    reader.keys(section, "http.debug.", _DEBUG_KEYS, _IGNORED_DEBUG)
+    addr = reader.optional_string(section, "addr", "http.debug.")
+    prometheus = reader.section(section, "prometheus", "http.debug.")
+    admin = reader.section(section, "admin", "http.debug.")
+    reader.keys(prometheus, "http.debug.prometheus.", frozenset({"enabled", "path"}), frozenset())
+    reader.keys(admin, "http.debug.admin.", frozenset({"enabled"}), frozenset())
+    if addr is None:
+        if section:
+            reader.warnings.append("http.debug: no addr, so no debug listener")
+        return None
+    split_addr(addr, "http.debug.addr")
+    path = reader.string(prometheus, "path", "http.debug.prometheus.", "/metrics")
+    if not path.startswith("/"):
+        raise ConfigurationError(f"http.debug.prometheus.path: must start with /, not {path!r}")
+    return DebugConfig(
+        addr=addr,
+        prometheus=reader.flag(prometheus, "enabled", "http.debug.prometheus.", False),
+        prometheus_path=path,
+        admin=reader.flag(admin, "enabled", "http.debug.admin.", False),
     )
 
 

@@ -1,0 +1,153 @@
+"""Maintenance tasks the server runs on a schedule or when the admin API asks.
+
+The server knows tasks only as callables (``run(dry_run)`` returning a `TaskOutcome`):
+the composition point that opened the storage supplies them (online garbage collection,
+retention policies). `Maintenance` runs each at most once at a time, keeps the last
+report of each, counts runs and deletions into the metrics, logs a summary, and answers
+the admin API: ``GET /admin/reports`` (every task's last run) and ``POST /admin/<task>``
+(run it now; ``?dryrun=true`` to only report).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Final
+
+import attrs
+
+from pydistribution.server._debug import DebugAnswer, DebugHandler
+from pydistribution.server._metrics import Metrics
+
+__all__ = ["ADMIN_PREFIX", "Maintenance", "MaintenanceTask", "TaskOutcome"]
+
+logger = logging.getLogger("pydistribution.server.maintenance")
+
+ADMIN_PREFIX: Final = "/admin"
+"""Where the admin API is served on the debug listener."""
+_JSON: Final = "application/json"
+
+
+@attrs.frozen(kw_only=True)
+class TaskOutcome:
+    """What a maintenance run did.
+
+    Attributes:
+        report: the run's report as JSON values (a GC report, a retention report).
+        deleted: counts by kind (``blobs``, ``manifests``, ``tags``, ``bytes``) for the
+            metrics and the log.
+    """
+
+    report: Mapping[str, object]
+    deleted: Mapping[str, int] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class MaintenanceTask:
+    """A task the server can run: on a schedule, and when the admin API asks.
+
+    Attributes:
+        name: its name in the log, the metrics and the admin API (``gc``, ``retention``).
+        run: does the work; called with ``dry_run``, in a worker thread.
+        interval: the time between the end of one scheduled run and the start of the
+            next; ``None`` runs it only when asked.
+        first_delay: the wait before the first scheduled run.
+    """
+
+    name: str
+    run: Callable[[bool], TaskOutcome]
+    interval: datetime.timedelta | None = None
+    first_delay: datetime.timedelta = datetime.timedelta(0)
+
+
+class Maintenance:
+    """Runs tasks one at a time each, keeping their last reports; see the module text."""
+
+    def __init__(self, tasks: Sequence[MaintenanceTask], metrics: Metrics | None = None) -> None:
+        self.tasks = {task.name: task for task in tasks}
+        self.metrics = metrics
+        self._locks = {name: threading.Lock() for name in self.tasks}
+        self._last: dict[str, dict[str, object]] = {}
+        self._guard = threading.Lock()
+
+    def run(self, name: str, *, dry_run: bool = False, wait: bool = True) -> dict[str, object]:
+        """Run task ``name`` now and return its record (``busy`` when one is running).
+
+        With ``wait`` false, a run already going on is not waited for: the answer is
+        ``{"task": name, "busy": True}``.
+        """
+        task = self.tasks[name]
+        lock = self._locks[name]
+        if not lock.acquire(blocking=wait):
+            return {"task": name, "busy": True}
+        try:
+            return self._run(task, dry_run)
+        finally:
+            lock.release()
+
+    def last(self) -> dict[str, dict[str, object]]:
+        """The record of every task's last run, by task name."""
+        with self._guard:
+            return dict(self._last)
+
+    def _run(self, task: MaintenanceTask, dry_run: bool) -> dict[str, object]:
+        started = datetime.datetime.now(datetime.timezone.utc)
+        clock = time.perf_counter()
+        record: dict[str, object] = {
+            "task": task.name,
+            "dry_run": dry_run,
+            "started": started.isoformat().replace("+00:00", "Z"),
+        }
+        try:
+            outcome = task.run(dry_run)
+        except Exception as exc:
+            seconds = time.perf_counter() - clock
+            logger.exception("maintenance task %s failed", task.name)
+            record.update(seconds=round(seconds, 3), error=f"{type(exc).__name__}: {exc}")
+            if self.metrics is not None:
+                self.metrics.record_maintenance(task.name, seconds, None)
+        else:
+            seconds = time.perf_counter() - clock
+            deleted = {} if dry_run else dict(outcome.deleted)
+            record.update(seconds=round(seconds, 3), deleted=deleted, report=outcome.report)
+            logger.info(
+                "maintenance task %s %s in %.3fs: %s",
+                task.name,
+                "dry run done" if dry_run else "done",
+                seconds,
+                ", ".join(f"{n} {k}" for k, n in outcome.deleted.items()) or "nothing to do",
+                extra={"fields": {"task": task.name, "dry_run": dry_run, **outcome.deleted}},
+            )
+            if self.metrics is not None:
+                self.metrics.record_maintenance(task.name, seconds, deleted)
+        with self._guard:
+            self._last[task.name] = record
+        return record
+
+    def admin_routes(self) -> dict[str, DebugHandler]:
+        """The admin API's paths for the debug listener."""
+        routes: dict[str, DebugHandler] = {f"{ADMIN_PREFIX}/reports": self._reports}
+        for name in self.tasks:
+            routes[f"{ADMIN_PREFIX}/{name}"] = self._runner(name)
+        return routes
+
+    def _reports(self, method: str, query: Mapping[str, str]) -> DebugAnswer:
+        if method not in {"GET", "HEAD"}:
+            return 405, _JSON, b'{"error": "GET only"}'
+        body = {"tasks": sorted(self.tasks), "last": self.last()}
+        return 200, _JSON, json.dumps(body).encode()
+
+    def _runner(self, name: str) -> DebugHandler:
+        def handle(method: str, query: Mapping[str, str]) -> DebugAnswer:
+            if method != "POST":
+                return 405, _JSON, b'{"error": "POST runs the task"}'
+            dry_run = query.get("dryrun", "false").lower() in {"1", "true", "yes"}
+            record = self.run(name, dry_run=dry_run, wait=False)
+            status = 409 if record.get("busy") else 500 if "error" in record else 200
+            return status, _JSON, json.dumps(record).encode()
+
+        return handle
