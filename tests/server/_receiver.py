@@ -57,7 +57,10 @@ class Receiver:
 
     def wait_for(self, count: int, timeout: float = 20.0) -> list[dict[str, Any]]:
         """The events once at least ``count`` arrived (fails after ``timeout`` seconds)."""
-        return wait_until(lambda: self.events() if len(self.events()) >= count else None, timeout)
+        events: list[dict[str, Any]] = wait_until(
+            lambda: self.events() if len(self.events()) >= count else None, timeout
+        )
+        return events
 
     def stop(self) -> None:
         """Stop serving and close the port."""
