@@ -2,10 +2,12 @@
 
 The server knows tasks only as callables (``run(dry_run)`` returning a `TaskOutcome`):
 the composition point that opened the storage supplies them (online garbage collection,
-retention policies). `Maintenance` runs each at most once at a time, keeps the last
-report of each, counts runs and deletions into the metrics, logs a summary, and answers
-the admin API: ``GET /admin/reports`` (every task's last run) and ``POST /admin/<task>``
-(run it now; ``?dryrun=true`` to only report).
+retention policies). `Maintenance` runs one task at a time (two collections at once are
+not safe together: the online collector is safe against pushes, not against another
+collector), keeps the last report of each, counts runs and deletions into the metrics,
+logs a summary, and answers the admin API: ``GET /admin/reports`` (every task's last
+run) and ``POST /admin/<task>`` (run it now, 409 while a task runs; ``?dryrun=true`` to
+only report).
 """
 
 from __future__ import annotations
@@ -65,23 +67,23 @@ class MaintenanceTask:
 
 
 class Maintenance:
-    """Runs tasks one at a time each, keeping their last reports; see the module text."""
+    """Runs tasks one at a time, keeping their last reports; see the module text."""
 
     def __init__(self, tasks: Sequence[MaintenanceTask], metrics: Metrics | None = None) -> None:
         self.tasks = {task.name: task for task in tasks}
         self.metrics = metrics
-        self._locks = {name: threading.Lock() for name in self.tasks}
+        self._running = threading.Lock()
         self._last: dict[str, dict[str, object]] = {}
         self._guard = threading.Lock()
 
     def run(self, name: str, *, dry_run: bool = False, wait: bool = True) -> dict[str, object]:
-        """Run task ``name`` now and return its record (``busy`` when one is running).
+        """Run task ``name`` now and return its record.
 
-        With ``wait`` false, a run already going on is not waited for: the answer is
-        ``{"task": name, "busy": True}``.
+        One task runs at a time: with ``wait``, this waits for a run going on to end;
+        without, it answers ``{"task": name, "busy": True}`` instead.
         """
         task = self.tasks[name]
-        lock = self._locks[name]
+        lock = self._running
         if not lock.acquire(blocking=wait):
             return {"task": name, "busy": True}
         try:

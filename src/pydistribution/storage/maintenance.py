@@ -151,15 +151,16 @@ def run_retention(
     pulls: PullTimes | None = None,
     dry_run: bool = False,
 ) -> tuple[RetentionReport, GCReport | None]:
-    """Apply the policies; when tags were removed, collect what they held at once.
+    """Apply the policies, then (unless ``dry_run``) collect what removed tags held.
 
     The collection deletes untagged manifests (so what the removed tags held goes, and
-    everything a kept tag reaches stays), with ``gc``'s grace and settle times.
+    everything a kept tag reaches stays), with ``gc``'s grace and settle times; it runs
+    even when this run removed nothing, for what earlier runs' grace period spared.
     """
     if pulls is not None:
         pulls.flush()
     report = apply_retention(registry, schedule.policies, pulls=pulls, dry_run=dry_run)
-    if dry_run or not report.deleted:
+    if dry_run:
         return report, None
     return report, run_gc(registry, gc or GCSchedule(), delete_untagged=True)
 
