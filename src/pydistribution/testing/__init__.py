@@ -18,8 +18,10 @@ if TYPE_CHECKING:
     from pydistribution.testing.namespace_suite import (
         NamespaceSuite,
         RepositorySuite,
+        image_config,
         push_blob,
         push_image,
+        push_index,
         run_in_threads,
     )
 
@@ -27,8 +29,10 @@ __all__ = [
     "DriverSuite",
     "NamespaceSuite",
     "RepositorySuite",
+    "image_config",
     "push_blob",
     "push_image",
+    "push_index",
     "run_in_threads",
 ]
 
@@ -36,8 +40,10 @@ _LAZY = {
     "DriverSuite": "pydistribution.testing.driver_suite",
     "NamespaceSuite": "pydistribution.testing.namespace_suite",
     "RepositorySuite": "pydistribution.testing.namespace_suite",
+    "image_config": "pydistribution.testing.namespace_suite",
     "push_blob": "pydistribution.testing.namespace_suite",
     "push_image": "pydistribution.testing.namespace_suite",
+    "push_index": "pydistribution.testing.namespace_suite",
     "run_in_threads": "pydistribution.testing.namespace_suite",
 }
 

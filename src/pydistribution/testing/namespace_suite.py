@@ -41,9 +41,17 @@ from pydistribution.manifest.ocimanifest import OCIManifestBuilder
 from pydistribution.protocols import BlobWriter, Mounted, Namespace, Repository
 from pydistribution.reference import Reference
 from pydistribution.testing._namespace_api import NamespaceApiTests, RepositoryApiTests
-from pydistribution.testing._push import push_blob, push_image
+from pydistribution.testing._push import image_config, push_blob, push_image, push_index
 
-__all__ = ["NamespaceSuite", "RepositorySuite", "push_blob", "push_image", "run_in_threads"]
+__all__ = [
+    "NamespaceSuite",
+    "RepositorySuite",
+    "image_config",
+    "push_blob",
+    "push_image",
+    "push_index",
+    "run_in_threads",
+]
 
 _T = TypeVar("_T")
 
