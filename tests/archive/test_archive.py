@@ -8,6 +8,7 @@ import hashlib
 import io
 import tarfile
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -111,7 +112,7 @@ def test_written_docker_archive_is_what_docker_load_reads(tmp_path: Path) -> Non
     assert [e["RepoTags"] for e in entries] == [["team/app:v1", "mirror/app:v1"], ["team/app:v2"]]
     first = entries[0]
     assert first["Layers"] == [f"{hashlib.sha256(x).hexdigest()}.tar" for x in layers]
-    assert read_member(path, first["Layers"][0]) == layers[0]  # type: ignore[index]
+    assert read_member(path, first["Layers"][0]) == layers[0]
     assert read_member(path, str(first["Config"])) == config
     assert not list(tmp_path.glob(".out.tar.*"))
     back = open_docker_archive(str(path))
@@ -187,7 +188,7 @@ def _valid(tmp_path: Path) -> list[Entry]:
     return legacy_entries([image("ok", ["app:v1"])])
 
 
-HOSTILE = {
+HOSTILE: dict[str, tuple[Callable[[list[Entry]], list[Entry]], str]] = {
     "dotdot": (lambda e: [*e, Entry("../escape", b"x")], "'..' component"),
     "absolute": (lambda e: [*e, Entry("/etc/passwd", b"x")], "absolute path"),
     "symlink-out": (

@@ -25,8 +25,12 @@ def root(tmp_path: Path) -> Path:
     builder = OCIIndexBuilder()
     d = child.describe()
     builder.append_reference(
-        Descriptor(media_type=d.media_type, digest=d.digest, size=d.size,
-                   platform=Platform(architecture="arm64", os="linux", variant="v8"))
+        Descriptor(
+            media_type=d.media_type,
+            digest=d.digest,
+            size=d.size,
+            platform=Platform(architecture="arm64", os="linux", variant="v8"),
+        )
     )
     registry.repository("multi/arch").manifests().put(builder.build(), tag="latest")
     return tmp_path / "root"

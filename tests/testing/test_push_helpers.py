@@ -89,7 +89,7 @@ def test_push_index_platforms_from_configs(registry: Registry) -> None:
         Platform(architecture="arm64", os="linux", variant="v8"),
     ]
     wanted = Platform(architecture="arm64", os="linux", variant="v8")
-    assert select_manifest(children, wanted).digest == arm64.digest
+    assert select_manifest(index, wanted).digest == arm64.digest
 
 
 def test_image_config_of_an_index_raises(registry: Registry) -> None:

@@ -14,7 +14,7 @@ from pydistribution._public import claim_exports
 
 try:
     import anyio  # noqa: F401  (checked here so the message names the extra)
-    import starlette  # noqa: F401
+    import starlette  # noqa: F401  (checked here so the message names the extra)
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(
         "the server needs starlette and anyio: pip install 'pydistribution[server]'"

@@ -80,7 +80,7 @@ def _call(name: str, op: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwarg
     # Contract §4: callers see only the six driver kinds, whatever the backend raises
     # (OSError, boto3's ClientError, a third party's own classes), so the catch is broad
     # on purpose; BaseException (KeyboardInterrupt, SystemExit) is not caught.
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - contract §4, see the comment above
         _raise_as_driver_error(name, exc)
 
 

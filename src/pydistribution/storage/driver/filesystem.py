@@ -369,7 +369,7 @@ class _FilesystemBackend:
             # are kilobytes, and a megabyte buffer per open costs more than the read.
             size = os.fstat(fd).st_size
             buffering = BUFFER_SIZE if size >= BUFFER_SIZE else max(size + 1, _SMALL_READ)
-            file = open(fd, "rb", buffering=buffering)  # noqa: SIM115
+            file = open(fd, "rb", buffering=buffering)  # noqa: SIM115 - returned open to the caller
         except IsADirectoryError as exc:
             os.close(fd)  # open() leaves a descriptor it did not open to its caller
             raise PathNotFoundError(_NAME, path) from exc
