@@ -26,16 +26,17 @@ import os
 import threading
 import uuid
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Final, Literal, NoReturn, overload
 
 from pydistribution._resolve import resolve_manifest, target_digest
+from pydistribution._upload import UploadSession, upload_content
 from pydistribution.archive._oci import IMAGE_NAME_ANNOTATION, REF_NAME_ANNOTATION
 from pydistribution.archive._tarwriter import TarStream
 from pydistribution.descriptor import Descriptor
-from pydistribution.digest import CHUNK_SIZE, Digest, Digester
+from pydistribution.digest import Digest, Digester
 from pydistribution.errors import (
     BlobInvalidDigestError,
     BlobInvalidLengthError,
@@ -52,7 +53,7 @@ from pydistribution.protocols import Page, ServedBlob
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from typing_extensions import Buffer, Self
+    from typing_extensions import Self
 
     from pydistribution.mediatypes import MediaType
     from pydistribution.protocols import BlobContent, BlobWriter, Manifest, Mounted, Repository
@@ -108,107 +109,74 @@ class _Decompressor:
         return self._inflate.flush() if self._mode == "gzip" else b""
 
 
-class _TarBlobWriter:
-    """One blob streamed into the archive; the archive is held until commit or cancel."""
+class _TarUpload:
+    """Where one blob's bytes go: a member of the archive's tar, the archive held meanwhile.
+
+    The shared `UploadSession` runs the writer's state machine over it. A tar member
+    cannot be continued later, so closing a session gives the member up as cancelling does.
+    """
 
     def __init__(self, archive: ArchiveWriter) -> None:
         self._archive = archive
-        self._id = str(uuid.uuid4())
-        self._started = datetime.now(timezone.utc)
         archive.lock.acquire()
-        self._open = True
+        self._held = True
+        self._finished = False
         self._start = archive.tar.begin()
-        self._digester = Digester()
         self._decompress = _Decompressor() if archive.format == "docker" else None
         self._stored = Digester()
-
-    @property
-    def id(self) -> str:
-        return self._id
-
-    @property
-    def size(self) -> int:
-        return self._digester.size
-
-    @property
-    def started_at(self) -> datetime:
-        return self._started
-
-    def digest(self) -> Digest:
-        """The digest of what was written so far."""
-        return self._digester.digest()
 
     def _store(self, data: bytes) -> None:
         if data:
             self._archive.tar.write(data)
             self._stored.update(data)
 
-    def write(self, data: Buffer) -> int:
+    def append(self, data: memoryview) -> None:
         chunk = bytes(data)
-        self._digester.update(chunk)
         self._store(self._decompress.feed(chunk) if self._decompress else chunk)
-        return len(chunk)
-
-    def read_from(self, stream: BinaryIO) -> int:
-        total = 0
-        while chunk := stream.read(CHUNK_SIZE):
-            total += self.write(chunk)
-        return total
-
-    def commit(self, provisional: Descriptor) -> Descriptor:
-        try:
-            if self._decompress is not None:
-                self._store(self._decompress.flush())
-            actual = self._digester.digest()
-            if provisional.size and provisional.size != self._digester.size:
-                raise BlobInvalidLengthError(provisional.size, self._digester.size)
-            if actual != provisional.digest:
-                raise BlobInvalidDigestError(provisional.digest, f"the content is {actual}")
-            descriptor = Descriptor(
-                media_type=provisional.media_type, digest=actual, size=self._digester.size
-            )
-            name = self._archive.member_name(descriptor, self._stored.digest())
-            if name in self._archive.members or actual in self._archive.written_blobs:
-                # Two compressions of one layer: the archive holds its tar once.
-                self._archive.tar.abandon(self._start)
-            else:
-                self._archive.tar.end(self._start, name, self._stored.size)
-            self._archive.stored(descriptor, name)
-            self._open_release()
-        except BaseException:
-            self.cancel()
-            raise
-        return descriptor
-
-    def cancel(self) -> None:
-        if self._open:
-            self._archive.tar.abandon(self._start)
-            self._release()
-
-    def _open_release(self) -> None:
-        self._release()
-
-    def _release(self) -> None:
-        if self._open:
-            self._open = False
-            self._archive.lock.release()
 
     def close(self) -> None:
-        self.cancel()
+        self.remove()
 
-    def __enter__(self) -> Self:
-        return self
+    def seal(self) -> None:
+        if self._decompress is not None:
+            self._store(self._decompress.flush())
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is not None:
-            self.cancel()
+    def discard(self) -> None:
+        """Nothing to stop: `remove`, which follows, gives the member up."""
+
+    def publish(self, provisional: Descriptor, size: int, digester: Digester | None) -> Digest:
+        assert digester is not None  # a tar member is never resumed
+        actual = digester.digest()
+        if provisional.size and provisional.size != size:
+            raise BlobInvalidLengthError(provisional.size, size)
+        if actual != provisional.digest:
+            raise BlobInvalidDigestError(provisional.digest, f"the content is {actual}")
+        descriptor = Descriptor(media_type=provisional.media_type, digest=actual, size=size)
+        name = self._archive.member_name(descriptor, self._stored.digest())
+        if name in self._archive.members or actual in self._archive.written_blobs:
+            # Two compressions of one layer: the archive holds its tar once.
+            self._archive.tar.abandon(self._start)
         else:
-            self.close()
+            self._archive.tar.end(self._start, name, self._stored.size)
+        self._finished = True
+        self._archive.stored(descriptor, name)
+        return actual
+
+    def remove(self) -> None:
+        if self._held:
+            if not self._finished:
+                self._archive.tar.abandon(self._start)
+            self._held = False
+            self._archive.lock.release()
+
+
+class _TarBlobWriter(UploadSession):
+    """One blob streamed into the archive; the archive is held until commit or cancel."""
+
+    __slots__ = ()
+
+    def __init__(self, archive: ArchiveWriter) -> None:
+        super().__init__(_TarUpload(archive), str(uuid.uuid4()), datetime.now(timezone.utc))
 
 
 class _WriterBlobs:
@@ -258,23 +226,7 @@ class _WriterBlobs:
             UnsupportedError: a zstd layer into a docker archive.
             TypeError: ``data`` is none of these.
         """
-        chunks: Iterable[bytes]
-        if isinstance(data, (bytes, bytearray, memoryview)):
-            chunks = [bytes(data)]
-        elif hasattr(data, "read"):
-            stream = data
-            chunks = iter(lambda: stream.read(CHUNK_SIZE), b"")
-        elif isinstance(data, Iterable):
-            chunks = data
-        else:
-            raise TypeError(f"blob content must be bytes, a file or chunks, not {type(data)}")
-        with _TarBlobWriter(self._archive) as writer:
-            for chunk in chunks:
-                writer.write(chunk)
-            provisional = Descriptor(
-                media_type=media_type, digest=writer.digest(), size=writer.size
-            )
-            return writer.commit(provisional)
+        return upload_content(_TarBlobWriter(self._archive), media_type, data)
 
     @overload
     def create(self) -> BlobWriter: ...
