@@ -11,7 +11,7 @@ from pydistribution.digest import Digest, as_digest
 if TYPE_CHECKING:
     from pydistribution.protocols import Manifest, Repository
 
-__all__ = ["resolve_manifest", "split_tag_or_digest", "target_digest"]
+__all__ = ["ResolvesReferences", "resolve_manifest", "split_tag_or_digest", "target_digest"]
 
 
 def split_tag_or_digest(reference: Digest | str) -> Digest | str:
@@ -62,3 +62,22 @@ def resolve_manifest(
     target = split_tag_or_digest(reference)
     digest = target if isinstance(target, Digest) else repository.tags().get(target).digest
     return repository.manifests().get(digest, media_types=media_types)
+
+
+class ResolvesReferences:
+    """Base of the ``Repository`` classes: ``resolve`` from their ``tags()`` and ``manifests()``."""
+
+    __slots__ = ()
+
+    def resolve(
+        self: Repository, reference: Digest | str, *, media_types: Sequence[str] | None = None
+    ) -> Manifest:
+        """The manifest a tag (``"v1"``) or a digest (``"sha256:..."``) names.
+
+        Raises:
+            TagUnknownError: no such tag.
+            TagInvalidFormatError: the tag is malformed.
+            DigestInvalidError: the digest text is malformed.
+            ManifestUnknownRevisionError: no such manifest, or not of an accepted type.
+        """
+        return resolve_manifest(self, reference, media_types=media_types)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, BinaryIO, NoReturn, overload
 
 import attrs
 
-from pydistribution._resolve import resolve_manifest, target_digest
+from pydistribution._resolve import ResolvesReferences, target_digest
 from pydistribution.archive._gzip import gzip_chunks
 from pydistribution.descriptor import Descriptor
 from pydistribution.digest import Digest, Digester
@@ -338,7 +338,7 @@ class ArchiveTagService:
         return sorted(t for t, d in self._tags.items() if d.digest == digest)
 
 
-class ArchiveRepository:
+class ArchiveRepository(ResolvesReferences):
     """The images of an archive as one read-only repository.
 
     Built by `open_docker_archive` and `open_oci_archive`; ``images`` lists each image
@@ -372,17 +372,6 @@ class ArchiveRepository:
     def path(self) -> str:
         """The archive file."""
         return str(self._index.path)
-
-    def resolve(
-        self, reference: Digest | str, *, media_types: Sequence[str] | None = None
-    ) -> Manifest:
-        """The manifest a tag or a digest names.
-
-        Raises:
-            TagUnknownError: no such tag.
-            ManifestUnknownRevisionError: no such manifest.
-        """
-        return resolve_manifest(self, reference, media_types=media_types)
 
     def blobs(self) -> ArchiveBlobStore:
         """The blobs of the archive."""

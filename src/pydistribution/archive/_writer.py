@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Final, Literal, NoReturn, overload
 
-from pydistribution._resolve import resolve_manifest, target_digest
+from pydistribution._resolve import ResolvesReferences, target_digest
 from pydistribution._upload import UploadSession, upload_content
 from pydistribution.archive._oci import IMAGE_NAME_ANNOTATION, REF_NAME_ANNOTATION
 from pydistribution.archive._tarwriter import TarStream
@@ -349,7 +349,7 @@ class _WriterTags:
         )
 
 
-class ArchiveWriter:
+class ArchiveWriter(ResolvesReferences):
     """A new archive at ``path``, written as a repository named ``name``.
 
     Args:
@@ -405,17 +405,6 @@ class ArchiveWriter:
     def name(self) -> Reference:
         """The repository name images are named under."""
         return self._name
-
-    def resolve(
-        self, reference: Digest | str, *, media_types: Sequence[str] | None = None
-    ) -> Manifest:
-        """The manifest a tag or digest written so far names.
-
-        Raises:
-            TagUnknownError: no such tag.
-            ManifestUnknownRevisionError: no such manifest.
-        """
-        return resolve_manifest(self, reference, media_types=media_types)
 
     def blobs(self) -> _WriterBlobs:
         """The blobs written so far (write-only: stat, create, put)."""

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from pydistribution._resolve import resolve_manifest
+from pydistribution._resolve import ResolvesReferences
 from pydistribution.errors import InvalidReferenceError
 from pydistribution.layout._blobs import LayoutBlobStore
 from pydistribution.layout._engine import Layout
@@ -15,8 +14,7 @@ from pydistribution.layout._tags import LayoutTagService
 from pydistribution.reference import Reference
 
 if TYPE_CHECKING:
-    from pydistribution.digest import Digest
-    from pydistribution.protocols import Manifest, Repository
+    from pydistribution.protocols import Repository
 
 __all__ = ["DEFAULT_NAME", "LayoutRepository"]
 
@@ -31,7 +29,7 @@ def _default_name(layout: Layout) -> Reference:
         return Reference(path=DEFAULT_NAME)
 
 
-class LayoutRepository:
+class LayoutRepository(ResolvesReferences):
     """A layout as one repository: its blobs, manifests and tags (reference names).
 
     Args:
@@ -82,19 +80,6 @@ class LayoutRepository:
     def name(self) -> Reference:
         """The repository's name; it compares equal to its text (``repo.name == "app"``)."""
         return self._name
-
-    def resolve(
-        self, reference: Digest | str, *, media_types: Sequence[str] | None = None
-    ) -> Manifest:
-        """The manifest a tag (``"v1"``) or a digest (``"sha256:..."``) names.
-
-        Raises:
-            TagUnknownError: no such tag.
-            TagInvalidFormatError: the tag is malformed.
-            DigestInvalidError: the digest text is malformed.
-            ManifestUnknownRevisionError: no such manifest, or not of an accepted type.
-        """
-        return resolve_manifest(self, reference, media_types=media_types)
 
     @property
     def layout(self) -> Layout:

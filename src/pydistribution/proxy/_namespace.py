@@ -7,12 +7,11 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from pydistribution._resolve import resolve_manifest
+from pydistribution._resolve import ResolvesReferences
 from pydistribution.errors import ConfigurationError, RepositoryNameInvalidError
 from pydistribution.protocols import (
     BlobEnumerator,
     BlobStatter,
-    Manifest,
     Namespace,
     Page,
     Repository,
@@ -26,7 +25,7 @@ from pydistribution.reference import Named, Reference, validate_repository_name
 from pydistribution.storage import Registry
 
 if TYPE_CHECKING:
-    from pydistribution.digest import Digest
+    pass
 
 __all__ = ["DEFAULT_TAG_TTL", "ProxyNamespace", "ProxyRepository", "ProxyScope", "Upstream"]
 
@@ -76,7 +75,7 @@ class ProxyScope:
         return any(_under(name, prefix) for prefix in self.prefixes)
 
 
-class ProxyRepository:
+class ProxyRepository(ResolvesReferences):
     """A repository of a `ProxyNamespace` that mirrors an upstream's (reads only)."""
 
     def __init__(
@@ -92,19 +91,6 @@ class ProxyRepository:
     def name(self) -> Named:
         """The local repository name."""
         return self._name
-
-    def resolve(
-        self, reference: Digest | str, *, media_types: Sequence[str] | None = None
-    ) -> Manifest:
-        """The manifest a tag or a digest names (see ``Repository.resolve``).
-
-        Raises:
-            TagUnknownError: no such tag.
-            TagInvalidFormatError: the tag is malformed.
-            DigestInvalidError: the digest text is malformed.
-            ManifestUnknownRevisionError: no such manifest, or not of an accepted type.
-        """
-        return resolve_manifest(self, reference, media_types=media_types)
 
     def blobs(self) -> ProxyBlobStore:
         """The repository's blobs (a miss is fetched from the upstream)."""

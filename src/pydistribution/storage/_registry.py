@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from pydistribution._resolve import resolve_manifest
+from pydistribution._resolve import ResolvesReferences
 from pydistribution.errors import (
     PaginationNumberInvalidError,
     PathNotFoundError,
@@ -24,9 +24,7 @@ from pydistribution.storage._options import RegistryOptions
 from pydistribution.storage._tagstore import TagStore
 
 if TYPE_CHECKING:
-    from pydistribution.digest import Digest
     from pydistribution.protocols import (
-        Manifest,
         Namespace,
         Repository,
         RepositoryEnumerator,
@@ -38,7 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["Registry", "RegistryRepository"]
 
 
-class RegistryRepository:
+class RegistryRepository(ResolvesReferences):
     """One repository of a `Registry` (a ``Repository``): its blobs, manifests and tags."""
 
     def __init__(self, context: StorageContext, name: str) -> None:
@@ -51,19 +49,6 @@ class RegistryRepository:
     def name(self) -> Reference:
         """The repository's name; it compares equal to its text (``repo.name == "team/app"``)."""
         return Reference(path=self._name)
-
-    def resolve(
-        self, reference: Digest | str, *, media_types: Sequence[str] | None = None
-    ) -> Manifest:
-        """The manifest a tag (``"v1"``) or a digest (``"sha256:..."``) names.
-
-        Raises:
-            TagUnknownError: no such tag.
-            TagInvalidFormatError: the tag is malformed.
-            DigestInvalidError: the digest text is malformed.
-            ManifestUnknownRevisionError: no such manifest, or not of an accepted type.
-        """
-        return resolve_manifest(self, reference, media_types=media_types)
 
     def blobs(self) -> LinkedBlobStore:
         """The blobs linked into this repository."""
