@@ -7,7 +7,6 @@ servers, a Go ``config.yml`` (address, prefix, headers, JSON logs, deletes, warn
 
 from __future__ import annotations
 
-import datetime
 import http.client
 import json
 import ssl
@@ -30,6 +29,7 @@ from pydistribution.testing.peers import require_program, skopeo_copy
 from pydistribution.testing.peers._process import LOOPBACK, peer_environment
 from pydistribution.testing.peers._server import ManagedServer, WorkDir, http_ok
 from tests.interop.images import build_image
+from tests.pki import issue
 
 BLOB = b"served by pydistribution serve"
 DIGEST = Digest.from_bytes(BLOB)
@@ -260,47 +260,10 @@ def test_a_go_config_yml(root: Path, tmp_path: Path) -> None:
     assert 'HTTP/1.1" 200' not in log  # the access log is disabled
 
 
-def _self_signed(directory: Path) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(__import__("ipaddress").ip_address(LOOPBACK))]
-            ),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "domain.crt", directory / "domain.key"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 def test_tls_from_the_config(root: Path, tmp_path: Path) -> None:
     from pydistribution.testing.peers._process import free_port
 
-    cert, key = _self_signed(tmp_path)
+    cert, key = issue("localhost", server=True).write(tmp_path, "domain")
     port = free_port()
     config = _config(
         tmp_path,

@@ -24,10 +24,10 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+
+from tests.pki import issue
 
 LOOPBACK = "127.0.0.1"
 
@@ -99,19 +99,7 @@ class TokenServer(_Threaded):
         self.refresh_tokens: dict[str, str] = {}
         """OAuth2 refresh tokens (docker's identity tokens) and the account of each."""
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pydistribution test token")])
-        now = datetime.datetime.now(datetime.timezone.utc)
-        self._cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(self._key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=2))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(self._key, hashes.SHA256())
-        )
+        self._cert = issue("pydistribution test token", key=self._key).certificate
         self.bundle = directory / "token-ca.pem"
         self.bundle.write_bytes(self._cert.public_bytes(serialization.Encoding.PEM))
         server = self

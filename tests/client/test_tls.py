@@ -2,75 +2,25 @@
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from pydistribution import mediatypes
 from pydistribution.client import RemoteRegistry, RetryPolicy, TLSOptions
 from pydistribution.errors import ConfigurationError, DistributionError
 from pydistribution.testing.plugin import GoRegistryFactory
+from tests.pki import issue
 
 FAST = RetryPolicy(attempts=1)
 
 
-def _write(path: Path, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate) -> None:
-    path.with_suffix(".key").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    path.with_suffix(".pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-
-
-def _issue(
-    directory: Path,
-    name: str,
-    issuer: tuple[ec.EllipticCurvePrivateKey, x509.Certificate] | None,
-    *,
-    server: bool = False,
-    client: bool = False,
-) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer[1].subject if issuer else subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=issuer is None, path_length=None), critical=True)
-    )
-    if server:
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        ).add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-    if client:
-        builder = builder.add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
-        )
-    cert = builder.sign(issuer[0] if issuer else key, hashes.SHA256())
-    _write(directory / name, key, cert)
-    return key, cert
-
-
 @pytest.fixture
 def pki(tmp_path: Path) -> Path:
-    ca = _issue(tmp_path, "ca", None)
-    _issue(tmp_path, "server", ca, server=True)
-    _issue(tmp_path, "client", ca, client=True)
+    ca = issue("ca")
+    ca.write(tmp_path, "ca")
+    issue("server", issuer=ca, server=True).write(tmp_path, "server")
+    issue("client", issuer=ca, client=True).write(tmp_path, "client")
     return tmp_path
 
 
@@ -78,7 +28,7 @@ def pki(tmp_path: Path) -> Path:
 @pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 def test_https_with_a_private_ca(go_registry_factory: GoRegistryFactory, pki: Path) -> None:
     server = go_registry_factory(
-        tls={"certificate": str(pki / "server.pem"), "key": str(pki / "server.key")}
+        tls={"certificate": str(pki / "server.pem"), "key": str(pki / "server-key.pem")}
     )
     assert server.url.startswith("https://127.0.0.1:")
     trusted = RemoteRegistry(server.url, tls=TLSOptions(ca_bundle=str(pki / "ca.pem")), retry=FAST)
@@ -97,7 +47,7 @@ def test_client_certificate(go_registry_factory: GoRegistryFactory, pki: Path) -
     server = go_registry_factory(
         tls={
             "certificate": str(pki / "server.pem"),
-            "key": str(pki / "server.key"),
+            "key": str(pki / "server-key.pem"),
             "clientcas": [str(pki / "ca.pem")],
         }
     )
@@ -106,7 +56,7 @@ def test_client_certificate(go_registry_factory: GoRegistryFactory, pki: Path) -
         tls=TLSOptions(
             ca_bundle=str(pki / "ca.pem"),
             client_cert=str(pki / "client.pem"),
-            client_key=str(pki / "client.key"),
+            client_key=str(pki / "client-key.pem"),
         ),
         retry=FAST,
     )

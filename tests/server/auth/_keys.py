@@ -3,52 +3,23 @@
 from __future__ import annotations
 
 import base64
-import datetime
 import json
 import time
 from pathlib import Path
-from typing import cast
 
 import jwt
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import (
-    CertificatePublicKeyTypes,
     PrivateKeyTypes,
 )
-from cryptography.x509.oid import NameOID
 
 from pydistribution.server.auth.token import key_id
+from tests.pki import issue
 
 ISSUER = "test-issuer"
 SERVICE = "test-registry"
-
-
-def certificate(
-    key: PrivateKeyTypes,
-    name: str,
-    *,
-    signer: PrivateKeyTypes | None = None,
-    issuer: x509.Certificate | None = None,
-    ca: bool = True,
-    days: int = 2,
-) -> x509.Certificate:
-    """A certificate of ``key``'s public key, self-signed unless ``signer``/``issuer`` given."""
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer.subject if issuer else subject)
-        # The keys made here are RSA or EC; CertificateBuilder takes only certificate keys.
-        .public_key(cast("CertificatePublicKeyTypes", key.public_key()))
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .sign(signer or key, hashes.SHA256())  # type: ignore[arg-type]
-    )
 
 
 class Signer:
@@ -61,17 +32,9 @@ class Signer:
             else ec.generate_private_key(ec.SECP256R1())
         )
         self.algorithm = "RS256" if rsa_key else "ES256"
-        self.certificate = certificate(self.key, name)
-        self.bundle = directory / f"{name}.pem"
-        self.bundle.write_bytes(self.certificate.public_bytes(serialization.Encoding.PEM))
-        self.key_path = directory / f"{name}-key.pem"
-        self.key_path.write_bytes(
-            self.key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
+        issued = issue(name, key=self.key)
+        self.certificate = issued.certificate
+        self.bundle, self.key_path = issued.write(directory, name)
 
     @property
     def kid(self) -> str:

@@ -2,61 +2,19 @@
 
 from __future__ import annotations
 
-import datetime
 import http.client
-import ipaddress
 import ssl
 from pathlib import Path
 
 import pytest
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from pydistribution.testing.peers._process import LOOPBACK
+from tests.pki import issue
 
 from ._serve import Serve
 
 pytestmark = pytest.mark.peer
-
-
-def _pair(
-    directory: Path,
-    name: str,
-    *,
-    ca: bool,
-    issuer: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None = None,
-) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer[0].subject if issuer else subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if not ca:
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(LOOPBACK))]),
-            critical=False,
-        )
-    cert = builder.sign(issuer[1] if issuer else key, hashes.SHA256())
-    (directory / f"{name}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (directory / f"{name}-key.pem").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert, key
 
 
 def _context(directory: Path, client: str | None) -> ssl.SSLContext:
@@ -77,12 +35,15 @@ def _get(port: int, context: ssl.SSLContext) -> int:
 
 @pytest.mark.parametrize("server_name", ["granian", "uvicorn"])
 def test_client_certificates_are_required(tmp_path: Path, server_name: str) -> None:
-    server_ca = _pair(tmp_path, "server-ca", ca=True)
-    _pair(tmp_path, "server", ca=False, issuer=server_ca)
-    client_ca = _pair(tmp_path, "client-ca", ca=True)
-    other_ca = _pair(tmp_path, "other-ca", ca=True)
-    _pair(tmp_path, "client", ca=False, issuer=client_ca)
-    _pair(tmp_path, "stranger", ca=False, issuer=other_ca)
+    server_ca, client_ca, other_ca = issue("server-ca"), issue("client-ca"), issue("other-ca")
+    for name, issued in [
+        ("server-ca", server_ca),
+        ("client-ca", client_ca),
+        ("server", issue("server", issuer=server_ca, server=True)),
+        ("client", issue("client", issuer=client_ca, client=True)),
+        ("stranger", issue("stranger", issuer=other_ca, client=True)),
+    ]:
+        issued.write(tmp_path, name)
     document = {
         "storage": {"inmemory": None, "maintenance": {"uploadpurging": {"enabled": False}}},
         "http": {

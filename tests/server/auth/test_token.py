@@ -29,8 +29,9 @@ from pydistribution.server.auth import TokenConfig, TokenVerifier
 from pydistribution.server.auth.token import thumbprint
 from pydistribution.storage import Registry, RegistryOptions
 from pydistribution.storage.driver.inmemory import InMemoryDriver
+from tests.pki import Issued, issue
 
-from ._keys import ISSUER, SERVICE, Signer, certificate, repository, unsigned, write_pem, x5c
+from ._keys import ISSUER, SERVICE, Signer, repository, unsigned, write_pem, x5c
 
 BLOB = b"token layer"
 DIGEST = str(Digest.from_bytes(BLOB))
@@ -222,26 +223,26 @@ def test_kid_of_a_bundle_key_without_x5c(client: TestClient, signer: Signer) -> 
 def test_an_x5c_chain_through_an_intermediate(
     registry: Registry, signer: Signer, tmp_path: Path
 ) -> None:
-    root_key = ec.generate_private_key(ec.SECP256R1())
-    root = certificate(root_key, "root")
-    bundle = write_pem(tmp_path / "root.pem", root)
-    middle_key = ec.generate_private_key(ec.SECP256R1())
-    middle = certificate(middle_key, "middle", signer=root_key, issuer=root)
+    root = issue("root")
+    bundle = write_pem(tmp_path / "root.pem", root.certificate)
+    middle = issue("middle", issuer=root, ca=True)
     leaf_key = ec.generate_private_key(ec.SECP256R1())
-    leaf = certificate(leaf_key, "leaf", signer=middle_key, issuer=middle, ca=False)
+    chain = (issue("leaf", key=leaf_key, issuer=middle).certificate, middle.certificate)
     config = _config(signer, rootcertbundle=str(bundle))
     app = configured_app(registry, ServerConfig(auth=config))
     claims = signer.claims([repository("team/app", "pull", "push")])
     with TestClient(app, raise_server_exceptions=False) as client:
-        good = jwt.encode(claims, leaf_key, algorithm="ES256", headers={"x5c": x5c(leaf, middle)})
+        good = jwt.encode(claims, leaf_key, algorithm="ES256", headers={"x5c": x5c(*chain)})
         assert _push(client, good) == 201
         # Without the intermediate the leaf leads to no root.
-        short = jwt.encode(claims, leaf_key, algorithm="ES256", headers={"x5c": x5c(leaf)})
+        short = jwt.encode(claims, leaf_key, algorithm="ES256", headers={"x5c": x5c(chain[0])})
         assert _push(client, short, "team/other") == 401
         # A chain whose intermediate was not signed by the root.
         rogue_key = ec.generate_private_key(ec.SECP256R1())
-        rogue = certificate(rogue_key, "middle", signer=rogue_key, issuer=root)
-        forged = jwt.encode(claims, leaf_key, algorithm="ES256", headers={"x5c": x5c(leaf, rogue)})
+        rogue = issue("middle", issuer=Issued(rogue_key, root.certificate), ca=True)
+        forged = jwt.encode(
+            claims, leaf_key, algorithm="ES256", headers={"x5c": x5c(chain[0], rogue.certificate)}
+        )
         assert _push(client, forged, "team/other") == 401
     assert not _stored(registry, "team/other")
 
