@@ -22,7 +22,33 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    """The command group; a command's module is imported only when that command runs.
+
+    Each command lives in its own public module of this package, named after it
+    (``purge-uploads`` in ``purge_uploads``); importing the module attaches the command.
+    So ``pydistribution copy`` does not import the server, the garbage collector or rich
+    progress bars, and starts in a fraction of the time (help lists every command, so it
+    imports them all).
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        _register_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            module = _ALIASES.get(cmd_name, cmd_name.replace("-", "_"))
+            if module in _command_modules():
+                importlib.import_module(f"{__package__}.{module}")
+        return super().get_command(ctx, cmd_name)
+
+
+_ALIASES = {"ls": "tags"}
+"""Command names that are not their module's name."""
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="pydistribution")
 def cli() -> None:
     """Work on OCI / Docker registry storage, image layouts and manifests."""
@@ -93,14 +119,16 @@ def echo_json(value: object) -> None:
     sys.stdout.write("\n")
 
 
-def _register_commands() -> None:
-    # Each command lives in its own public module of this package; importing it attaches
-    # it to the group. Sorted, so the order never depends on the file system.
+def _command_modules() -> list[str]:
+    """The public modules of this package, sorted: one command each."""
     import pydistribution.cli as package
 
-    for module in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        if not module.name.startswith("_"):
-            importlib.import_module(f"{package.__name__}.{module.name}")
+    names = (m.name for m in pkgutil.iter_modules(package.__path__))
+    return sorted(name for name in names if not name.startswith("_"))
 
 
-_register_commands()
+def _register_commands() -> None:
+    # Importing a command's module attaches it to the group. Sorted, so the order never
+    # depends on the file system.
+    for name in _command_modules():
+        importlib.import_module(f"{__package__}.{name}")

@@ -270,20 +270,30 @@ class Transport:
         self._user_agent = user_agent
         self.sleep = sleep
         self._clock = clock
-        self._ssl = tls.context() if urlsplit(self.base_url).scheme == "https" else None
+        self._tls = tls
+        self._ssl: ssl.SSLContext | None = None
         self._pool = urllib3.PoolManager(
             num_pools=8,
             maxsize=max_connections,
             block=False,
             retries=False,
             timeout=urllib3.Timeout(connect=timeout, read=timeout),
-            ssl_context=tls.context(),
         )
+        if urlsplit(self.base_url).scheme == "https":
+            self._ssl_context()
         self.auth = Authenticator(credentials, self._fetch_token, clock=clock)
 
     def close(self) -> None:
         """Close every pooled connection."""
         self._pool.clear()
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        """The TLS context, made at the first ``https`` request (loading CAs takes time a
+        plain-HTTP registry on loopback need not pay)."""
+        if self._ssl is None:
+            self._ssl = self._tls.context()
+            self._pool.connection_pool_kw["ssl_context"] = self._ssl
+        return self._ssl
 
     # -- requests ---------------------------------------------------------------------
 
@@ -384,6 +394,8 @@ class Transport:
                 sent.pop("Authorization", None)
             if current_body is not None:
                 sent.setdefault("Content-Length", str(len(current_body)))
+            if self._ssl is None and current_url.startswith("https:"):
+                self._ssl_context()
             raw = self._pool.urlopen(
                 current_method,
                 current_url,
@@ -414,6 +426,8 @@ class Transport:
     ) -> tuple[int, bytes]:
         sent = dict(headers)
         sent.setdefault("User-Agent", self._user_agent)
+        if self._ssl is None and url.startswith("https:"):
+            self._ssl_context()
         attempt = 0
         while True:
             attempt += 1
@@ -463,7 +477,7 @@ class Transport:
                 host,
                 parts.port,
                 timeout=self.timeout,
-                context=self._ssl or ssl.create_default_context(),
+                context=self._ssl_context(),
             )
         else:
             connection = http.client.HTTPConnection(host, parts.port, timeout=self.timeout)
