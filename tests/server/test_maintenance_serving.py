@@ -79,3 +79,18 @@ def test_serve_refuses_maintenance_with_several_workers(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["serve", str(config), "--workers", "2"])
     assert result.exit_code != 0
     assert "maintenance run inside the one serving process: use --workers 1" in result.stderr
+
+
+def test_serve_refuses_the_admin_api_with_several_workers(tmp_path: Path) -> None:
+    config = tmp_path / "config.yml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "storage": {"filesystem": {"rootdirectory": str(tmp_path / "root")}},
+                "http": {"admin": {"enabled": True}},
+            }
+        )
+    )
+    result = CliRunner().invoke(cli, ["serve", str(config), "--workers", "2"])
+    assert result.exit_code != 0
+    assert "http.admin" in result.output

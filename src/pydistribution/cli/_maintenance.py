@@ -38,13 +38,14 @@ def maintenance_for(
 ) -> tuple[list[MaintenanceTask], list[Callable[[Event], object]]]:
     """The tasks and event listeners the ``maintenance`` section of ``document`` asks for.
 
-    The admin API (``http.debug.admin``) can run a collection even without a schedule.
+    The admin API (``http.debug.admin``, ``http.admin``) can run a collection even
+    without a schedule.
 
     Raises:
         ConfigurationError: the section is invalid.
     """
     maintenance = MaintenanceConfig.parse(document)
-    admin = config.debug is not None and config.debug.admin
+    admin = config.admin or (config.debug is not None and config.debug.admin)
     tasks: list[MaintenanceTask] = []
     listeners: list[Callable[[Event], object]] = []
     if config.read_only:

@@ -172,9 +172,12 @@ def serve_command(
             f"{root}: an in-memory registry lives in one process; use --workers 1"
         )
     maintenance = MaintenanceConfig.parse(spec.document())  # invalid: an error now
-    if workers > 1 and (config.debug is not None or maintenance != MaintenanceConfig()):
+    if workers > 1 and (
+        config.debug is not None or config.admin or maintenance != MaintenanceConfig()
+    ):
         raise ConfigurationError(
-            "http.debug and maintenance run inside the one serving process: use --workers 1"
+            "http.debug, http.admin and maintenance run inside the one serving process: "
+            "use --workers 1"
         )
     proxy = spec.proxy()
     if proxy is not None:
@@ -191,6 +194,8 @@ def serve_command(
         mode += f", auth {'htpasswd' if isinstance(config.auth, HtpasswdConfig) else 'token'}"
     if config.tls_client_cas:
         mode += ", client certificates required"
+    if config.admin:
+        mode += f", admin API at {config.prefix}/admin/"
     if proxy is not None:
         mode += ", pull-through cache of " + ", ".join(
             f"{u.url} as {u.prefix or '*'}" for u in proxy.upstreams

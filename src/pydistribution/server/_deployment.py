@@ -3,11 +3,12 @@
 `configured_app` wraps the app of `create_app` in small ASGI layers, outermost first:
 background jobs on the ASGI lifespan (the upload purger), the request and access logs,
 extra headers and absolute ``Location`` URLs (``http.headers``, ``http.host``), the
-health check, the path prefix (``http.prefix``), authentication (``auth``) and read-only
-mode; with ``notifications`` (or listeners), events of every request that pushed, pulled,
-mounted or deleted, just inside the request log. Each is a few lines
-of raw ASGI rather than Starlette middleware: they run on every request, and a plain
-wrapper costs a function call where ``BaseHTTPMiddleware`` costs a task per request.
+health check, the path prefix (``http.prefix``), authentication (``auth``), the admin
+API (``http.admin``) and read-only mode; with ``notifications`` (or listeners), events of
+every request that pushed, pulled, mounted or deleted, just inside the request log. Each
+is a few lines of raw ASGI rather than Starlette middleware: they run on every request,
+and a plain wrapper costs a function call where ``BaseHTTPMiddleware`` costs a task per
+request.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pydistribution.digest import Digest
 from pydistribution.errcode import ErrorCode
 from pydistribution.protocols import Namespace
 from pydistribution.reference import Reference
+from pydistribution.server._admin import AdminRoutes
 from pydistribution.server._app import create_app
 from pydistribution.server._debug import DebugHandler, DebugServer
 from pydistribution.server._errors import error_response, logger
@@ -36,7 +38,7 @@ from pydistribution.server._health import (
     storage_status,
 )
 from pydistribution.server._logging import RequestLog
-from pydistribution.server._maintenance import Maintenance, MaintenanceTask
+from pydistribution.server._maintenance import ADMIN_PREFIX, Maintenance, MaintenanceTask
 from pydistribution.server._metrics import Metrics, MetricsLayer
 from pydistribution.server._options import ServerOptions
 from pydistribution.server.auth import authenticated_app
@@ -96,7 +98,8 @@ def configured_app(
         listeners: called in a background thread with every event (push, pull,
             mount, delete), as the ``notifications`` endpoints are posted them.
         maintenance: tasks (garbage collection, retention) run on their schedules and
-            by the admin API of the debug listener (``http.debug.admin``).
+            by the admin API, on the debug listener (``http.debug.admin``) and under
+            ``/admin`` on this one (``http.admin``, behind the admin scope with ``auth``).
 
     Raises:
         ConfigurationError: a file the ``auth`` section names (htpasswd, certificates,
@@ -108,9 +111,15 @@ def configured_app(
     app: ASGIApp = create_app(namespace, options=options)
     if config.read_only:
         app = _ReadOnly(app)
+    debug = config.debug
+    metrics = Metrics() if debug is not None and debug.prometheus else None
+    tasks = Maintenance(maintenance, metrics)
+    if config.admin:
+        app = AdminRoutes(app, tasks.admin_routes())
     if config.auth is not None:
         # Outside read-only mode, as in Go: who asks is known before what is refused.
-        app = authenticated_app(app, config.auth)
+        admin_prefix = ADMIN_PREFIX if config.admin else None
+        app = authenticated_app(app, config.auth, admin_prefix=admin_prefix)
     if config.prefix:
         app = _Prefix(app, config.prefix)
     if config.health_check:
@@ -120,8 +129,6 @@ def configured_app(
         app = _Headers(app, config.headers, host)
     closers: list[Callable[[], object]] = []
     starters: list[Callable[[], object]] = []
-    debug = config.debug
-    metrics = Metrics() if debug is not None and debug.prometheus else None
     if metrics is not None:
         app = MetricsLayer(app, metrics, prefix=config.prefix)
     if config.notifications is not None or listeners:
@@ -136,7 +143,6 @@ def configured_app(
         closers.append(notifier.close)
         if metrics is not None:
             metrics.watch_notifier(notifier)
-    tasks = Maintenance(maintenance, metrics)
     jobs = [*jobs, *_scheduled(tasks)]
     if debug is not None:
         server = _debug_server(debug, namespace, metrics, tasks)

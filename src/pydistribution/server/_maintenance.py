@@ -30,7 +30,7 @@ __all__ = ["ADMIN_PREFIX", "Maintenance", "MaintenanceTask", "TaskOutcome"]
 logger = logging.getLogger("pydistribution.server.maintenance")
 
 ADMIN_PREFIX: Final = "/admin"
-"""Where the admin API is served on the debug listener."""
+"""Where the admin API is served: on the debug listener, and with ``http.admin`` on the API's."""
 _JSON: Final = "application/json"
 
 

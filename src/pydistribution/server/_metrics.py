@@ -33,6 +33,7 @@ _ROUTES: Final = (
     ("manifests", re.compile(r"/v2/.+/manifests/[^/]+")),
     ("referrers", re.compile(r"/v2/.+/referrers/[^/]+")),
     ("health", re.compile(r"/debug/health|/livez|/readyz")),
+    ("admin", re.compile(r"/admin(?:/.*)?")),
 )
 _UPLOAD_SESSION: Final = re.compile(r"/v2/.+/blobs/uploads/[^/]+")
 _NAMESPACE: Final = "pydistribution"

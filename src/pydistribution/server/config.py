@@ -85,7 +85,7 @@ _IGNORED_TOP: Final = frozenset(
     }
 )
 _USED_HTTP: Final = frozenset(
-    {"addr", "net", "host", "prefix", "relativeurls", "headers", "tls", "secret", "debug"}
+    {"addr", "net", "host", "prefix", "relativeurls", "headers", "tls", "secret", "debug", "admin"}
 )
 _IGNORED_HTTP: Final = frozenset({"draintimeout", "http2", "h2c"})
 _DEBUG_KEYS: Final = frozenset({"addr", "prometheus", "admin"})
@@ -183,6 +183,9 @@ class ServerConfig:
         notifications: the webhook endpoints events are sent to (Go:
             ``notifications``), or ``None`` for none.
         debug: the debug listener (Go: ``http.debug``), or ``None`` for none.
+        admin: serve the admin API under ``/admin`` on this listener too (ours:
+            ``http.admin.enabled``); with ``auth`` only to holders of the admin scope
+            ``registry:admin:*``, without ``auth`` to anyone (a warning says so).
         read_only: refuse every write (Go: ``storage.maintenance.readonly.enabled``).
         upload_purging: the stale-upload purger's schedule.
         log: logging settings.
@@ -203,6 +206,7 @@ class ServerConfig:
     auth: AuthConfig | None = None
     notifications: NotificationsConfig | None = None
     debug: DebugConfig | None = None
+    admin: bool = False
     read_only: bool = False
     upload_purging: UploadPurging = UploadPurging()
     log: LogConfig = LogConfig()
@@ -250,6 +254,15 @@ class ServerConfig:
         readonly = reader.section(maintenance, "readonly", "storage.maintenance.")
         health = reader.section(config, "health", "")
         storagedriver = reader.section(health, "storagedriver", "health.")
+        admin_section = reader.section(http, "admin", "http.")
+        reader.keys(admin_section, "http.admin.", frozenset({"enabled"}), frozenset())
+        admin = reader.flag(admin_section, "enabled", "http.admin.", False)
+        auth = parse_auth(config.get("auth"), reader.warnings)
+        if admin and auth is None:
+            reader.warnings.append(
+                "http.admin: enabled without an auth section, so anyone who reaches the "
+                "listener may run garbage collection and retention"
+            )
         catalog = reader.section(config, "catalog", "")
         max_entries = catalog.get("maxentries", 1000)
         if not isinstance(max_entries, int) or isinstance(max_entries, bool) or max_entries < 1:
@@ -263,9 +276,10 @@ class ServerConfig:
             tls_certificate=certificate,
             tls_key=key,
             tls_client_cas=tuple(client_cas),
-            auth=parse_auth(config.get("auth"), reader.warnings),
+            auth=auth,
             notifications=parse_notifications(config.get("notifications"), reader.warnings),
             debug=_debug(reader, http),
+            admin=admin,
             read_only=reader.flag(readonly, "enabled", "storage.maintenance.readonly.", False),
             upload_purging=_purging(reader, maintenance),
             log=_log(reader, config),

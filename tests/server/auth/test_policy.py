@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pydistribution.errors import ConfigurationError
-from pydistribution.server.auth import CATALOG, Access, AccessPolicy
+from pydistribution.server.auth import ADMIN, CATALOG, Access, AccessPolicy
 from pydistribution.server.auth.policy import ANONYMOUS
 
 POLICY = {
@@ -62,6 +62,16 @@ def test_allows_records_and_the_catalog(policy: AccessPolicy) -> None:
     assert not policy.allows("root", Access("registry", "other", "*"))
 
 
+def test_admin_scope_only_for_the_users_and_groups_named() -> None:
+    policy = AccessPolicy.parse({**POLICY, "admin": {"users": ["bob"], "groups": ["admins"]}})
+    assert policy.allows("bob", ADMIN)
+    assert policy.allows("root", ADMIN)  # by the admins group
+    assert not policy.allows("robot", ADMIN)
+    assert not policy.allows(ANONYMOUS, ADMIN)
+    # Granting every action on every repository is not the admin scope.
+    assert not AccessPolicy.parse(POLICY).allows("root", ADMIN)
+
+
 def test_catalog_for_everyone_who_logged_in() -> None:
     policy = AccessPolicy.parse({"catalog": {"authenticated": True}})
     assert policy.allows("anyone", CATALOG)
@@ -77,6 +87,8 @@ def test_catalog_for_everyone_who_logged_in() -> None:
         ({"repositories": {"a/*": {"users": {"bob": "pull"}}}}, "expected a list of actions"),
         ({"groups": {"g": "bob"}}, r"groups\.g: expected a list of names"),
         ({"catalog": {"anonymous": "yes"}}, "expected true or false"),
+        ({"admin": {"anonymous": True}}, r"admin: unknown keys \['anonymous'\]"),
+        ({"admin": {"users": "alice"}}, r"admin\.users: expected a list of names"),
         (["not", "a", "mapping"], "expected a mapping"),
     ],
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pydistribution.server.auth._access import (
     ACTIONS,
+    ADMIN,
     CATALOG,
     Access,
     Grants,
@@ -39,6 +40,7 @@ from pydistribution.server.auth.token import TokenVerifier, VerifiedToken
 
 __all__ = [
     "ACTIONS",
+    "ADMIN",
     "ANONYMOUS",
     "CATALOG",
     "Access",

@@ -20,6 +20,7 @@ from pydistribution.errors import ScopeInvalidError
 
 __all__ = [
     "ACTIONS",
+    "ADMIN",
     "CATALOG",
     "Access",
     "Grants",
@@ -61,6 +62,15 @@ class Access:
 
 CATALOG: Final = Access("registry", "catalog", "*")
 """What listing ``/v2/_catalog`` needs."""
+
+ADMIN: Final = Access("registry", "admin", "*")
+"""What the admin API on the API listener needs (ours, beyond Go).
+
+A resource of type ``registry``, which the token specification keeps for what spans the
+whole registry (Go uses it for ``registry:catalog:*`` only), named ``admin``: clients
+that follow a ``Bearer`` challenge ask a token server for ``registry:admin:*`` as they
+ask for the catalog's scope.
+"""
 
 
 def parse_scope(text: str) -> tuple[Access, ...]:

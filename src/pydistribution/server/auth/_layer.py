@@ -6,8 +6,10 @@ credentials passes when the policy lets anonymous users do all it needs; otherwi
 answer is Go's: 401 ``UNAUTHORIZED`` with the needed records in ``detail`` and a
 ``WWW-Authenticate`` challenge (``Basic realm=...``, or ``Bearer`` naming the exact
 scope, with ``error="invalid_token"`` or ``"insufficient_scope"`` when a token was sent).
-An htpasswd user the policy refuses gets 403 ``DENIED``. Only cheap work runs on the
-event loop: a bcrypt check that is not cached runs in a worker thread.
+An htpasswd user the policy refuses gets 403 ``DENIED``. The admin API, when the app
+serves it (``admin_prefix``), needs `ADMIN` (``registry:admin:*``), which only a policy's
+``admin`` section grants to htpasswd users. Only cheap work runs on the event loop: a
+bcrypt check that is not cached runs in a worker thread.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from pydistribution.errcode import ErrorCode
 from pydistribution.errors import UnauthorizedError
 from pydistribution.server._errors import error_response
-from pydistribution.server.auth._access import Access, format_scope, required_access
+from pydistribution.server.auth._access import ADMIN, Access, format_scope, required_access
 from pydistribution.server.auth._config import AuthConfig, HtpasswdConfig
 from pydistribution.server.auth._header import (
     BasicCredentials,
@@ -69,7 +71,10 @@ class HtpasswdController:
             ok = await anyio.to_thread.run_sync(self.htpasswd.verify, name, password)
         if not ok:
             return _unauthorized(records, self._challenge)
-        if self.policy is not None and not self.policy.allows_all(name, records):
+        policy = self.policy
+        # Without a policy any user may do anything (Go's rule) but use the admin API.
+        denied = ADMIN in records if policy is None else not policy.allows_all(name, records)
+        if denied:
             return error_response(ErrorCode.DENIED, detail=_detail(records))
         return name
 
@@ -127,14 +132,18 @@ Controller = HtpasswdController | TokenController
 class AuthLayer:
     """Lets API requests through to ``app`` only as the access controller allows.
 
-    Paths outside the API (health checks, unknown routes) pass untouched. The user name
-    let through is put in the ASGI scope's ``state`` as ``user`` for logs.
+    Paths outside the API (health checks, unknown routes) pass untouched. With
+    ``admin_prefix``, the paths below it are the admin API and need `ADMIN`. The user
+    name let through is put in the ASGI scope's ``state`` as ``user`` for logs.
     """
 
-    def __init__(self, app: ASGIApp, controller: Controller) -> None:
+    def __init__(
+        self, app: ASGIApp, controller: Controller, *, admin_prefix: str | None = None
+    ) -> None:
         self.app = app
         self.controller = controller
         self.policy = controller.policy
+        self.admin_prefix = admin_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -146,6 +155,13 @@ class AuthLayer:
             path = path[len(root) :]
         query = scope.get("query_string", b"").decode("latin-1")
         records = required_access(scope["method"], path, query)
+        admin = self.admin_prefix
+        if (
+            records is None
+            and admin is not None
+            and (path == admin or path.startswith(admin + "/"))
+        ):
+            records = (ADMIN,)
         if records is None:
             await self.app(scope, receive, send)
             return
@@ -173,15 +189,20 @@ class AuthLayer:
         await self.app(scope, receive, send)
 
 
-def authenticated_app(app: ASGIApp, config: AuthConfig) -> AuthLayer:
+def authenticated_app(
+    app: ASGIApp, config: AuthConfig, *, admin_prefix: str | None = None
+) -> AuthLayer:
     """``app`` behind the access controller ``config`` describes (files are read now).
+
+    ``admin_prefix`` is where ``app`` serves the admin API, whose paths need `ADMIN`.
 
     Raises:
         ConfigurationError: the htpasswd, certificate, JWKS or policy file cannot be used.
     """
     policy = AccessPolicy.load(config.policy) if config.policy else None
     if isinstance(config, HtpasswdConfig):
-        return AuthLayer(app, HtpasswdController(Htpasswd(config.path), config.realm, policy))
+        controller: Controller = HtpasswdController(Htpasswd(config.path), config.realm, policy)
+        return AuthLayer(app, controller, admin_prefix=admin_prefix)
     verifier = TokenVerifier.from_files(
         issuer=config.issuer,
         service=config.service,
@@ -196,4 +217,4 @@ def authenticated_app(app: ASGIApp, config: AuthConfig) -> AuthLayer:
         policy=policy,
         autoredirect_path=config.autoredirectpath if config.autoredirect else None,
     )
-    return AuthLayer(app, controller)
+    return AuthLayer(app, controller, admin_prefix=admin_prefix)

@@ -6,7 +6,8 @@ with its basic credentials (or none, for anonymous access); the answer is a JWT 
 with the issuer's key, carrying the certificate in ``x5c`` and the key id in ``kid``, so
 the registry trusts it with the certificate as its ``rootcertbundle``. What the token
 grants is what was asked for and the policy allows (without a policy: all of it to a
-user who logged in, nothing to anonymous clients). ``pydistribution token-server`` runs
+user who logged in but the admin scope ``registry:admin:*``, which only a policy's
+``admin`` section grants; nothing to anonymous clients). ``pydistribution token-server`` runs
 `token_app`.
 """
 
@@ -36,7 +37,7 @@ from starlette.routing import Route
 
 from pydistribution.errors import ConfigurationError, ScopeInvalidError, UnauthorizedError
 from pydistribution.mediatypes import APPLICATION_JSON
-from pydistribution.server.auth._access import Access, Grants, parse_scope
+from pydistribution.server.auth._access import ADMIN, Access, Grants, parse_scope
 from pydistribution.server.auth._header import (
     BasicCredentials,
     basic_challenge,
@@ -105,7 +106,7 @@ class TokenIssuer:
         service: the registry's name (its ``auth.token.service``), the tokens' ``aud``.
         htpasswd: the users; ``None`` serves anonymous clients only.
         policy: what each user may do; without one a user who logged in gets all that
-            they ask for, an anonymous client nothing.
+            they ask for but the admin scope, an anonymous client nothing.
         ttl: how long tokens are valid.
     """
 
@@ -170,7 +171,9 @@ class TokenIssuer:
     def grant(self, user: str, records: Sequence[Access]) -> Grants:
         """What ``user`` (`ANONYMOUS` for none) gets of the ``records`` asked for."""
         if self.policy is None:
-            return Grants.of(records) if user != ANONYMOUS else Grants()
+            if user == ANONYMOUS:
+                return Grants()
+            return Grants.of(r for r in records if (r.type, r.name) != (ADMIN.type, ADMIN.name))
         policy = self.policy
         return Grants.of(record for record in records if policy.allows(user, record))
 

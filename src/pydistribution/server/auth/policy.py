@@ -16,11 +16,17 @@ A policy is a YAML file::
         groups: {admins: ["*"]}
     catalog:                       # who may list /v2/_catalog
       groups: [admins]
+    admin:                         # who may use the admin API (registry:admin:*)
+      users: [alice]
+      groups: [admins]
 
 A user's actions on a repository are the union of every pattern that matches its name;
 ``*`` in a pattern matches within one path component, ``**`` across components, ``*`` as
 an action means pull, push and delete. Without a policy the Go registry's rule holds: any
-authenticated user may do anything, anonymous users nothing. The same policy is applied
+authenticated user may do anything, anonymous users nothing. The admin API (running
+garbage collection and retention, beyond Go) is the exception: only the users and groups
+the ``admin`` section names may use it, never anonymous users, and without a policy
+nobody (a token server of one's own decides for its tokens). The same policy is applied
 to htpasswd users and to the subjects of tokens, and the token issuer grants by it.
 """
 
@@ -35,16 +41,17 @@ from typing import Final
 import attrs
 
 from pydistribution.errors import ConfigurationError
-from pydistribution.server.auth._access import ACTIONS, Access
+from pydistribution.server.auth._access import ACTIONS, ADMIN, Access
 
-__all__ = ["ANONYMOUS", "AccessPolicy", "CatalogRule", "RepositoryRule"]
+__all__ = ["ANONYMOUS", "AccessPolicy", "AdminRule", "CatalogRule", "RepositoryRule"]
 
 ANONYMOUS: Final = ""
 """The user name of a request without credentials."""
 
-_KEYS: Final = frozenset({"groups", "repositories", "catalog"})
+_KEYS: Final = frozenset({"groups", "repositories", "catalog", "admin"})
 _RULE_KEYS: Final = frozenset({"anonymous", "authenticated", "users", "groups"})
 _CATALOG_KEYS: Final = frozenset({"anonymous", "authenticated", "users", "groups"})
+_ADMIN_KEYS: Final = frozenset({"users", "groups"})
 _ALL: Final = frozenset(ACTIONS)
 
 
@@ -123,6 +130,14 @@ class CatalogRule:
 
 
 @attrs.frozen(kw_only=True)
+class AdminRule:
+    """Who may use the admin API (``registry:admin:*``): named users and groups only."""
+
+    users: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset()
+
+
+@attrs.frozen(kw_only=True)
 class AccessPolicy:
     """Per-repository grants for users, groups, authenticated and anonymous requests.
 
@@ -130,11 +145,13 @@ class AccessPolicy:
         rules: one per repository pattern, in the file's order.
         members: the users of each group.
         catalog: who may list the catalog.
+        admin: who may use the admin API.
     """
 
     rules: tuple[RepositoryRule, ...] = ()
     members: Mapping[str, frozenset[str]] = attrs.field(factory=dict)
     catalog: CatalogRule = attrs.field(factory=lambda: CatalogRule())
+    admin: AdminRule = attrs.field(factory=lambda: AdminRule())
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> AccessPolicy:
@@ -199,7 +216,13 @@ class AccessPolicy:
             users=_names(catalog_section.get("users"), "catalog.users"),
             groups=_names(catalog_section.get("groups"), "catalog.groups"),
         )
-        return cls(rules=tuple(rules), members=members, catalog=catalog)
+        admin_section = _mapping(top.get("admin"), "admin")
+        _check_keys(admin_section, _ADMIN_KEYS, "admin")
+        admin = AdminRule(
+            users=_names(admin_section.get("users"), "admin.users"),
+            groups=_names(admin_section.get("groups"), "admin.groups"),
+        )
+        return cls(rules=tuple(rules), members=members, catalog=catalog, admin=admin)
 
     def groups_of(self, user: str) -> frozenset[str]:
         """The groups ``user`` belongs to."""
@@ -223,10 +246,19 @@ class AccessPolicy:
             return True
         return not rule.groups.isdisjoint(self.groups_of(user))
 
+    def may_administer(self, user: str) -> bool:
+        """Whether ``user`` may use the admin API (never `ANONYMOUS`)."""
+        if user == ANONYMOUS:
+            return False
+        rule = self.admin
+        return user in rule.users or not rule.groups.isdisjoint(self.groups_of(user))
+
     def allows(self, user: str, record: Access) -> bool:
         """Whether ``user`` may do ``record`` (``*`` asks for every repository action)."""
         if record.type == "registry" and record.name == "catalog":
             return self.may_list_catalog(user)
+        if (record.type, record.name) == (ADMIN.type, ADMIN.name):
+            return self.may_administer(user)
         if record.type != "repository":
             return False
         granted = self.actions(user, record.name)
