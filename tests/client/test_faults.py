@@ -7,6 +7,7 @@ requests; everything else is the registry's own answer.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -15,12 +16,16 @@ from pydistribution.client import Credentials, RemoteRegistry, RetryPolicy
 from pydistribution.digest import Digest
 from pydistribution.errors import (
     BlobInvalidDigestError,
+    BlobUnknownError,
     DistributionError,
     ManifestVerificationError,
+    TagUnknownError,
 )
+from pydistribution.layout import Layout, LayoutRepository
 from pydistribution.reference import Reference
 from pydistribution.testing.namespace_suite import push_blob, push_image
 from pydistribution.testing.peers import GoRegistry
+from pydistribution.transfer import copy
 
 from .conftest import PASSWORD, USER
 from .servers import FaultProxy, Reply, Seen, StaticServer
@@ -96,6 +101,26 @@ def test_corrupt_blob_bytes_are_refused(proxy: FaultProxy) -> None:
     proxy.hook = lambda seen, n: "corrupt" if _is_blob_get(seen) else None
     with pytest.raises(BlobInvalidDigestError):
         _repo(registry).blobs().get(stored.digest)
+
+
+def test_raw_reads_leave_the_check_to_a_copy_destination(proxy: FaultProxy, tmp_path: Path) -> None:
+    """``open_raw`` hands over the served bytes unchecked; a copy that reads that way is
+    still refused, by the destination, which verifies what it commits."""
+    registry, _ = _client(proxy.url)
+    image = push_image(_repo(registry), [LAYER], tag="v1")
+    layer = image.references()[-1].digest
+    proxy.hook = lambda seen, n: "corrupt" if _is_blob_get(seen) else None
+    with _repo(registry).blobs().open_raw(layer) as stream:
+        served = stream.read()
+    assert len(served) == len(LAYER)
+    assert served != LAYER
+    destination = LayoutRepository(Layout.create(tmp_path / "dst"))
+    with pytest.raises(BlobInvalidDigestError):
+        copy(_repo(registry), "v1", destination)
+    with pytest.raises(BlobUnknownError):
+        destination.blobs().stat(layer)
+    with pytest.raises(TagUnknownError):
+        destination.tags().get("v1")
 
 
 def test_429_with_retry_after_is_honoured(proxy: FaultProxy) -> None:

@@ -24,6 +24,7 @@ from pydistribution.errors import (
     BlobUploadUnknownError,
     ManifestUnknownRevisionError,
     TagInvalidFormatError,
+    TagUnknownError,
 )
 from pydistribution.layout import PRIVATE_DIR, REF_NAME_ANNOTATION, Layout, LayoutRepository
 from pydistribution.manifest.ociindex import OCIIndexBuilder
@@ -36,6 +37,7 @@ from pydistribution.testing.namespace_suite import (
     push_image,
     run_in_threads,
 )
+from pydistribution.transfer import copy
 
 
 def _provisional(data: bytes) -> Descriptor:
@@ -206,6 +208,25 @@ def test_open_and_get_verify_the_content(repo: LayoutRepository) -> None:
         repo.blobs().get(descriptor.digest)
     with repo.blobs().open(descriptor.digest) as stream, pytest.raises(BlobInvalidDigestError):
         stream.read()
+
+
+def test_open_raw_leaves_the_check_to_a_copy_destination(
+    repo: LayoutRepository, tmp_path: Path
+) -> None:
+    """``open_raw`` reads changed bytes as they are; a copy that reads that way is still
+    refused by its destination, and nothing is tagged there."""
+    image = push_image(repo, [b"trusted layer"], tag="v1")
+    layer = image.references()[-1].digest
+    repo.layout.blob_path(layer).write_bytes(b"changed layer")
+    with repo.blobs().open_raw(layer) as stream:
+        assert stream.read() == b"changed layer"
+    destination = LayoutRepository(Layout.create(tmp_path / "copy"))
+    with pytest.raises(BlobInvalidDigestError):
+        copy(repo, "v1", destination)
+    with pytest.raises(BlobUnknownError):
+        destination.blobs().stat(layer)
+    with pytest.raises(TagUnknownError):
+        destination.tags().get("v1")
 
 
 def test_mount_starts_an_upload(repo: LayoutRepository) -> None:

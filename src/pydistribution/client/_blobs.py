@@ -44,7 +44,7 @@ from pydistribution.protocols import Mounted, ServedBlob
 from pydistribution.reference import Reference
 
 if TYPE_CHECKING:
-    from pydistribution.protocols import BlobContent, BlobWriter
+    from pydistribution.protocols import BlobContent, BlobWriter, RawBlobProvider
 
 __all__ = ["RemoteBlobStore"]
 
@@ -103,6 +103,17 @@ class RemoteBlobStore:
         """
         digest = as_digest(digest)
         raw = _BlobReader(self._repo, digest, self._blob_url(digest))
+        return io.BufferedReader(raw, CHUNK_SIZE)
+
+    def open_raw(self, digest: Digest | str) -> BinaryIO:
+        """Like `open`, resumed the same way, but the bytes are not hashed (see
+        `RawBlobProvider`): for a caller that verifies them itself.
+
+        Raises:
+            BlobUnknownError: the repository has no such blob.
+        """
+        digest = as_digest(digest)
+        raw = _BlobReader(self._repo, digest, self._blob_url(digest), verify=False)
         return io.BufferedReader(raw, CHUNK_SIZE)
 
     def serve(self, digest: Digest | str) -> ServedBlob:
@@ -271,14 +282,14 @@ def _content_length(response: Response) -> int | None:
 class _BlobReader(io.RawIOBase):
     """Raw, seekable reads of one remote blob; wrapped in a ``BufferedReader`` by `open`."""
 
-    def __init__(self, repo: RepoContext, digest: Digest, url: str) -> None:
+    def __init__(self, repo: RepoContext, digest: Digest, url: str, *, verify: bool = True) -> None:
         super().__init__()
         self._repo = repo
         self._digest = digest
         self._url = url
         self._pos = 0
         self._response: Response | None = None
-        self._verifier = Verifier(digest)
+        self._verifier = Verifier(digest) if verify else None
         self._hashed = 0
         self._resumptions = 0
         self._waited = 0.0
@@ -380,7 +391,7 @@ class _BlobReader(io.RawIOBase):
                 # The body ended early: the connection broke; resume from here.
                 self._backoff(None)
                 continue
-            if self._pos == self._hashed:
+            if self._verifier is not None and self._pos == self._hashed:
                 self._verifier.update(view[:n])
                 self._hashed += n
             self._pos += n
@@ -398,6 +409,8 @@ class _BlobReader(io.RawIOBase):
         self._waited += delay
 
     def _check_end(self) -> None:
+        if self._verifier is None:
+            return
         complete = self._size is not None and self._hashed == self._pos == self._size
         if complete and not self._verifier.verified():
             raise BlobInvalidDigestError(
@@ -407,3 +420,9 @@ class _BlobReader(io.RawIOBase):
     def close(self) -> None:
         self._drop()
         super().close()
+
+
+if TYPE_CHECKING:
+
+    def _reads_raw(store: RemoteBlobStore) -> RawBlobProvider:
+        return store

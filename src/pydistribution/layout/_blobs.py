@@ -22,7 +22,7 @@ from pydistribution.protocols import Mounted, ServedBlob
 
 if TYPE_CHECKING:
     from pydistribution.layout._engine import Layout
-    from pydistribution.protocols import BlobContent, BlobEnumerator, BlobStore
+    from pydistribution.protocols import BlobContent, BlobEnumerator, BlobStore, RawBlobProvider
     from pydistribution.reference import Reference
 
 __all__ = ["LayoutBlobStore"]
@@ -66,6 +66,14 @@ class LayoutBlobStore:
         """
         digest = as_digest(digest)
         return self._layout.open_blob(digest, verify=True)
+
+    def open_raw(self, digest: Digest | str) -> BinaryIO:
+        """A seekable reader that does not verify the content (see `RawBlobProvider`).
+
+        Raises:
+            BlobUnknownError: no such blob.
+        """
+        return self._layout.open_blob(as_digest(digest), verify=False)
 
     def serve(self, digest: Digest | str) -> ServedBlob:
         """A verifying stream (a layout has no redirect URLs).
@@ -142,6 +150,9 @@ class LayoutBlobStore:
 if TYPE_CHECKING:
 
     def _fits_store(store: LayoutBlobStore) -> BlobStore:
+        return store
+
+    def _reads_raw(store: LayoutBlobStore) -> RawBlobProvider:
         return store
 
     def _fits_enumerator(store: LayoutBlobStore) -> BlobEnumerator:

@@ -25,6 +25,7 @@ from pydistribution.protocols._blobs import (
     BlobWriter,
     Describable,
     Mounted,
+    RawBlobProvider,
     ServedBlob,
 )
 from pydistribution.protocols._manifests import (
@@ -69,6 +70,7 @@ __all__ = [
     "Mounted",
     "Namespace",
     "Page",
+    "RawBlobProvider",
     "Referrers",
     "Repository",
     "RepositoryEnumerator",

@@ -30,6 +30,7 @@ __all__ = [
     "BlobWriter",
     "Describable",
     "Mounted",
+    "RawBlobProvider",
     "ServedBlob",
 ]
 
@@ -120,6 +121,24 @@ class BlobProvider(Protocol):
 
     def open(self, digest: Digest | str) -> BinaryIO:
         """A seekable binary reader over the blob; the caller closes it.
+
+        Raises:
+            BlobUnknownError: the blob is not visible in this scope.
+        """
+        ...
+
+
+@runtime_checkable
+class RawBlobProvider(Protocol):
+    """An optional capability of blob stores whose readers check the digest as they read
+    (a remote registry, an OCI layout): a reader that does not.
+
+    For a caller that hashes the same bytes itself, so that they are hashed once: a copy,
+    whose destination verifies what it commits, or a cache storing what it serves.
+    """
+
+    def open_raw(self, digest: Digest | str) -> BinaryIO:
+        """A seekable binary reader over the blob that does not check its digest.
 
         Raises:
             BlobUnknownError: the blob is not visible in this scope.

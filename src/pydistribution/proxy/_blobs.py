@@ -8,7 +8,14 @@ from pydistribution.descriptor import Descriptor
 from pydistribution.digest import Digest, as_digest
 from pydistribution.errors import BlobUnknownError, UnsupportedError
 from pydistribution.mediatypes import MediaType
-from pydistribution.protocols import BlobContent, BlobStore, BlobWriter, Mounted, ServedBlob
+from pydistribution.protocols import (
+    BlobContent,
+    BlobStore,
+    BlobWriter,
+    Mounted,
+    RawBlobProvider,
+    ServedBlob,
+)
 from pydistribution.proxy._context import ProxyContext, logger
 from pydistribution.proxy._fetch import TeeReader
 
@@ -112,7 +119,12 @@ class ProxyBlobStore:
 
     def _fetch(self, digest: Digest) -> ServedBlob:
         descriptor = self._remote.stat(digest)
-        upstream = self._remote.open(digest)
+        # The local upload verifies the bytes as it stores them: the upstream's reader
+        # need not hash them too, when it can skip that.
+        remote = self._remote
+        upstream = (
+            remote.open_raw(digest) if isinstance(remote, RawBlobProvider) else remote.open(digest)
+        )
         try:
             writer = self._local.create()
         except BaseException:

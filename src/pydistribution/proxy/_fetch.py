@@ -88,7 +88,8 @@ class TeeReader(io.RawIOBase):
 
     Args:
         descriptor: the blob as the upstream describes it (digest and size).
-        upstream: the upstream's reader of the blob (verified by the client at its end).
+        upstream: the upstream's reader of the blob (its bytes are verified by the local
+            upload's commit, so it need not check them itself).
         writer: the local upload session the bytes go to.
         done: called once with the committed descriptor, or ``None`` when nothing was
             stored (a failure, or the reader closed early); releases the fetch.
@@ -137,7 +138,7 @@ class TeeReader(io.RawIOBase):
                 self._pending.put(data)
                 self._ready.put(data)
             if not self._stop.is_set() and self._upstream.read(1):
-                # (Reading past the end also lets the client check the digest.)
+                # (Reading past the end also lets a verifying reader check the digest.)
                 raise BlobInvalidLengthError(size, None, "the upstream sent more than described")
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
             self._ready.put(exc)

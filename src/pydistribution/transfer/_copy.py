@@ -22,7 +22,7 @@ from pydistribution.digest import CHUNK_SIZE, Digest
 from pydistribution.errors import BlobUnknownError, NotFoundError, PlatformSubsetError
 from pydistribution.manifest import ManifestListBuilder, OCIIndexBuilder, is_attestation
 from pydistribution.manifest.platform import matching_manifests
-from pydistribution.protocols import Manifest, Mounted, Referrers, Repository
+from pydistribution.protocols import Manifest, Mounted, RawBlobProvider, Referrers, Repository
 from pydistribution.transfer._progress import ProgressCallback, TransferProgress
 
 __all__ = ["CopyResult", "copy"]
@@ -245,7 +245,11 @@ def _copy_blob(
     if isinstance(created, Mounted):
         tracker.mounted(descriptor)
         return
-    with created as writer, source.blobs().open(digest) as stream:
+    blobs = source.blobs()
+    # The destination verifies what it commits: a source that can skip its own check
+    # spares a second hash of the same bytes.
+    open_source = blobs.open_raw if isinstance(blobs, RawBlobProvider) else blobs.open
+    with created as writer, open_source(digest) as stream:
         while chunk := stream.read(CHUNK_SIZE):
             writer.write(chunk)
             tracker.transferring(descriptor, len(chunk))
