@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from pydistribution.server import create_app
+from pydistribution.server import ServerOptions, create_app
 from pydistribution.storage import Registry, RegistryOptions
 from pydistribution.storage.driver.filesystem import FilesystemDriver
 from pydistribution.storage.driver.inmemory import InMemoryDriver
@@ -26,6 +26,12 @@ def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Registry:
 
 @pytest.fixture
 def client(registry: Registry) -> Iterator[TestClient]:
-    """An in-process client of the app over ``registry``."""
-    with TestClient(create_app(registry)) as test_client:
+    """An in-process client of the app over ``registry``.
+
+    On the in-memory driver the small reads run on the event loop (``inline_reads``, as
+    ``serve`` runs a local root), on the filesystem driver in worker threads: every
+    route test covers both ways.
+    """
+    options = ServerOptions(inline_reads=registry.driver.name == "inmemory")
+    with TestClient(create_app(registry, options=options)) as test_client:
         yield test_client

@@ -26,6 +26,7 @@ from pydistribution.protocols import Namespace
 from pydistribution.server import (
     BackgroundJob,
     ServerConfig,
+    ServerOptions,
     configure_logging,
     configured_app,
     upload_purger_delay,
@@ -48,6 +49,7 @@ __all__ = [
 
 SPEC_VARIABLE: Final = "PYDISTRIBUTION_SERVE_SPEC"
 CONFIG_SUFFIXES: Final = (".yml", ".yaml")
+_LOCAL_DRIVERS: Final = frozenset({"filesystem", "inmemory"})
 
 
 @attrs.frozen(kw_only=True)
@@ -190,9 +192,13 @@ def worker_app() -> ASGIApp:
     job = purge_job(registry, config)
     namespace = spec.namespace(registry)
     tasks, listeners = maintenance_for(registry, config, spec.document())
+    # Local, quick reads are cheaper on the event loop than a thread hop (the server
+    # guide's performance section); a pull-through cache may read from its upstream.
+    local = registry.driver.name in _LOCAL_DRIVERS and namespace is registry
     return configured_app(
         namespace,
         config,
+        options=ServerOptions(inline_reads=local),
         jobs=() if job is None else (job,),
         listeners=listeners,
         maintenance=tasks,

@@ -86,7 +86,7 @@ def routes(ctx: ServerContext) -> list[Route]:
         def stat() -> int:
             return ctx.repository(name).blobs().stat(digest).size
 
-        size = await ctx.run(stat)
+        size = await ctx.read(stat)
         if _etag_matches(request, digest):
             return Response(status_code=304, headers={"ETag": f'"{digest}"'})
         return Response(headers=headers_for(digest, size), media_type=OCTET_STREAM)
@@ -100,7 +100,7 @@ def routes(ctx: ServerContext) -> list[Route]:
         def serve() -> ServedBlob:
             return ctx.repository(name).blobs().serve(digest)
 
-        served = await ctx.run(serve)
+        served = await ctx.read(serve)
         if served.redirect_url is not None:
             return RedirectResponse(served.redirect_url, status_code=307)
         stream = served.stream

@@ -89,6 +89,15 @@ class ServerContext:
         """``func(*args)`` in a worker thread; the event loop keeps serving meanwhile."""
         return await anyio.to_thread.run_sync(func, *args, limiter=self.limiter)
 
+    async def read(self, func: Callable[..., _T], *args: object) -> _T:
+        """``func(*args)``, a small storage read: in a worker thread, like `run`, unless
+        ``options.inline_reads`` says the storage is local and quick enough to read on
+        the event loop (measured: the hop to a thread costs more than such a read).
+        """
+        if self.options.inline_reads:
+            return func(*args)
+        return await anyio.to_thread.run_sync(func, *args, limiter=self.limiter)
+
     async def run_shielded(self, func: Callable[[], object]) -> None:
         """``func()`` in a worker thread even while the request is being cancelled.
 

@@ -129,7 +129,7 @@ def routes(ctx: ServerContext) -> list[Route]:
                 digest = child
             return digest, manifest
 
-        fetched = await ctx.run(fetch)
+        fetched = await ctx.read(fetch)
         if isinstance(fetched, Response):
             return fetched
         digest, manifest = fetched

@@ -27,6 +27,12 @@ class ServerOptions:
         catalog_max_entries: the page size of ``/v2/_catalog`` when the client gives no
             ``n``, and the largest page it gets when it asks for more (Go:
             ``catalog.maxentries``).
+        inline_reads: run the small reads of the hot routes (a manifest or tag lookup, a
+            blob's size, a tag list) on the event loop rather than in a worker thread.
+            Only for storage whose reads are local and quick (the filesystem and
+            in-memory drivers), where the hop to a thread and back costs more than the
+            read itself; ``serve`` turns it on for those. Writes and blob bodies always
+            go through worker threads.
         chunk_min_length: announced to clients in ``OCI-Chunk-Min-Length`` when an upload
             session starts, for storage that wants chunks of at least this many bytes
             (all but the last); ``None`` announces nothing.
@@ -38,6 +44,7 @@ class ServerOptions:
     )
     io_chunk_size: int = attrs.field(default=1 << 20, validator=attrs.validators.gt(0))
     catalog_max_entries: int = attrs.field(default=1000, validator=attrs.validators.gt(0))
+    inline_reads: bool = False
     chunk_min_length: int | None = attrs.field(
         default=None, validator=attrs.validators.optional(attrs.validators.gt(0))
     )

@@ -55,7 +55,7 @@ def routes(ctx: ServerContext) -> list[Route]:
         def tags() -> list[str]:
             return ctx.repository(name).tags().all()
 
-        every = sorted(await ctx.run(tags))
+        every = sorted(await ctx.read(tags))
         if last:
             every = [tag for tag in every if tag > last]
         headers: dict[str, str] = {}

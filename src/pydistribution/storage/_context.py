@@ -10,6 +10,7 @@ from pydistribution.digest import Digest
 from pydistribution.storage import _paths
 from pydistribution.storage._blobstore import GlobalBlobStore
 from pydistribution.storage._links import read_link
+from pydistribution.storage._manifestcache import ManifestCache
 from pydistribution.storage._options import RegistryOptions
 
 if TYPE_CHECKING:
@@ -27,6 +28,8 @@ class StorageContext:
     blobs: GlobalBlobStore
     cache: BlobDescriptorCache | None
     options: RegistryOptions
+    manifests: ManifestCache = attrs.field(factory=ManifestCache)
+    """Parsed manifests by the digest of their bytes (what, never whether, see its module)."""
 
     def live_revision(self, name: str, digest: Digest) -> Digest | None:
         """The target of the revision link of ``digest`` in ``name``, if link and blob exist."""

@@ -89,6 +89,13 @@ class ManifestStore:
         target = self._target(digest)
         if target is None:
             raise ManifestUnknownRevisionError(self._name, digest)
+        cached = self._context.manifests.get(target)
+        if cached is not None:
+            return cached.payload()
+        return self._read(target, digest)
+
+    def _read(self, target: Digest, digest: Digest) -> bytes:
+        """The stored bytes of revision ``target`` (asked for as ``digest``)."""
         limit = self._context.options.manifest_size_limit
         try:
             # Sized before it is read: anything planted as a revision may be huge.
@@ -111,9 +118,17 @@ class ManifestStore:
             SchemaV1UnsupportedError: the stored manifest is Docker schema 1.
         """
         digest = as_digest(digest)
-        payload = self.payload(digest)
-        limit = self._context.options.manifest_size_limit
-        manifest = parse_manifest(None, payload, max_size=limit)
+        target = self._target(digest)
+        if target is None:
+            raise ManifestUnknownRevisionError(self._name, digest)
+        # Whether the repository has it was asked of storage just now; what it is may
+        # come from memory, since bytes never change under their digest.
+        manifest = self._context.manifests.get(target)
+        if manifest is None:
+            payload = self._read(target, digest)
+            limit = self._context.options.manifest_size_limit
+            manifest = parse_manifest(None, payload, max_size=limit)
+            self._context.manifests.put(target, manifest, len(payload))
         if media_types is not None:
             accepted = {mediatypes.media_type_base(m) for m in media_types}
             if manifest.media_type not in accepted:

@@ -62,7 +62,8 @@ class TagStore:
         target = read_link(self._context.driver, _paths.tag_current_link(self._name, tag))
         if target is None:
             raise TagUnknownError(tag, self._name)
-        blob = self._context.live_revision(self._name, target)
+        # live_revision, with the one stat of the blob that also gives its size.
+        blob = read_link(self._context.driver, _paths.revision_link(self._name, target))
         if blob is None:
             raise TagUnknownError(tag, self._name)
         try:
