@@ -22,20 +22,15 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import sys
 import urllib.parse
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import attrs
 import click
 
-from pydistribution.archive import (
-    ArchiveRepository,
-    ArchiveWriter,
-    open_docker_archive,
-    open_oci_archive,
-)
 from pydistribution.cli._remote import DOCKER_PREFIX, open_remote, open_remote_registry
 from pydistribution.descriptor import Descriptor
 from pydistribution.digest import Digest
@@ -49,9 +44,12 @@ from pydistribution.errors import (
 from pydistribution.layout import Layout, LayoutRepository
 from pydistribution.protocols import Namespace, Repository
 from pydistribution.reference import parse_reference
-from pydistribution.storage import Registry
-from pydistribution.storage.config import load_config, open_registry
-from pydistribution.storage.driver.factory import create_driver
+
+if TYPE_CHECKING:
+    # Imported where used, so that a command that touches no archive or storage root
+    # (a docker:// to oci: copy) starts without loading them.
+    from pydistribution.archive import ArchiveRepository, ArchiveWriter
+    from pydistribution.storage import Registry
 
 __all__ = [
     "ARCHIVE_PREFIXES",
@@ -162,6 +160,8 @@ def _check_locally(root: str) -> bool:
             raise ConfigurationError(f"{root}: no such config file")
         if not config_path.is_file():
             raise ConfigurationError(f"{root}: not a file")
+        from pydistribution.storage.config import load_config
+
         directory = _config_root(load_config(config_path))
         if directory is None:
             return False
@@ -201,6 +201,8 @@ def open_registry_root(root: str, *, deletes: bool = False, must_exist: bool = T
             storage.
         UnknownDriverError: the root's driver is not installed.
     """
+    from pydistribution.storage.config import open_registry
+
     checked = _check_locally(root) if must_exist else True
     registry = open_registry(root)
     if not checked:
@@ -226,6 +228,9 @@ def open_migration_destination(root: str) -> tuple[Registry, Callable[[], None]]
     path = None if root.endswith(_CONFIG_SUFFIXES) else _local_path(root)
     if path is None:
         return open_registry_root(root, must_exist=False), lambda: None
+    from pydistribution.storage import Registry
+    from pydistribution.storage.driver.factory import create_driver
+
     driver = create_driver("filesystem", {"rootdirectory": str(path), "fsync": False})
     return Registry(driver), os.sync
 
@@ -285,6 +290,8 @@ def _open_archive_source(text: str, *, compress: bool) -> Target:
         raise ConfigurationError(f"{text}: an archive reference needs a path ({kind}:PATH)")
     if not Path(path).is_file():
         raise ConfigurationError(f"{text}: no such archive file")
+    from pydistribution.archive import open_docker_archive, open_oci_archive
+
     archive: ArchiveRepository
     if kind == "docker-archive":
         archive = open_docker_archive(path, compress=compress)
@@ -330,8 +337,21 @@ def _open_archive_destination(text: str, source_name: str) -> Target:
         name, tag = str(ref.named()), ref.tag
     elif reference:
         tag = reference
+    from pydistribution.archive import ArchiveWriter
+
     writer = ArchiveWriter(path, kind="docker" if kind == "docker-archive" else "oci", name=name)
     return Target(writer, tag, text, is_layout=True)
+
+
+def _archive_writer(target: Target) -> ArchiveWriter | None:
+    """The archive ``target`` writes, if it is one (the archive module is loaded only
+    when an archive was opened)."""
+    if "pydistribution.archive" not in sys.modules:
+        return None
+    from pydistribution.archive import ArchiveWriter
+
+    writer = target.repository
+    return writer if isinstance(writer, ArchiveWriter) else None
 
 
 def name_in_archive(target: Target, name: str, descriptor: Descriptor) -> None:
@@ -340,8 +360,8 @@ def name_in_archive(target: Target, name: str, descriptor: Descriptor) -> None:
     Raises:
         ConfigurationError: the target is not a docker archive being written.
     """
-    writer = target.repository
-    if not isinstance(writer, ArchiveWriter) or writer.format != "docker":
+    writer = _archive_writer(target)
+    if writer is None or writer.format != "docker":
         raise ConfigurationError("--additional-tag names images in a docker-archive: DST")
     try:
         ref = parse_reference(name)
@@ -354,8 +374,8 @@ def name_in_archive(target: Target, name: str, descriptor: Descriptor) -> None:
 
 def finish_target(target: Target, *, succeeded: bool) -> None:
     """Write out an archive being written (or drop it after a failure); else nothing."""
-    writer = target.repository
-    if isinstance(writer, ArchiveWriter):
+    writer = _archive_writer(target)
+    if writer is not None:
         if succeeded:
             writer.close()
         else:
