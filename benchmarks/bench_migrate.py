@@ -10,14 +10,17 @@ A source root is written through registry storage: ``--repos`` repositories (def
 blobs), layer sizes spread around the average that makes ``--size`` in all, random bytes
 from a seeded generator.
 
-* **filesystem**: ``migrate()`` into a new directory root (each blob streamed once,
-  verified at commit; written as ``pydistribution migrate`` writes a directory, without
-  a flush per file, then ``os.sync()``) against ``cp -a`` of the same tree plus
-  ``sha256sum`` of every blob's ``data`` file (what checking the copy takes) and
-  ``os.sync()``. The ratio is the copy's time over
-  ours (a throughput ratio: above 1.0 is faster; goal at least 0.8).
-* **s3**: ``migrate()`` into a prefix of a bucket on moto's server (127.0.0.1) against
-  uploading every file of the source tree with boto3's managed transfer
+What is timed is ``migrate_storage()``, what ``pydistribution migrate`` runs: blob data
+files streamed and hashed on the way, then the link files.
+
+* **filesystem**: ``migrate_storage()`` into a new directory root (``--workers``
+  threads, 8 as the command's default; written as ``pydistribution migrate`` writes a
+  directory, without a flush per file, then ``os.sync()``) against ``cp -a`` of the
+  same tree plus ``sha256sum`` of every blob's ``data`` file (what checking the copy
+  takes) and ``os.sync()``. The ratio is the copy's time over ours (a throughput
+  ratio: above 1.0 is faster; goal at least 0.8).
+* **s3**: ``migrate_storage()`` (10 threads) into a prefix of a bucket on moto's server
+  (127.0.0.1) against uploading every file of the source tree with boto3's managed transfer
   (``upload_file``, its default ``TransferConfig``, 10 files at once as ``aws s3 sync``
   does) into another prefix of the same server. Same ratio, same goal.
 
@@ -43,8 +46,8 @@ from pathlib import Path
 
 from pydistribution.storage import Registry
 from pydistribution.storage.driver.filesystem import FilesystemDriver
+from pydistribution.storage.migrate import migrate_storage
 from pydistribution.testing.namespace_suite import push_image
-from pydistribution.transfer import migrate
 
 MiB = 1 << 20
 _SIZE = re.compile(r"(\d+)\s*(KiB|MiB|GiB|B)?", re.IGNORECASE)
@@ -87,8 +90,8 @@ def _blob_files(root: Path) -> list[str]:
     return [str(p) for p in (root / "docker/registry/v2/blobs").rglob("data")]
 
 
-def filesystem(source: Path, work: Path, rounds: int) -> float:
-    times: dict[str, list[float]] = {"cp -a + sha256sum": [], "migrate()": []}
+def filesystem(source: Path, work: Path, rounds: int, workers: int) -> float:
+    times: dict[str, list[float]] = {"cp -a + sha256sum": [], "migrate_storage()": []}
     for round_ in range(rounds):
         target = work / f"cp-{round_}"
 
@@ -110,10 +113,12 @@ def filesystem(source: Path, work: Path, rounds: int) -> float:
         def ours(destination: Path = destination) -> None:
             # as the migrate command writes a directory: no flush per file, one at the end
             target_driver = FilesystemDriver(destination, fsync=False)
-            migrate(Registry(FilesystemDriver(source)), Registry(target_driver))
+            migrate_storage(
+                Registry(FilesystemDriver(source)), Registry(target_driver), workers=workers
+            )
             os.sync()
 
-        times["migrate()"].append(_timed(ours))
+        times["migrate_storage()"].append(_timed(ours))
         shutil.rmtree(destination)
     return _report("filesystem -> filesystem", times, "cp -a + sha256sum")
 
@@ -126,7 +131,7 @@ def s3(source: Path, rounds: int) -> float:
     from pydistribution.storage.driver.s3 import S3Driver, options_from_parameters
     from pydistribution.testing.peers import MotoServer
 
-    times: dict[str, list[float]] = {"boto3 upload_file x10": [], "migrate()": []}
+    times: dict[str, list[float]] = {"boto3 upload_file x10": [], "migrate_storage()": []}
     files = [p for p in source.rglob("*") if p.is_file()]
     with MotoServer() as server:
         endpoint = server.endpoint
@@ -161,9 +166,9 @@ def s3(source: Path, rounds: int) -> float:
             driver = S3Driver(options_from_parameters(parameters), session=session)
 
             def ours(driver: S3Driver = driver) -> None:
-                migrate(Registry(FilesystemDriver(source)), Registry(driver), concurrency=10)
+                migrate_storage(Registry(FilesystemDriver(source)), Registry(driver), workers=10)
 
-            times["migrate()"].append(_timed(ours))
+            times["migrate_storage()"].append(_timed(ours))
     return _report("filesystem -> S3 (moto)", times, "boto3 upload_file x10")
 
 
@@ -171,7 +176,7 @@ def _report(title: str, times: dict[str, list[float]], baseline: str) -> float:
     print(f"\n{title}")
     for name, values in times.items():
         print(f"  {name:<24} median {statistics.median(values):8.2f} s  ({len(values)} runs)")
-    ratio = statistics.median(times[baseline]) / statistics.median(times["migrate()"])
+    ratio = statistics.median(times[baseline]) / statistics.median(times["migrate_storage()"])
     print(f"  throughput ratio (theirs time / ours): {ratio:.2f}  (goal >= 0.8)")
     return ratio
 
@@ -183,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=_size, default=1 << 30, help="layer bytes (1GiB)")
     parser.add_argument("--rounds", type=int, default=1, help="runs per side (1)")
     parser.add_argument("--only", choices=["fs", "s3"], default=None)
+    parser.add_argument(
+        "--workers", type=int, default=8, help="migrate's threads, directory case (8, the CLI's)"
+    )
     parser.add_argument("--work", default=None, help="scratch directory (a temporary one)")
     args = parser.parse_args(argv)
     work = Path(args.work or tempfile.mkdtemp(prefix="bench-migrate-"))
@@ -196,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{os.cpu_count()} CPUs"
         )
         if args.only in (None, "fs"):
-            filesystem(source, work, args.rounds)
+            filesystem(source, work, args.rounds, args.workers)
         if args.only in (None, "s3"):
             s3(source, args.rounds)
     finally:

@@ -2,10 +2,10 @@
 
 Both sides are storage roots (a path, ``file://``, ``s3://bucket/prefix`` or a Go
 ``config.yml``); the destination is made when it does not exist. A directory destination
-is written without a flush per file and flushed once at the end. Everything is read and
-written through the storage drivers, without HTTP. After a migration the destination is
-verified (``--no-verify`` skips that), and the command fails when verification finds a
-problem.
+is written without a flush per file and flushed once at the end. The storage files are
+copied through the drivers (`pydistribution.storage.migrate`), without HTTP. After a
+migration the destination is verified (``--no-verify`` skips that), and the command
+fails when verification finds a problem.
 """
 
 from __future__ import annotations
@@ -17,33 +17,20 @@ import click
 from pydistribution.cli._app import cli, echo_json, reports_errors
 from pydistribution.cli._progress import progress_bars
 from pydistribution.cli._roots import ROOT_HELP, open_migration_destination, open_registry_root
-from pydistribution.storage.gc import ProgressFn
+from pydistribution.storage.migrate import MigrationReport, migrate_storage
 from pydistribution.storage.verify import verify
-from pydistribution.transfer import CopyProgress, MigrateResult, ProgressCallback, migrate
 
 __all__ = ["migrate_command"]
 
 
-def _summary(result: MigrateResult) -> str:
+def _summary(result: MigrationReport) -> str:
     verb = "would copy" if result.dry_run else "copied"
     return (
         f"{result.repositories} repositories: {verb} {result.blobs_copied} blobs "
-        f"({result.bytes_copied} bytes), {result.links_mounted} links mounted, "
-        f"{result.links_skipped} already present; {result.manifests_put} manifests put, "
-        f"{result.manifests_skipped} present; {result.tags_set} tags set, "
-        f"{result.tags_skipped} unchanged"
+        f"({result.bytes_copied} bytes), {result.blobs_present} already present; "
+        f"{result.links_copied} links, {result.links_present} present; "
+        f"{result.tags_set} tags set, {result.tags_unchanged} unchanged"
     )
-
-
-def _bar(bars: ProgressFn | None) -> ProgressCallback | None:
-    if bars is None:
-        return None
-    draw = bars
-
-    def report(event: CopyProgress) -> None:
-        draw("copy", event.total_transferred, event.total_bytes or None)
-
-    return report
 
 
 @cli.command("migrate", epilog=f"SRC and DST are each {ROOT_HELP}.")
@@ -55,7 +42,7 @@ def _bar(bars: ProgressFn | None) -> ProgressCallback | None:
     type=click.IntRange(min=1),
     default=8,
     show_default=True,
-    help="Blobs moved at once.",
+    help="Storage calls (blobs moved) at once.",
 )
 @click.option("--no-verify", is_flag=True, help="Do not verify the destination afterwards.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -68,16 +55,17 @@ def migrate_command(
     no_verify: bool,
     as_json: bool,
 ) -> None:
-    """Copy every repository, manifest, tag and blob of SRC to DST (each blob once).
+    """Copy every repository, manifest, tag (with its history) and blob of SRC to DST.
 
-    What DST already holds is skipped by digest, so running it again copies only what
-    changed. Tag history is not copied: only where each tag points now.
+    Each blob is copied once and verified while it streams; links and tags are written
+    after the blobs they name. What DST already holds is skipped, so running it again
+    copies only what changed.
     """
     src = open_registry_root(source)
     dst, flush = open_migration_destination(destination)
     show = not as_json and sys.stderr.isatty()
     with progress_bars(show) as bars:
-        result = migrate(src, dst, dry_run=dry_run, concurrency=concurrency, progress=_bar(bars))
+        result = migrate_storage(src, dst, dry_run=dry_run, workers=concurrency, progress=bars)
     flush()
     problems: list[dict[str, str]] = []
     if not dry_run and not no_verify:
@@ -88,6 +76,8 @@ def migrate_command(
         echo_json({**result.to_json(), "problems": problems})
     else:
         click.echo(_summary(result))
+        for path in result.dangling:
+            click.echo(f"not copied (names a missing blob): {path}", err=True)
         for problem in problems:
             click.echo(f"{problem['kind']} {problem['location']}", err=True)
         if not dry_run and not no_verify:

@@ -23,6 +23,7 @@ from pydistribution.reference import Reference
 from pydistribution.storage import Registry
 from pydistribution.storage.driver.inmemory import InMemoryDriver
 from pydistribution.storage.gc import mark_and_sweep
+from pydistribution.storage.migrate import migrate_storage
 from pydistribution.storage.purge import purge_uploads
 from pydistribution.testing.crash import Crash, CrashingDriver, Scenario, StepCounter
 
@@ -269,6 +270,26 @@ def _purge(registry: Registry, state: object) -> None:
     purge_uploads(registry, older_than=timedelta(0), now=_FAR_FUTURE)
 
 
+def _with_migration_source(registry: Registry) -> World:
+    """The world here, and a source registry holding the world plus what is new there:
+    a third image tagged ``v3`` and ``v1`` (so ``v1`` has a history), a new repository."""
+    source = Registry(InMemoryDriver())
+    world(source)
+    team = source.repository("team/app")
+    three = _build(team.blobs(), "three")
+    team.manifests().put(three, tag="v3")
+    team.tags().tag("v1", three.describe())
+    other = source.repository("other/app")
+    other.manifests().put(_build(other.blobs(), "other"), tag="latest")
+    return _extend(registry, source)
+
+
+def _migrate(registry: Registry, state: object) -> None:
+    source = _world(state).extra
+    assert isinstance(source, Registry)
+    migrate_storage(source, registry, workers=1)
+
+
 SCENARIOS: Final[tuple[Scenario, ...]] = (
     Scenario(name="upload", setup=world, operation=_upload),
     Scenario(name="upload-cancel", setup=world, operation=_upload_cancel),
@@ -293,6 +314,7 @@ SCENARIOS: Final[tuple[Scenario, ...]] = (
     Scenario(name="gc-after-crash", setup=_with_crashed_sweep, operation=_gc_online),
     Scenario(name="gc-offline-after-crash", setup=_with_crashed_sweep, operation=_gc_offline),
     Scenario(name="purge-uploads", setup=_with_uploads, operation=_purge),
+    Scenario(name="migrate", setup=_with_migration_source, operation=_migrate),
 )
 """Every storage operation crash injection covers."""
 

@@ -16,7 +16,9 @@ tag. Then it moves what the destination lacks, in the order a registry accepts i
 What the protocols cannot express is not copied: a tag's history (the Go layout keeps
 every digest a tag ever pointed at, but `TagService` exposes only the current one), and
 blobs that no repository links (they are unreachable through a repository; garbage
-collection would remove them).
+collection would remove them). Between two registry storage roots,
+`pydistribution.storage.migrate` copies the storage files themselves instead: far fewer
+storage calls per blob, and tag history kept.
 """
 
 from __future__ import annotations
