@@ -11,22 +11,22 @@ downstream commits it. The repository is read-only.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, BinaryIO, NoReturn, overload
+from typing import TYPE_CHECKING, BinaryIO, overload
 
 import attrs
 
-from pydistribution._resolve import ResolvesReferences, target_digest
+from pydistribution._resolve import ResolvesReferences
 from pydistribution.archive._gzip import gzip_chunks
+from pydistribution.archive._tables import READING, ArchiveManifestService, ArchiveTagService
 from pydistribution.descriptor import Descriptor
 from pydistribution.digest import Digest, Digester
 from pydistribution.errors import (
     ArchiveInvalidError,
     BlobUnknownError,
-    ManifestUnknownRevisionError,
     TagUnknownError,
     UnsupportedError,
 )
-from pydistribution.protocols import Page, ServedBlob
+from pydistribution.protocols import ServedBlob
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -49,10 +49,6 @@ class ArchiveBlob:
     """For a layer compressed on the fly, the digest of the member's own bytes."""
     compressed: bool = False
     """Whether the member's bytes are gzip-compressed as they are read."""
-
-
-def _read_only(what: str) -> NoReturn:
-    raise UnsupportedError(f"an image archive opened for reading cannot {what}")
 
 
 class _VerifiedStream:
@@ -210,7 +206,7 @@ class ArchiveBlobStore:
         Raises:
             UnsupportedError: always.
         """
-        _read_only("store blobs")
+        READING("store blobs")
 
     @overload
     def create(self) -> BlobWriter: ...
@@ -224,7 +220,7 @@ class ArchiveBlobStore:
         Raises:
             UnsupportedError: always.
         """
-        _read_only("store blobs")
+        READING("store blobs")
 
     def resume(self, upload_id: str) -> BlobWriter:
         """Refused: the archive is read-only.
@@ -232,7 +228,7 @@ class ArchiveBlobStore:
         Raises:
             UnsupportedError: always.
         """
-        _read_only("resume uploads")
+        READING("resume uploads")
 
     def delete(self, digest: Digest | str) -> None:
         """Refused: the archive is read-only.
@@ -240,102 +236,11 @@ class ArchiveBlobStore:
         Raises:
             UnsupportedError: always.
         """
-        _read_only("delete blobs")
+        READING("delete blobs")
 
     def enumerate(self) -> Iterator[Digest]:
         """Every blob digest of the archive."""
         return iter(list(self._blobs))
-
-
-class ArchiveManifestService:
-    """The manifests of an archive (read-only)."""
-
-    def __init__(self, manifests: Mapping[Digest, Manifest]) -> None:
-        self._manifests = dict(manifests)
-
-    def exists(self, digest: Digest | str) -> bool:
-        """Whether the archive holds manifest ``digest``."""
-        parsed = digest if isinstance(digest, Digest) else Digest.parse(digest)
-        return parsed in self._manifests
-
-    def get(self, digest: Digest | str, *, media_types: Sequence[str] | None = None) -> Manifest:
-        """Manifest ``digest``.
-
-        Raises:
-            ManifestUnknownRevisionError: no such manifest (or not of ``media_types``).
-        """
-        parsed = digest if isinstance(digest, Digest) else Digest.parse(digest)
-        found = self._manifests.get(parsed)
-        if found is None or (media_types is not None and found.media_type not in media_types):
-            raise ManifestUnknownRevisionError("archive", parsed)
-        return found
-
-    def put(self, manifest: Manifest, *, tag: str | None = None) -> Digest:
-        """Refused: the archive is read-only.
-
-        Raises:
-            UnsupportedError: always.
-        """
-        _read_only("store manifests")
-
-    def delete(self, digest: Digest | str) -> None:
-        """Refused: the archive is read-only.
-
-        Raises:
-            UnsupportedError: always.
-        """
-        _read_only("delete manifests")
-
-    def enumerate(self) -> Iterator[Digest]:
-        """Every manifest digest of the archive."""
-        return iter(list(self._manifests))
-
-
-class ArchiveTagService:
-    """The tags of an archive (read-only)."""
-
-    def __init__(self, tags: Mapping[str, Descriptor]) -> None:
-        self._tags = dict(tags)
-
-    def get(self, tag: str) -> Descriptor:
-        """The descriptor tag ``tag`` points at.
-
-        Raises:
-            TagUnknownError: no such tag.
-        """
-        found = self._tags.get(tag)
-        if found is None:
-            raise TagUnknownError(tag)
-        return found
-
-    def tag(self, tag: str, descriptor: Descriptor | Digest | str) -> None:
-        """Refused: the archive is read-only.
-
-        Raises:
-            UnsupportedError: always.
-        """
-        _read_only("tag")
-
-    def untag(self, tag: str) -> None:
-        """Refused: the archive is read-only.
-
-        Raises:
-            UnsupportedError: always.
-        """
-        _read_only("untag")
-
-    def all(self) -> list[str]:
-        """Every tag, sorted."""
-        return sorted(self._tags)
-
-    def page(self, *, last: str | None = None, n: int | None = None) -> Page:
-        """A page of the sorted tags after ``last``."""
-        return Page.take([t for t in self.all() if last is None or t > last], n)
-
-    def lookup(self, descriptor: Descriptor | Digest | str) -> list[str]:
-        """The tags pointing at ``descriptor``'s digest (or at a digest given), sorted."""
-        digest = target_digest(descriptor)
-        return sorted(t for t, d in self._tags.items() if d.digest == digest)
 
 
 class ArchiveRepository(ResolvesReferences):
@@ -358,8 +263,9 @@ class ArchiveRepository(ResolvesReferences):
         self._name = name
         self._index = index
         self._blobs = ArchiveBlobStore(index, blobs)
-        self._manifests = ArchiveManifestService(manifests)
-        self._tags = ArchiveTagService(tags)
+        self._manifests = ArchiveManifestService(dict(manifests), READING)
+        table = dict(tags)
+        self._tags = ArchiveTagService(lambda: table, READING)
         self.images: tuple[ArchivedImage, ...] = tuple(images)
         """Every image of the archive, in the archive's order."""
 
