@@ -1,7 +1,8 @@
 """Hand-built ``docker save`` archives in the shapes docker writes, and hostile variants.
 
-Docker is not on the test machines, so the formats are built here from what docker
-writes: 1.10-24 (``manifest.json``, ``repositories``, ``<hex>.json`` configs and
+Only one Docker daemon is on the test machines (Debian's 20.10, see
+``test_archive_docker.py``), so the shapes of the other versions are built here from what
+docker writes: 1.10-24 (``manifest.json``, ``repositories``, ``<hex>.json`` configs and
 ``<id>/{json,VERSION,layer.tar}`` folders) and 25+ (an OCI layout plus ``manifest.json``,
 the legacy ``layer.tar`` being symbolic links into ``blobs/``). Layers are real tars.
 """
