@@ -6,6 +6,7 @@ See [`DriverSuite`][pydistribution.testing.driver_suite.DriverSuite] for how to 
 from __future__ import annotations
 
 from pydistribution.testing._driver_base import StorageListing
+from pydistribution.testing._driver_batch import BatchTests
 from pydistribution.testing._driver_concurrency import ConcurrencyTests
 from pydistribution.testing._driver_content import ContentTests
 from pydistribution.testing._driver_paths import PathTests
@@ -15,12 +16,13 @@ from pydistribution.testing._driver_walk import WalkTests
 __all__ = ["DriverSuite", "StorageListing"]
 
 
-class DriverSuite(PathTests, ContentTests, StreamTests, WalkTests, ConcurrencyTests):
+class DriverSuite(PathTests, ContentTests, StreamTests, WalkTests, BatchTests, ConcurrencyTests):
     """Every driver conformance test; subclass it and provide the ``driver`` fixture.
 
     Provide ``driver`` in a subclass in a test module, returning a fresh, empty driver;
     pytest then runs the whole checklist of driver contract §11 against it (paths,
-    content, streams, stat, list, move, delete, redirects, walks, threads).
+    content, streams, stat, list, move, delete, redirects, walks, batched operations,
+    threads).
     Optional fixtures sharpen it:
 
     * ``storage_listing``: a callable listing everything in the driver's raw storage, so

@@ -18,11 +18,16 @@ package imports no driver.
 from __future__ import annotations
 
 from pydistribution._public import claim_exports
-from pydistribution.storage.driver._checked import CheckedDriver
+from pydistribution.storage.driver._batch import BatchOperations
+from pydistribution.storage.driver._checked import CheckedDriver, batch_operations
 from pydistribution.storage.driver._paths import PATH_PATTERN, is_valid_path
 from pydistribution.storage.driver._protocol import (
     DEFAULT_PARALLELISM,
+    BatchDeleter,
+    BatchMover,
+    BatchStatter,
     FileInfo,
+    FileLister,
     FileWriter,
     LocalFiles,
     ParallelismHint,
@@ -39,8 +44,13 @@ from pydistribution.storage.driver._walk import Walker
 __all__ = [
     "DEFAULT_PARALLELISM",
     "PATH_PATTERN",
+    "BatchDeleter",
+    "BatchMover",
+    "BatchOperations",
+    "BatchStatter",
     "CheckedDriver",
     "FileInfo",
+    "FileLister",
     "FileWriter",
     "LocalFiles",
     "ParallelismHint",
@@ -52,6 +62,7 @@ __all__ = [
     "WalkAction",
     "WalkFn",
     "Walker",
+    "batch_operations",
     "is_valid_path",
 ]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 import queue
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, BinaryIO, NoReturn, ParamSpec, TypeVar, final
 
@@ -27,10 +27,15 @@ from pydistribution.errors import (
     StorageDriverError,
     UnsupportedMethodError,
 )
+from pydistribution.storage.driver._batch import BatchOperations
 from pydistribution.storage.driver._paths import check_path
 from pydistribution.storage.driver._protocol import (
     DEFAULT_PARALLELISM,
+    BatchDeleter,
+    BatchMover,
+    BatchStatter,
     FileInfo,
+    FileLister,
     FileWriter,
     ParallelismHint,
     RawDriver,
@@ -42,7 +47,7 @@ from pydistribution.storage.driver._protocol import (
 )
 from pydistribution.storage.driver._walk import Walker
 
-__all__ = ["CheckedDriver", "ForwardingDriver"]
+__all__ = ["CheckedDriver", "ForwardingDriver", "batch_operations"]
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -133,13 +138,14 @@ class CheckedDriver:
         ValueError: ``max_concurrency`` is less than 1.
     """
 
-    __slots__ = ("_gate", "_raw")
+    __slots__ = ("_batch", "_gate", "_raw")
 
     def __init__(self, raw: RawDriver, *, max_concurrency: int | None = None) -> None:
         if max_concurrency is not None and max_concurrency < 1:
             raise ValueError(f"max_concurrency must be at least 1, not {max_concurrency}")
         self._raw = raw
         self._gate = _Gate(raw.name, max_concurrency)
+        self._batch: BatchOperations | None = None
 
     def __repr__(self) -> str:
         return f"CheckedDriver({self._raw!r})"
@@ -221,19 +227,112 @@ class CheckedDriver:
     def walk(self, path: str, fn: WalkFn, *, start_after: str | None = None) -> None:
         """See [`StorageDriver.walk()`][pydistribution.storage.driver.StorageDriver.walk]."""
         check_path(self._gate.name, path, allow_root=True)
-        raw = self._raw
-        view: _View | _ScanningView = (
-            _ScanningView(self._gate, raw, raw)
-            if isinstance(raw, RawScanner)
-            else _View(self._gate, raw)
-        )
-        walker = Walker(view, path, start_after=start_after)
+        walker = self._walker(path, start_after)
         for info in walker:
             action = fn(info)  # not wrapped: fn's exceptions propagate unchanged
             if action is WalkAction.SKIP_DIR:
                 walker.skip_dir()
             elif action is WalkAction.STOP:
                 return
+
+    def batch(self) -> BatchOperations:
+        """The batched operations: the raw driver's own where it declares them (checked
+        paths, named errors, one pass through the concurrency gate per batch), one
+        checked call per path otherwise (see `batch_operations()`)."""
+        if self._batch is None:
+            self._batch = self._make_batch()
+        return self._batch
+
+    def _walker(self, path: str, start_after: str | None = None) -> Walker:
+        raw = self._raw
+        view: _View | _ScanningView = (
+            _ScanningView(self._gate, raw, raw)
+            if isinstance(raw, RawScanner)
+            else _View(self._gate, raw)
+        )
+        return Walker(view, path, start_after=start_after)
+
+    def _make_batch(self) -> BatchOperations:
+        raw, gate = self._raw, self._gate
+        return BatchOperations(
+            self,
+            stat_many=_stat_many(gate, raw) if isinstance(raw, BatchStatter) else None,
+            delete_many=_delete_many(gate, raw) if isinstance(raw, BatchDeleter) else None,
+            move_many=_move_many(gate, raw) if isinstance(raw, BatchMover) else None,
+            walk_files=_walk_files(gate, raw) if isinstance(raw, FileLister) else None,
+            walker=self._walker,
+        )
+
+
+# The raw batched operations behind the gate: paths checked first, errors named.
+
+
+def _stat_many(gate: _Gate, raw: BatchStatter) -> Callable[[Sequence[str]], list[FileInfo | None]]:
+    def stat_many(paths: Sequence[str]) -> list[FileInfo | None]:
+        for path in paths:
+            check_path(gate.name, path, allow_root=True)
+        return gate.call(raw.stat_many, paths)
+
+    return stat_many
+
+
+def _delete_many(gate: _Gate, raw: BatchDeleter) -> Callable[[Sequence[str]], None]:
+    def delete_many(paths: Sequence[str]) -> None:
+        for path in paths:
+            check_path(gate.name, path)
+        gate.call(raw.delete_many, paths)
+
+    return delete_many
+
+
+def _move_many(gate: _Gate, raw: BatchMover) -> Callable[[Sequence[tuple[str, str]]], list[bool]]:
+    def move_many(moves: Sequence[tuple[str, str]]) -> list[bool]:
+        for source, dest in moves:
+            check_path(gate.name, source)
+            check_path(gate.name, dest)
+        return gate.call(raw.move_many, moves)
+
+    return move_many
+
+
+def _walk_files(gate: _Gate, raw: FileLister) -> Callable[[str], Iterator[FileInfo]]:
+    def walk_files(path: str) -> Iterator[FileInfo]:
+        check_path(gate.name, path, allow_root=True)
+        return _stream(gate, raw, path)
+
+    return walk_files
+
+
+def _stream(gate: _Gate, raw: FileLister, path: str) -> Iterator[FileInfo]:
+    """A raw listing whose every step goes through the gate (named errors)."""
+    entries = gate.call(raw.walk_files, path)
+    while True:
+        info = gate.call(next, entries, None)
+        if info is None:
+            return
+        yield info
+
+
+def batch_operations(driver: StorageDriver) -> BatchOperations:
+    """The batched operations of ``driver``: its own where it declares them.
+
+    A built-in driver or a [`CheckedDriver`][pydistribution.storage.driver.CheckedDriver]
+    uses what its raw driver declares
+    ([`BatchStatter`][pydistribution.storage.driver.BatchStatter],
+    [`BatchDeleter`][pydistribution.storage.driver.BatchDeleter],
+    [`BatchMover`][pydistribution.storage.driver.BatchMover],
+    [`FileLister`][pydistribution.storage.driver.FileLister]); any other driver what it
+    declares itself. Everything else falls back to one single-path call per path.
+    """
+    if isinstance(driver, (CheckedDriver, ForwardingDriver)):
+        return driver.batch()
+    return BatchOperations(
+        driver,
+        stat_many=driver.stat_many if isinstance(driver, BatchStatter) else None,
+        delete_many=driver.delete_many if isinstance(driver, BatchDeleter) else None,
+        move_many=driver.move_many if isinstance(driver, BatchMover) else None,
+        walk_files=driver.walk_files if isinstance(driver, FileLister) else None,
+    )
 
 
 @final
@@ -392,6 +491,10 @@ class ForwardingDriver:
     def parallelism(self) -> int:
         """How many calls at once suit this driver for bulk work (see `ParallelismHint`)."""
         return self._driver.parallelism
+
+    def batch(self) -> BatchOperations:
+        """The batched operations (see `CheckedDriver.batch()`)."""
+        return self._driver.batch()
 
     def get_content(self, path: str) -> bytes:
         """See

@@ -12,7 +12,7 @@ paths, names errors and enforces the writer state machine once for every driver 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import BinaryIO, Final, Protocol, TypeAlias, runtime_checkable
@@ -22,7 +22,11 @@ from typing_extensions import Buffer, Self
 
 __all__ = [
     "DEFAULT_PARALLELISM",
+    "BatchDeleter",
+    "BatchMover",
+    "BatchStatter",
     "FileInfo",
+    "FileLister",
     "FileWriter",
     "LocalFiles",
     "ParallelismHint",
@@ -455,5 +459,99 @@ class TemporaryFileRemover(Protocol):
         Raises:
             InvalidPathError: ``path`` breaks the path rule.
             DriverError: the backend failed.
+        """
+        ...
+
+
+@runtime_checkable
+class BatchStatter(Protocol):
+    """Optional driver capability: describe many paths at once.
+
+    Declared by a raw driver (the checked wrapper checks the paths and names the errors)
+    or by a public driver. Jobs that look at many paths (verification, garbage
+    collection) call it through
+    [`batch_operations()`][pydistribution.storage.driver.batch_operations], which falls
+    back to one ``stat`` per path for a driver without it.
+    """
+
+    def stat_many(self, paths: Sequence[str]) -> list[FileInfo | None]:
+        """What ``stat`` says of each of ``paths``, in order; ``None`` where nothing is.
+
+        Raises:
+            InvalidPathError: a path breaks the path rule (checked before any request).
+            DriverError: the backend failed.
+        """
+        ...
+
+
+@runtime_checkable
+class BatchDeleter(Protocol):
+    """Optional driver capability: delete many files at once (S3: ``DeleteObjects``).
+
+    Only files are named: what a batch delete does to a path that is a directory is
+    up to the driver (S3 removes nothing below it), so callers delete directories with
+    ``delete``. A path that does not exist is no error. Fallback: one ``delete`` each.
+    """
+
+    def delete_many(self, paths: Sequence[str]) -> None:
+        """Delete the files at ``paths``; missing ones are skipped.
+
+        Every path is attempted even when some fail (S3 reports failures per key); the
+        failures are raised together afterwards, so the caller knows that some of the
+        paths may still be there, and a later call finishes the work.
+
+        Raises:
+            InvalidPathError: a path breaks the path rule (checked before any request).
+            DriverErrors: some paths could not be deleted (one error per path).
+            DriverError: the backend failed.
+        """
+        ...
+
+
+@runtime_checkable
+class BatchMover(Protocol):
+    """Optional driver capability: move many files at once.
+
+    S3 copies the objects concurrently and deletes the sources with ``DeleteObjects``
+    (a thousand per request) instead of one ``HeadObject``, ``CopyObject`` and
+    ``DeleteObject`` each. Fallback: one ``move`` each.
+    """
+
+    def move_many(self, moves: Sequence[tuple[str, str]]) -> list[bool]:
+        """Move each ``(source, dest)`` file, as ``move`` does; ``False`` where no source was.
+
+        Every move is attempted even when some fail; the failures are raised together
+        afterwards. A failed move leaves the source in place (and perhaps a copy at
+        the destination).
+
+        Raises:
+            InvalidPathError: a path breaks the path rule (checked before any request).
+            DriverErrors: some moves failed (one error per move).
+            DriverError: the backend failed.
+        """
+        ...
+
+
+@runtime_checkable
+class FileLister(Protocol):
+    """Optional driver capability: every file below a directory, in one paginated stream.
+
+    S3 answers a whole prefix with ``ListObjectsV2`` without a delimiter, a thousand
+    files with their sizes and times per request, instead of one request per
+    directory. A driver declares it only when this is cheaper than its ``walk``: jobs
+    that find it choose a flat listing over visiting directory by directory (the
+    filesystem driver does not declare it, since descending into every directory costs
+    it more than listing only the directories a job needs). Fallback: ``walk``.
+    """
+
+    def walk_files(self, path: str) -> Iterator[FileInfo]:
+        """Yield the FileInfo of every file below directory ``path``, in any order.
+
+        Directories are not yielded; a missing directory (or a file at ``path``) yields
+        nothing. Files added or removed during the listing may or may not be seen.
+
+        Raises:
+            InvalidPathError: ``path`` breaks the path rule (``/`` is allowed).
+            DriverError: the backend failed (from ``next()``).
         """
         ...

@@ -15,6 +15,12 @@ bucket written by the Go registry is read here and the other way round.
   followed by a delete; it is not atomic.
 * ``delete`` removes the key and the keys below ``<key>/`` in batches of 1000, and
   aborts multipart uploads in progress there.
+* Batched operations for the bulk jobs (`BatchStatter`, `BatchDeleter`, `BatchMover`,
+  `FileLister` of `pydistribution.storage.driver`): ``delete_many`` is one
+  ``DeleteObjects`` per 1000 keys, ``move_many`` concurrent ``CopyObject`` requests and
+  one ``DeleteObjects`` per 1000 sources, ``walk_files`` one ``ListObjectsV2`` per 1000
+  keys below a prefix (no delimiter); ``requestsinflight`` (default 16) bounds the
+  requests they and the jobs keep going at once.
 * ``redirect_url`` presigns ``GetObject`` or ``HeadObject`` (20 minutes); whether the
   registry redirects is its ``storage.redirect.disable`` setting.
 * Throttling, 5xx answers and connection errors are retried with exponential backoff;
@@ -42,6 +48,7 @@ from pydistribution.storage.driver.s3._options import (
     DEFAULT_MULTIPART_COPY_CHUNK_SIZE,
     DEFAULT_MULTIPART_COPY_MAX_CONCURRENCY,
     DEFAULT_MULTIPART_COPY_THRESHOLD_SIZE,
+    DEFAULT_REQUESTS_IN_FLIGHT,
     DEFAULT_UPLOAD_CONCURRENCY,
     MAX_CHUNK_SIZE,
     MIN_CHUNK_SIZE,
@@ -55,6 +62,7 @@ __all__ = [
     "DEFAULT_MULTIPART_COPY_CHUNK_SIZE",
     "DEFAULT_MULTIPART_COPY_MAX_CONCURRENCY",
     "DEFAULT_MULTIPART_COPY_THRESHOLD_SIZE",
+    "DEFAULT_REQUESTS_IN_FLIGHT",
     "DEFAULT_UPLOAD_CONCURRENCY",
     "MAX_CHUNK_SIZE",
     "MIN_CHUNK_SIZE",

@@ -81,7 +81,9 @@ def make_client(options: S3Options, session: boto3.session.Session | None = None
         retries={"mode": "standard", "max_attempts": options.max_attempts},
         connect_timeout=options.connect_timeout,
         read_timeout=options.read_timeout,
-        max_pool_connections=max(10, min(options.multipart_copy_max_concurrency, 64)),
+        max_pool_connections=max(
+            10, options.requests_in_flight, min(options.multipart_copy_max_concurrency, 64)
+        ),
         user_agent_extra=options.user_agent or None,
         use_fips_endpoint=options.use_fips_endpoint,
         use_dualstack_endpoint=options.use_dual_stack,

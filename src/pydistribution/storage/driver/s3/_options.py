@@ -64,6 +64,13 @@ Enough to keep sending while each part waits a round trip to a distant store, at
 upload.
 """
 
+DEFAULT_REQUESTS_IN_FLIGHT: Final = 16
+"""``requestsinflight`` default: requests the bulk jobs keep going at once (Python only).
+
+Garbage collection, verification and upload purging run this many threads of storage
+calls, and a batched move this many copies; each request mostly waits for the network.
+"""
+
 DEFAULT_MULTIPART_COPY_THRESHOLD_SIZE: Final = 32 << 20
 """``multipartcopythresholdsize`` default: larger objects are moved by multipart copy."""
 
@@ -150,6 +157,9 @@ class S3Options:
             ``botocore`` logger decides what is logged [``loglevel``].
         upload_concurrency: parts a writer sends at once; 1 sends each part from the
             writing thread (Python only, [``uploadconcurrency``]).
+        requests_in_flight: requests the bulk jobs (garbage collection, verification,
+            purging, batched moves) keep going at once: the driver's ``parallelism``
+            (Python only, [``requestsinflight``]).
         max_attempts: attempts per request, first one included, with exponential
             backoff on throttling, 5xx answers and connection errors (Python only,
             [``maxattempts``]).
@@ -194,6 +204,9 @@ class S3Options:
     log_level: str = "off"
     upload_concurrency: int = attrs.field(
         default=DEFAULT_UPLOAD_CONCURRENCY, validator=_in_range(1, 64)
+    )
+    requests_in_flight: int = attrs.field(
+        default=DEFAULT_REQUESTS_IN_FLIGHT, validator=_in_range(1, 256)
     )
     max_attempts: int = attrs.field(default=5, validator=_in_range(1, 100))
     connect_timeout: float = attrs.field(default=10.0, validator=attrs.validators.gt(0))
@@ -286,8 +299,8 @@ def options_from_parameters(parameters: Mapping[str, object]) -> S3Options:
     least 1), ``multipartcopythresholdsize`` (0 to 5 GiB), ``rootdirectory``,
     ``storageclass`` (case-insensitive), ``objectacl``, ``useragent``, ``usedualstack``,
     ``accelerate``, ``usefipsendpoint``, ``redirectendpoint``, ``loglevel``; Python
-    additions ``uploadconcurrency``, ``maxattempts``, ``connecttimeout`` and
-    ``readtimeout``. Other keys are
+    additions ``uploadconcurrency``, ``requestsinflight``, ``maxattempts``,
+    ``connecttimeout`` and ``readtimeout``. Other keys are
     ignored, as Go does.
 
     Raises:
@@ -371,6 +384,9 @@ def options_from_parameters(parameters: Mapping[str, object]) -> S3Options:
         log_level=_string(parameters, "loglevel") or "off",
         upload_concurrency=_integer(
             parameters, "uploadconcurrency", DEFAULT_UPLOAD_CONCURRENCY, 1, 64
+        ),
+        requests_in_flight=_integer(
+            parameters, "requestsinflight", DEFAULT_REQUESTS_IN_FLIGHT, 1, 256
         ),
         max_attempts=_integer(parameters, "maxattempts", 5, 1, 100),
         connect_timeout=_seconds(parameters, "connecttimeout", 10.0),
