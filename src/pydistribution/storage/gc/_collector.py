@@ -17,6 +17,12 @@ import attrs
 from pydistribution.digest import CANONICAL_ALGORITHM, Digest, as_digest
 from pydistribution.errors import DistributionError
 from pydistribution.storage import _paths
+from pydistribution.storage.driver import BatchOperations, batch_operations
+from pydistribution.storage.gc._listing import (
+    RepositoryFiles,
+    list_blob_entries,
+    list_repository_files,
+)
 from pydistribution.storage.gc._mark import (
     LayerScan,
     Marker,
@@ -102,6 +108,7 @@ class _Pass:
 
     repositories: dict[str, RepositoryMarks] = attrs.Factory(dict)
     layers: dict[str, LayerScan] = attrs.Factory(dict)
+    files: dict[str, RepositoryFiles] | None = None
 
     def recent(self) -> set[Digest]:
         found: set[Digest] = set()
@@ -157,6 +164,8 @@ class GarbageCollector:
         if grace < timedelta(0) or settle < timedelta(0):
             raise ValueError("grace and settle must not be negative")
         self._driver: StorageDriver = registry.driver
+        self._ops: BatchOperations = batch_operations(self._driver)
+        self._flat = "walk_files" in self._ops.native
         self._size_limit = registry.options.manifest_size_limit
         self._delete_untagged = delete_untagged
         self._grace = grace
@@ -264,7 +273,7 @@ class GarbageCollector:
 
     def _plan(self, pool: Workers, cutoff: datetime) -> _Plan:
         """List and mark everything, then find the old, unmarked blobs no recent link names."""
-        present = self._list_blobs(pool)
+        present, listed = self._list_blobs(pool)
         marker = self._marker(cutoff)
         first = self._mark_all(pool, marker, _Pass())
         unmarked = sorted((d for d in present if d not in marker.marked), key=str)
@@ -275,8 +284,12 @@ class GarbageCollector:
         ]
         # Age and size first, so that recent blobs are never even moved aside. (Not
         # from the quarantine afterwards: a move on S3 is a copy, with a new time.)
-        stats = pool.map("stat", self._stat, unmarked)
-        garbage = {e.digest: e for e in stats if e is not None}
+        if listed is None:
+            stats = pool.map("stat", self._stat, unmarked)
+            garbage = {e.digest: e for e in stats if e is not None}
+        else:
+            garbage = {d: listed[d] for d in unmarked}
+            del listed
         old = {d for d, e in garbage.items() if e.mod_time < cutoff}
         # Every layer link is looked at once: those naming old garbage, and those whose
         # blob is not in the store at all (left by a run or a registry cut short).
@@ -354,7 +367,8 @@ class GarbageCollector:
 
         Links go before the blobs they name, so a sweep cut short never leaves a link
         to a blob in quarantine: only unlinked blobs, which the next run restores (from
-        the journal) or collects.
+        the journal) or collects. Layer links go in batches, blobs are moved in
+        batches (`BatchDeleter`, `BatchMover`).
         """
         marker, first, untagged = plan.marker, plan.first, plan.untagged
         swept = _Swept(final=first)
@@ -372,9 +386,9 @@ class GarbageCollector:
         early = set(victims) & first.recent()
         links = {**first.links(set(victims) - early), **plan.dangling}
         quarantine.record(links=links)
-        unlinked_layers = pool.map("unlink", quarantine.unlink_layer, list(links))
-        removed = {p: t for (p, t), ok in zip(links.items(), unlinked_layers, strict=True) if ok}
-        moved = pool.map("sweep", quarantine.hold, victims)
+        self._delete_files(pool, "unlink", list(links))
+        removed = links
+        moved = self._hold(pool, quarantine, victims)
         swept.held = {d: doomed[d] for d, ok in zip(victims, moved, strict=True) if ok}
         suspects = set(swept.held)
         settled = time.monotonic() + self._settle
@@ -411,14 +425,28 @@ class GarbageCollector:
         """
         doomed, untagged = plan.doomed, plan.untagged
         revisions = [_paths.revision_link(n, d) for n, d in untagged]
-        pool.map("manifests", self._delete_quietly, revisions)
+        self._delete_files(pool, "manifests", revisions)
         self._remove_tag_history(pool, plan.first, untagged)
-        candidates = {**plan.first.links(set(doomed)), **plan.dangling}
-        unlinked = pool.map("unlink", self._delete_quietly, list(candidates))
-        links = {p: t for (p, t), ok in zip(candidates.items(), unlinked, strict=True) if ok}
-        deleted = pool.map("sweep", self._delete_quietly, [_paths.blob_data(d) for d in doomed])
-        gone = {d for d, ok in zip(doomed, deleted, strict=True) if ok}
-        return _Outcome(final=plan.first, gone=gone, links=links, untagged=untagged)
+        links = {**plan.first.links(set(doomed)), **plan.dangling}
+        self._delete_files(pool, "unlink", list(links))
+        self._delete_files(pool, "sweep", [_paths.blob_data(d) for d in doomed])
+        return _Outcome(final=plan.first, gone=set(doomed), links=links, untagged=untagged)
+
+    def _delete_files(self, pool: Workers, phase: str, paths: list[str]) -> None:
+        """Delete files in batches (see `BatchDeleter`): all, or raise what failed.
+
+        Paths already gone are no error; what a failed batch leaves is found and
+        finished by the next run (links go in a step before the blobs they name).
+        """
+        native = "delete_many" in self._ops.native
+        pool.batch(phase, self._ops.delete_many, paths, native=native)
+
+    def _hold(self, pool: Workers, quarantine: Quarantine, victims: list[Digest]) -> list[bool]:
+        """Move blobs into quarantine in batches; ``False`` for those already gone."""
+        moves = [(_paths.blob_data(d), quarantine.blob_path(d)) for d in victims]
+        native = "move_many" in self._ops.native
+        results = pool.batch("sweep", self._ops.move_many, moves, native=native)
+        return [moved for part in results for moved in part]
 
     def _delete_quietly(self, path: str) -> bool:
         return delete_if_present(self._driver, path)
@@ -426,12 +454,16 @@ class GarbageCollector:
     def _stat(self, digest: Digest) -> BlobEntry | None:
         return stat_blob(self._driver, digest)
 
-    def _list_blobs(self, pool: Workers) -> list[Digest]:
+    def _list_blobs(self, pool: Workers) -> tuple[list[Digest], dict[Digest, BlobEntry] | None]:
+        """The blobs present; with a flat listing, also each one's size and time."""
+        if self._flat:
+            entries = {e.digest: e for e in list_blob_entries(self._ops)}
+            return list(entries), entries
         dirs = blob_fan_out_dirs(self._driver)
         found: list[Digest] = []
         for digests in pool.map("blobs", lambda d: list_blobs(self._driver, d), dirs):
             found.extend(digests)
-        return found
+        return found, None
 
     def _mark_all(
         self,
@@ -441,7 +473,8 @@ class GarbageCollector:
         unlinked: Mapping[str, Mapping[Digest, Revision]] | None = None,
     ) -> _Pass:
         rescan = unlinked is not None
-        names = find_repositories(self._driver)
+        files = list_repository_files(self._ops) if self._flat else None
+        names = list(files) if files is not None else find_repositories(self._driver)
         if rescan:
             # A repository that lost its links meanwhile may still hold unlinked manifests.
             listed = set(names)
@@ -449,10 +482,14 @@ class GarbageCollector:
 
         def visit(name: str) -> RepositoryMarks:
             before = previous.repositories.get(name, RepositoryMarks(name)) if rescan else None
-            return marker.mark(name, previous=before, unlinked=(unlinked or {}).get(name))
+            listed = None if files is None else files.get(name, RepositoryFiles())
+            return marker.mark(
+                name, previous=before, unlinked=(unlinked or {}).get(name), files=listed
+            )
 
         phase = "rescan" if rescan else "mark"
-        return _Pass(repositories=dict(zip(names, pool.map(phase, visit, names), strict=True)))
+        marks = dict(zip(names, pool.map(phase, visit, names), strict=True))
+        return _Pass(repositories=marks, files=files)
 
     def _check_layers(
         self,
@@ -469,10 +506,18 @@ class GarbageCollector:
             scan.layers = {}
             return
         hexes = {d.hex for d in suspects}
+        files = scan.files
 
         def visit(name: str) -> LayerScan:
             return check_layers(
-                self._driver, name, suspects, cutoff, hexes=hexes, removed=removed, present=present
+                self._driver,
+                name,
+                suspects,
+                cutoff,
+                hexes=hexes,
+                removed=removed,
+                present=present,
+                files=None if files is None else files.get(name, RepositoryFiles()),
             )
 
         scan.layers = dict(zip(names, pool.map("links", visit, names), strict=True))

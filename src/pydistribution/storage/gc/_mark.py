@@ -22,6 +22,7 @@ import attrs
 from pydistribution.digest import CANONICAL_ALGORITHM, Digest
 from pydistribution.errors import PathNotFoundError
 from pydistribution.storage import _paths
+from pydistribution.storage.gc._listing import RepositoryFiles
 from pydistribution.storage.gc._parse import ParsedManifest, mark_parse
 from pydistribution.storage.gc._scan import (
     digest_or_none,
@@ -143,6 +144,7 @@ def check_layers(
     hexes: Set[str] | None = None,
     removed: Set[str] = frozenset(),
     present: Set[str] | None = None,
+    files: RepositoryFiles | None = None,
 ) -> LayerScan:
     """Find the layer links of ``name`` that name a blob in ``suspects``.
 
@@ -158,9 +160,15 @@ def check_layers(
     began, links naming any other blob are checked too: those modified before the
     cutoff are ``dangling`` (a link being written now, even one whose blob is not there
     yet, is never taken).
+
+    With ``files``, the repository's links from a flat listing, nothing is listed nor
+    stat-ed: the listing has every link with its time.
     """
     scan = LayerScan()
     wanted = hexes if hexes is not None else {d.hex for d in suspects}
+    if files is not None:
+        _check_listed(driver, scan, files, suspects, cutoff, wanted, present)
+        return scan
     for algorithm_dir in list_dir(driver, _paths.layers_dir(name)):
         algorithm = algorithm_dir.rsplit("/", 1)[-1]
         canonical = algorithm == CANONICAL_ALGORITHM
@@ -179,6 +187,36 @@ def check_layers(
             if present is not None and target is not None and target.hex not in present:
                 _check_dangling(driver, scan, path, target, cutoff)
     return scan
+
+
+def _check_listed(
+    driver: StorageDriver,
+    scan: LayerScan,
+    files: RepositoryFiles,
+    suspects: Set[Digest],
+    cutoff: datetime,
+    wanted: Set[str],
+    present: Set[str] | None,
+) -> None:
+    """`check_layers` over listed links: times from the listing, alias links read."""
+    for path, (algorithm, hex_, mod_time) in files.layers.items():
+        canonical = algorithm == CANONICAL_ALGORITHM
+        absent = present is not None and canonical and hex_ not in present
+        if canonical and hex_ not in wanted and not absent:
+            continue
+        target = digest_or_none(algorithm, hex_) if canonical else read_digest(driver, path)
+        if target is None:
+            continue
+        if target in suspects:
+            if mod_time >= cutoff:
+                scan.recent.add(target)
+                content = read_digest(driver, path)
+                if content is not None:
+                    scan.recent.add(content)
+            else:
+                scan.links[path] = target
+        if present is not None and target.hex not in present and mod_time < cutoff:
+            scan.dangling[path] = target
 
 
 def _check_dangling(
@@ -278,6 +316,7 @@ class Marker:
         *,
         previous: RepositoryMarks | None = None,
         unlinked: Mapping[Digest, Revision] | None = None,
+        files: RepositoryFiles | None = None,
     ) -> RepositoryMarks:
         """List and mark repository ``name``.
 
@@ -285,15 +324,17 @@ class Marker:
         it saw are not read again, and every revision it did not see is a root (it
         appeared while the collection ran). ``unlinked`` are manifests whose revision
         links the sweep removed meanwhile: they are kept (and the sweep links them again)
-        when a root reaches them.
+        when a root reaches them. ``files`` are the repository's links from a flat
+        listing, used instead of listing its revisions.
         """
         marks = RepositoryMarks(name)
-        for digest, path, mod_time in self._revision_links(name):
+        for digest, path, mod_time in self._revision_links(name, files):
             known = previous.revisions.get(digest) if previous is not None else None
             if known is not None:
                 target: Digest | None = known.target
             elif (
                 mod_time is None
+                and files is None
                 and previous is not None
                 and digest in previous.dead
                 and not list_dir(self._driver, path.removesuffix("/link"))
@@ -314,9 +355,15 @@ class Marker:
         self._mark_from(marks, universe, roots)
         return marks
 
-    def _revision_links(self, name: str) -> Iterator[tuple[Digest, str, datetime | None]]:
+    def _revision_links(
+        self, name: str, files: RepositoryFiles | None
+    ) -> Iterator[tuple[Digest, str, datetime | None]]:
         """The revision links of ``name``; their times only when ``delete_untagged``."""
-        if self._delete_untagged:
+        if files is not None:
+            for digest, mod_time in files.revisions.items():
+                path = _paths.revision_link(name, digest)
+                yield digest, path, mod_time if self._delete_untagged else None
+        elif self._delete_untagged:
             # One listing per revision directory gives existence and time together.
             for entry in scan_links(self._driver, _paths.revisions_dir(name)):
                 yield entry.digest, entry.path, entry.mod_time

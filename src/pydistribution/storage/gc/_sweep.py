@@ -103,14 +103,6 @@ class Quarantine:
         """Where blob ``digest`` waits in quarantine."""
         return f"{self.path}/blobs/{digest.algorithm}/{digest.hex}"
 
-    def hold(self, digest: Digest) -> bool:
-        """Move blob ``digest`` into quarantine; ``False`` when it is already gone."""
-        try:
-            self._driver.move(_paths.blob_data(digest), self.blob_path(digest))
-        except PathNotFoundError:
-            return False
-        return True
-
     def release(self, digest: Digest) -> None:
         """Move blob ``digest`` back, unless a new upload has put it in place already."""
         _restore_blob(self._driver, self.blob_path(digest), digest)
@@ -122,10 +114,6 @@ class Quarantine:
     def relink_manifest(self, repository: str, digest: Digest) -> None:
         """Write back the revision link of a manifest that turned out to be in use."""
         write_link(self._driver, _paths.revision_link(repository, digest), digest)
-
-    def unlink_layer(self, path: str) -> bool:
-        """Remove a layer link (journaled first); ``False`` when it is already gone."""
-        return delete_if_present(self._driver, path)
 
     def relink_layer(self, path: str, target: Digest) -> None:
         """Write back a layer link whose blob turned out to be in use."""

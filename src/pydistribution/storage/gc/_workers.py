@@ -90,6 +90,34 @@ class Workers:
                 progress(phase, len(results), total)
         return results
 
+    def batch(
+        self,
+        phase: str,
+        fn: Callable[[Sequence[_T]], _R],
+        items: Sequence[_T],
+        *,
+        native: bool,
+    ) -> list[_R]:
+        """``fn`` over ``items`` a batch at a time; the result of each call, in order.
+
+        A ``native`` batch operation gets every item in one call (the driver bounds its
+        own requests in flight); otherwise the items go to the threads in chunks, as in
+        `map`, and ``fn`` is the one-at-a-time fallback over a chunk.
+        """
+        if not items:
+            return []
+        if not native:
+            size = max(1, -(-len(items) // (self._workers * 4)))
+            chunks = [items[i : i + size] for i in range(0, len(items), size)]
+            return self.map(phase, fn, chunks, chunk=1)
+        progress = self._progress
+        if progress is not None:
+            progress(phase, 0, len(items))
+        result = fn(items)
+        if progress is not None:
+            progress(phase, len(items), len(items))
+        return [result]
+
 
 def _apply(fn: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
     return [fn(item) for item in items]
