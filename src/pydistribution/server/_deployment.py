@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
@@ -39,11 +40,12 @@ from pydistribution.server._health import (
 )
 from pydistribution.server._logging import RequestLog
 from pydistribution.server._maintenance import ADMIN_PREFIX, Maintenance, MaintenanceTask
-from pydistribution.server._metrics import Metrics, MetricsLayer
 from pydistribution.server._options import ServerOptions
-from pydistribution.server.auth import authenticated_app
 from pydistribution.server.config import DebugConfig, ServerConfig, split_addr
 from pydistribution.server.notifications import Event, EventLayer, NotificationsConfig, Notifier
+
+if TYPE_CHECKING:
+    from pydistribution.server._metrics import Metrics
 
 __all__ = ["BackgroundJob", "configured_app"]
 
@@ -112,12 +114,20 @@ def configured_app(
     if config.read_only:
         app = _ReadOnly(app)
     debug = config.debug
-    metrics = Metrics() if debug is not None and debug.prometheus else None
+    metrics: Metrics | None = None
+    if debug is not None and debug.prometheus:
+        # Imported only when configured, as auth below: each is megabytes of memory in
+        # every worker process (prometheus_client; PyJWT, cryptography and bcrypt).
+        from pydistribution.server._metrics import Metrics
+
+        metrics = Metrics()
     tasks = Maintenance(maintenance, metrics)
     if config.admin:
         app = AdminRoutes(app, tasks.admin_routes())
     if config.auth is not None:
         # Outside read-only mode, as in Go: who asks is known before what is refused.
+        from pydistribution.server.auth import authenticated_app
+
         admin_prefix = ADMIN_PREFIX if config.admin else None
         app = authenticated_app(app, config.auth, admin_prefix=admin_prefix)
     if config.prefix:
@@ -130,6 +140,8 @@ def configured_app(
     closers: list[Callable[[], object]] = []
     starters: list[Callable[[], object]] = []
     if metrics is not None:
+        from pydistribution.server._metrics import MetricsLayer
+
         app = MetricsLayer(app, metrics, prefix=config.prefix)
     if config.notifications is not None or listeners:
         notifications = config.notifications or NotificationsConfig()

@@ -18,12 +18,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
 from pydistribution.server._debug import DebugAnswer, DebugHandler
-from pydistribution.server._metrics import Metrics
+
+if TYPE_CHECKING:
+    from pydistribution.server._metrics import Metrics
 
 __all__ = ["ADMIN_PREFIX", "Maintenance", "MaintenanceTask", "TaskOutcome"]
 

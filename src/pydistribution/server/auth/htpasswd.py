@@ -22,12 +22,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-try:
-    import bcrypt
-except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError("htpasswd auth needs bcrypt: pip install 'pydistribution[server]'") from exc
+if TYPE_CHECKING:
+    from types import ModuleType
 
 from pydistribution.errors import ConfigurationError
 
@@ -44,9 +42,22 @@ _BCRYPT_PREFIXES: Final = ("$2a$", "$2b$", "$2y$")
 _DEFAULT_COST: Final = 10
 
 
+def _bcrypt() -> ModuleType:
+    """bcrypt, imported at first use: a server without htpasswd auth never loads it."""
+    try:
+        import bcrypt
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "htpasswd auth needs bcrypt: pip install 'pydistribution[server]'"
+        ) from exc
+    return bcrypt
+
+
 def hash_password(password: str, *, rounds: int = _DEFAULT_COST) -> str:
     """A bcrypt hash of ``password`` for an htpasswd line (what ``htpasswd -B`` writes)."""
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=rounds)).decode()
+    bcrypt = _bcrypt()
+    hashed: bytes = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=rounds))
+    return hashed.decode()
 
 
 def parse_htpasswd(text: str, where: str = "htpasswd") -> dict[str, str]:
@@ -93,6 +104,7 @@ class Htpasswd:
         cache_seconds: float = DEFAULT_CACHE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        _bcrypt()  # a missing package is an error now, not at the first request
         self.path = Path(path)
         self.cache_seconds = cache_seconds
         self._clock = clock
@@ -187,7 +199,7 @@ class Htpasswd:
         stored = self._entries.get(username)
         candidate = stored if stored and stored.startswith(_BCRYPT_PREFIXES) else self._decoy
         try:
-            matched = bcrypt.checkpw(password.encode(), candidate.encode())
+            matched = _bcrypt().checkpw(password.encode(), candidate.encode())
         except ValueError:  # a bcrypt-looking line that is not a valid hash
             matched = False
         result = matched and candidate is stored

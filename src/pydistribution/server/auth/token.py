@@ -23,20 +23,15 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Final, TypeGuard
+from typing import TYPE_CHECKING, Final, TypeGuard
 
 import attrs
 
-try:
-    import jwt
+# PyJWT and cryptography are imported where they are used, at the first use: a server
+# without token auth never loads them (megabytes in every worker process).
+if TYPE_CHECKING:
     from cryptography import x509
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
-except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "token auth needs PyJWT and cryptography: pip install 'pydistribution[server]'"
-    ) from exc
 
 from pydistribution.errors import ConfigurationError, ScopeInvalidError, UnauthorizedError
 from pydistribution.server.auth._access import Grants
@@ -74,6 +69,8 @@ _MAX_CHAIN: Final = 8
 
 def key_id(key: PublicKeyTypes) -> str:
     """Go's libtrust key id: base32 of the first 240 bits of the SHA-256 of the key's DER."""
+    from cryptography.hazmat.primitives import serialization
+
     der = key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -91,6 +88,7 @@ def thumbprint(key: PublicKeyTypes) -> str:
 
 
 def _jwk_of(key: PublicKeyTypes) -> dict[str, str]:
+    import jwt
     from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
     for algorithm in (RSAAlgorithm, ECAlgorithm, OKPAlgorithm):
@@ -107,6 +105,8 @@ def load_certificates(path: str | os.PathLike[str]) -> tuple[x509.Certificate, .
     Raises:
         ConfigurationError: the file cannot be read or holds no certificate.
     """
+    from cryptography import x509
+
     try:
         certificates = tuple(x509.load_pem_x509_certificates(Path(path).read_bytes()))
     except (OSError, ValueError) as exc:
@@ -115,6 +115,8 @@ def load_certificates(path: str | os.PathLike[str]) -> tuple[x509.Certificate, .
 
 
 def _load_jwks(path: str | os.PathLike[str]) -> dict[str, PublicKeyTypes]:
+    import jwt
+
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
         keys = jwt.PyJWKSet.from_dict(document).keys
@@ -142,6 +144,8 @@ def _is_number(value: object) -> TypeGuard[float]:
 
 
 def _b64_certificate(text: object) -> x509.Certificate:
+    from cryptography import x509
+
     if not isinstance(text, str):
         raise UnauthorizedError("x5c holds something that is not a certificate")
     try:
@@ -157,6 +161,8 @@ def _valid_now(certificate: x509.Certificate, now: float) -> bool:
 
 
 def _issued_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
+    from cryptography.exceptions import InvalidSignature
+
     try:
         child.verify_directly_issued_by(parent)
     except (ValueError, TypeError, InvalidSignature):
@@ -188,6 +194,12 @@ class TokenVerifier:
         leeway: float = LEEWAY_SECONDS,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        try:
+            from cryptography.hazmat.primitives import serialization
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError(
+                "token auth needs PyJWT and cryptography: pip install 'pydistribution[server]'"
+            ) from exc
         self.issuer = issuer
         self.service = service
         self.roots = tuple(roots)
@@ -256,6 +268,8 @@ class TokenVerifier:
         known = self.cached(token)
         if known is not None:
             return known
+        import jwt
+
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -320,6 +334,8 @@ class TokenVerifier:
 
     def _check_chain(self, certificates: list[x509.Certificate]) -> None:
         """The chain leads from its first certificate to a trusted root, all valid now."""
+        from cryptography.hazmat.primitives import serialization
+
         now = self._clock()
         current = certificates[0]
         rest = certificates[1:]
