@@ -21,11 +21,13 @@ calls ``fsync``; ours does by default (``fsync: true``), so the comparison runs 
   any non-2xx answer is counted and reported.
 * **push**: a ``--blob-size`` blob uploaded monolithically (POST, then PUT with the body)
   and in chunks (POST, PATCHes of ``--chunk-size`` with ``Content-Range``, PUT), each a
-  blob new to the server; bodies go out with ``socket.sendfile``, so the client costs
-  little. Throughput from the POST to the 201.
+  blob new to the server, over one keep-alive connection as docker and skopeo push;
+  bodies go out with ``socket.sendfile``, so the client costs little. Throughput from
+  the POST to the 201.
 * **blob GET**: the seed's big blob, read once to warm the page cache, then timed.
 * **RSS**: the server's processes are sampled every 20 ms; the peak of the largest
-  process and of the whole tree, over the pushes and over the run.
+  process, of the whole tree's RSS (shared pages counted in each process) and of its
+  PSS (each page counted once), over the requests, the pushes and the GET.
 * **auth** (``--auth``, instead of the above): manifest HEAD on our server without auth,
   with ``auth.token`` (one bearer token from our issuer, sent with every request) and
   with ``auth.htpasswd`` (basic credentials with every request); the goal is a rate with
@@ -361,10 +363,17 @@ end
 
 
 def _request(
-    port: int, method: str, path: str, headers: dict[str, str], body: tuple[Path, int, int] | None
+    port: int | socket.socket,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    body: tuple[Path, int, int] | None,
 ) -> http.client.HTTPResponse:
-    """One request on a fresh connection; a body goes out with ``socket.sendfile``."""
-    sock = socket.create_connection((LOOPBACK, port))
+    """One request on a fresh connection to ``port``, or on the open connection given;
+    a body goes out with ``socket.sendfile``."""
+    fresh = not isinstance(port, socket.socket)
+    sock = socket.create_connection((LOOPBACK, port)) if fresh else port
+    port = sock.getpeername()[1]
     length = body[2] if body else 0
     head = [f"{method} {path} HTTP/1.1", f"Host: {LOOPBACK}:{port}", f"Content-Length: {length}"]
     head += [f"{k}: {v}" for k, v in headers.items()]
@@ -376,7 +385,8 @@ def _request(
     response = http.client.HTTPResponse(sock, method=method)
     response.begin()
     response.read()
-    sock.close()
+    if fresh:
+        sock.close()
     return response
 
 
@@ -387,10 +397,26 @@ def _location(response: http.client.HTTPResponse) -> str:
 
 
 def push(port: int, source: Path, digest: Digest, chunk: int | None) -> float:
-    """Seconds to push ``source`` (monolithic, or in ``chunk``-byte PATCHes)."""
+    """Seconds to push ``source`` (monolithic, or in ``chunk``-byte PATCHes).
+
+    Every request of the push goes over one keep-alive connection, as docker, containerd
+    and skopeo send them (so with several server processes, one process serves them all).
+    """
     size = source.stat().st_size
     started = time.perf_counter()
-    response = _request(port, "POST", f"/v2/{REPO}/blobs/uploads/", {}, None)
+    with socket.create_connection((LOOPBACK, port)) as connection:
+        return _push(connection, source, size, digest, chunk, started)
+
+
+def _push(
+    connection: socket.socket,
+    source: Path,
+    size: int,
+    digest: Digest,
+    chunk: int | None,
+    started: float,
+) -> float:
+    response = _request(connection, "POST", f"/v2/{REPO}/blobs/uploads/", {}, None)
     assert response.status == 202, response.status
     location = _location(response)
     if chunk is not None:
@@ -401,7 +427,7 @@ def push(port: int, source: Path, digest: Digest, chunk: int | None) -> float:
                 "Content-Type": OCTET_STREAM,
                 "Content-Range": f"{offset}-{offset + count - 1}",
             }
-            response = _request(port, "PATCH", location, headers, (source, offset, count))
+            response = _request(connection, "PATCH", location, headers, (source, offset, count))
             assert response.status == 202, (response.status, response.read())
             location = _location(response)
             offset += count
@@ -410,7 +436,7 @@ def push(port: int, source: Path, digest: Digest, chunk: int | None) -> float:
         body = (source, 0, size)
     separator = "&" if "?" in location else "?"
     headers = {"Content-Type": OCTET_STREAM}
-    response = _request(port, "PUT", f"{location}{separator}digest={digest}", headers, body)
+    response = _request(connection, "PUT", f"{location}{separator}digest={digest}", headers, body)
     assert response.status == 201, response.status
     return time.perf_counter() - started
 
@@ -443,29 +469,38 @@ def _tree(pid: int) -> list[int]:
     return pids
 
 
-def _rss(pid: int) -> int:
+def _rss(pid: int) -> tuple[int, int]:
+    """RSS and PSS of a process (PSS shares each shared page among its processes)."""
+    found = {"Rss:": 0, "Pss:": 0}
     with contextlib.suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            key = line.split(":", 1)[0] + ":"
+            if key in found:
+                found[key] = int(line.split()[1]) * 1024
+    return found["Rss:"], found["Pss:"]
 
 
 class RssSampler:
-    """Peak RSS of a process tree: the largest process and the sum, per phase."""
+    """Peak memory of a process tree per phase: the largest process's RSS, the sum of
+    the RSS (shared pages, such as granian's library, counted in every process) and the
+    sum of the PSS (each page counted once: what the tree really holds)."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.phase = "requests"
-        self.peaks: dict[str, tuple[int, int]] = {}
+        self.peaks: dict[str, tuple[int, int, int]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             sizes = [_rss(pid) for pid in _tree(self.pid)]
-            largest, total = self.peaks.get(self.phase, (0, 0))
-            self.peaks[self.phase] = (max(largest, max(sizes)), max(total, sum(sizes)))
+            largest, total, shared = self.peaks.get(self.phase, (0, 0, 0))
+            self.peaks[self.phase] = (
+                max(largest, max(rss for rss, _ in sizes)),
+                max(total, sum(rss for rss, _ in sizes)),
+                max(shared, sum(pss for _, pss in sizes)),
+            )
             time.sleep(0.02)
 
     def __enter__(self) -> RssSampler:
@@ -532,8 +567,12 @@ def measure(
         results["blob GET warm"] = {"gbps": size / seconds / 1e9, "seconds": seconds}
         print(f"  {name:16} {'blob GET warm':22} {results['blob GET warm']}", flush=True)
     results["rss"] = {
-        phase: {"largest_mib": largest / MIB, "tree_mib": total / MIB}
-        for phase, (largest, total) in rss.peaks.items()
+        phase: {
+            "largest_mib": round(largest / MIB, 1),
+            "tree_mib": round(total / MIB, 1),
+            "tree_pss_mib": round(shared / MIB, 1),
+        }
+        for phase, (largest, total, shared) in rss.peaks.items()
     }
     print(f"  {name:16} {'peak RSS':22} {results['rss']}", flush=True)
     return results

@@ -118,15 +118,30 @@ class UploadSession:
     __slots__ = ("_digester", "_id", "_size", "_started_at", "_state", "_target")
 
     def __init__(
-        self, target: UploadTarget, upload_id: str, started_at: datetime, size: int = 0
+        self,
+        target: UploadTarget,
+        upload_id: str,
+        started_at: datetime,
+        size: int = 0,
+        digester: Digester | None = None,
     ) -> None:
         self._target = target
         self._id = upload_id
         self._started_at = started_at
         self._size = size
         # Python cannot persist a hash state, so a session that resumes earlier bytes
-        # hashes nothing as it goes and its target re-reads the upload at commit.
-        self._digester = Digester(CANONICAL_ALGORITHM) if size == 0 else None
+        # hashes nothing as it goes and its target re-reads the upload at commit, unless
+        # the backend kept the sha256 state of exactly those bytes (``digester``).
+        if size == 0:
+            self._digester: Digester | None = Digester(CANONICAL_ALGORITHM)
+        elif (
+            digester is not None
+            and digester.size == size
+            and digester.algorithm == CANONICAL_ALGORITHM
+        ):
+            self._digester = digester
+        else:
+            self._digester = None
         self._state = UploadState.OPEN
 
     @property

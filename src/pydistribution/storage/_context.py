@@ -12,6 +12,7 @@ from pydistribution.storage._blobstore import GlobalBlobStore
 from pydistribution.storage._links import read_link
 from pydistribution.storage._manifestcache import ManifestCache
 from pydistribution.storage._options import RegistryOptions
+from pydistribution.storage._uploads import HashStates
 
 if TYPE_CHECKING:
     from pydistribution.storage.cache import BlobDescriptorCache
@@ -30,6 +31,8 @@ class StorageContext:
     options: RegistryOptions
     manifests: ManifestCache = attrs.field(factory=ManifestCache)
     """Parsed manifests by the digest of their bytes (what, never whether, see its module)."""
+    hash_states: HashStates = attrs.field(factory=HashStates)
+    """The sha256 states of upload sessions this process closed, for their next session."""
 
     def live_revision(self, name: str, digest: Digest) -> Digest | None:
         """The target of the revision link of ``digest`` in ``name``, if link and blob exist."""

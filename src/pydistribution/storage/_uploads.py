@@ -4,19 +4,25 @@ An upload lives under ``_uploads/<id>``: ``startedat`` (written first; its prese
 the upload exist), ``data`` (the bytes so far, appended in order) and, when the Go
 registry wrote them, ``hashstates``. pydistribution never writes hash states (a wrong one
 corrupts the upload for Go, storage-layout document §2.5); it hashes in-process while it
-writes and re-reads ``data`` at commit when the session was resumed.
+writes and re-reads ``data`` at commit when the session was resumed, unless this process
+wrote those bytes itself: a session that closes keeps its sha256 state in memory
+(`HashStates`), and the next session of the upload in the same process takes it up when
+``data`` still has exactly the bytes it hashed (a client that pushes its chunks over one
+connection meets the same server process each time).
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
+import threading
 import uuid
+from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Final
 
 from pydistribution import mediatypes
-from pydistribution._upload import UploadSession, verify_upload
+from pydistribution._upload import UploadSession, UploadState, verify_upload
 from pydistribution.descriptor import Descriptor
 from pydistribution.errors import BlobUploadUnknownError, PathNotFoundError
 from pydistribution.storage import _paths
@@ -30,6 +36,7 @@ if TYPE_CHECKING:
     from pydistribution.storage.driver import FileWriter, StorageDriver
 
 __all__ = [
+    "HashStates",
     "RegistryBlobWriter",
     "format_started_at",
     "new_upload_id",
@@ -99,13 +106,50 @@ def parse_started_at(text: str) -> datetime:
     return local.astimezone(timezone.utc)
 
 
+class HashStates:
+    """The sha256 states of uploads whose sessions closed in this process, by upload.
+
+    An entry is a copy of the session's digester and the size it hashed; it is handed
+    out once, to a session resuming the same upload at exactly that size (the upload only
+    grows, so the same size means the same bytes), and dropped when the upload is
+    committed or cancelled. The oldest entries go beyond ``max_entries``.
+    """
+
+    def __init__(self, max_entries: int = 1024) -> None:
+        self._max_entries = max_entries
+        self._entries: OrderedDict[tuple[str, str], Digester] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def keep(self, repository: str, upload_id: str, digester: Digester) -> None:
+        """Keep ``digester`` (a copy) for the next session of the upload."""
+        state = digester.copy()
+        with self._lock:
+            self._entries[(repository, upload_id)] = state
+            self._entries.move_to_end((repository, upload_id))
+            while len(self._entries) > self._max_entries:
+                self._entries.popitem(last=False)
+
+    def take(self, repository: str, upload_id: str, size: int) -> Digester | None:
+        """The kept state of the upload if it hashed exactly ``size`` bytes (then forgotten)."""
+        with self._lock:
+            state = self._entries.pop((repository, upload_id), None)
+        if state is None or state.size != size:
+            return None
+        return state
+
+    def forget(self, repository: str, upload_id: str) -> None:
+        """Drop the upload's state (it was committed or cancelled)."""
+        with self._lock:
+            self._entries.pop((repository, upload_id), None)
+
+
 class RegistryBlobWriter(UploadSession):
     """An upload session of one repository (the ``BlobWriter`` of registry storage).
 
     Made by ``LinkedBlobStore.create`` and ``resume``; not constructed directly.
     """
 
-    __slots__ = ()
+    __slots__ = ("_upload",)
 
     def __init__(
         self,
@@ -117,7 +161,16 @@ class RegistryBlobWriter(UploadSession):
         writer: FileWriter,
     ) -> None:
         target = _RegistryUpload(context, repository, cache, upload_id, writer)
-        super().__init__(target, upload_id, started_at, writer.size)
+        kept = context.hash_states.take(repository, upload_id, writer.size)
+        super().__init__(target, upload_id, started_at, writer.size, kept)
+        self._upload = target
+
+    def close(self) -> None:
+        """Stop writing and keep the upload resumable by id (and its hash state here)."""
+        was_open = self._state is UploadState.OPEN
+        super().close()
+        if was_open and self._digester is not None:
+            self._upload.keep_hash_state(self._digester)
 
 
 class _RegistryUpload:
@@ -187,7 +240,11 @@ class _RegistryUpload:
                 self._cache.set_descriptor(provisional.digest, descriptor)
         return canonical
 
+    def keep_hash_state(self, digester: Digester) -> None:
+        self._context.hash_states.keep(self._repository, self._id, digester)
+
     def remove(self) -> None:
+        self._context.hash_states.forget(self._repository, self._id)
         with contextlib.suppress(PathNotFoundError):
             self._driver.delete(_paths.upload_dir(self._repository, self._id))
 
