@@ -27,7 +27,8 @@ runs. Families also derive from the fitting builtin, so ``except LookupError`` w
     │   └── UnsupportedMethodError (also StorageDriverError)
     ├── AccessDeniedError > UnauthorizedError
     ├── ConflictError: BlobExistsError, BlobMountedError, ManifestNotModifiedError,
-    │   SchemaAlreadyRegisteredError, DriverAlreadyRegisteredError, LayoutClobberError
+    │   SchemaAlreadyRegisteredError, DriverAlreadyRegisteredError, LayoutClobberError,
+    │   CollectionRunningError
     ├── ConfigurationError (ValueError): UnknownDriverError, DriverParameterError
     └── StorageDriverError: DriverError > PathOutsideRootError, DriverErrors and the
         driver kinds above
@@ -39,6 +40,7 @@ stays available as attributes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -56,6 +58,7 @@ __all__ = [
     "BlobUnknownError",
     "BlobUploadInvalidError",
     "BlobUploadUnknownError",
+    "CollectionRunningError",
     "ConfigurationError",
     "ConflictError",
     "DescriptorInvalidError",
@@ -517,6 +520,44 @@ class LayoutClobberError(ConflictError):
         self.existing = existing
         self.new = new
         super().__init__(f"reference {name!r} already points at {existing}, not {new}")
+
+
+# -- garbage collection -----------------------------------------------------------------
+
+
+class CollectionRunningError(ConflictError):
+    """Another garbage collection holds the lease of the storage root.
+
+    ``holder`` names it (host, process id and a random part), ``renewed`` is when it last
+    renewed its lease and ``expires`` when the lease runs out unless renewed again (both
+    on the storage's clock). ``lost`` is true when this collection had the lease and lost
+    it to ``holder`` (it stalled for longer than the lease lasts); it then stopped before
+    deleting anything.
+    """
+
+    def __init__(
+        self, holder: str, renewed: datetime, expires: datetime, *, lost: bool = False
+    ) -> None:
+        self.holder = holder
+        self.renewed = renewed
+        self.expires = expires
+        self.lost = lost
+        when = f"renewed {_utc(renewed)}, expires {_utc(expires)} unless renewed"
+        if lost:
+            message = (
+                f"this garbage collection lost its lease to {holder} ({when}) and stopped "
+                "before deleting anything; the next collection puts back what it moved aside"
+            )
+        else:
+            message = (
+                f"another garbage collection is running on this storage: {holder} holds "
+                f"the lease ({when}); one collection runs at a time"
+            )
+        super().__init__(message)
+
+
+def _utc(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # -- image archives ---------------------------------------------------------------------

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from pydistribution.cli._app import cli
 from pydistribution.cli._progress import parse_duration, progress_bars
 from pydistribution.digest import Digest
+from pydistribution.storage.gc import CollectionLease
 from pydistribution.testing.namespace_suite import push_blob
 from tests.storage._roots import fs_registry, push_image
 
@@ -200,3 +201,24 @@ def test_progress_bars() -> None:
         report("mark", 0, 2)
         report("mark", 2, 2)
         report("scan", 1, None)
+
+
+def test_gc_refuses_while_another_collection_holds_the_lease(root: Path) -> None:
+    """Exit status 75 and a message naming the holder; nothing deleted; then it runs."""
+    lease = CollectionLease(fs_registry(root).driver, holder="server-host-1-c0de")
+    with lease:
+        lease.acquire()
+        code, out, err = run("gc", str(root), "--grace", "0s", "--settle", "0s")
+        assert code == 75
+        assert out == ""
+        assert err.startswith(
+            "pydistribution: error: another garbage collection is running on this storage: "
+            "server-host-1-c0de holds the lease (renewed "
+        )
+        assert "run gc again later or with --wait DURATION" in err
+        assert blob(root, b"stray").exists()
+        code, _, err = run("gc", str(root), "--grace", "0s", "--wait", "200ms")
+        assert code == 75
+    code, out, _ = run("gc", str(root), "--grace", "0s", "--settle", "0s")
+    assert code == 0
+    assert not blob(root, b"stray").exists()

@@ -266,8 +266,11 @@ def run_soak(
         elapsed = time.monotonic() - started
         time.sleep(GRACE_SECONDS + 0.5)  # what the last pushes wrote leaves the grace period
         status, body = server.debug("POST", "/admin/retention")
-        if status == 409:  # a scheduled run is going on: wait for it, then run once more
-            time.sleep(1)
+        patience = time.monotonic() + 30
+        while status == 409 and time.monotonic() < patience:
+            # A scheduled run is going on (on a loaded machine, one after the other):
+            # wait for it, then run once more.
+            time.sleep(0.5)
             status, body = server.debug("POST", "/admin/retention")
         final = json.loads(body)
         metrics = _samples(server.debug("GET", "/metrics")[1].decode())

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from click.testing import CliRunner
 from starlette.testclient import TestClient
@@ -15,7 +17,9 @@ from pydistribution.cli._app import cli
 from pydistribution.cli._maintenance import maintenance_for
 from pydistribution.server import ServerConfig, configured_app
 from pydistribution.storage import Registry, RegistryOptions
+from pydistribution.storage.driver.filesystem import FilesystemDriver
 from pydistribution.storage.driver.inmemory import InMemoryDriver
+from pydistribution.storage.gc import CollectionLease
 from pydistribution.storage.retention import PULL_TIMES_PATH
 from pydistribution.testing.peers._process import free_port
 from tests.interop.images import build_image
@@ -94,3 +98,32 @@ def test_serve_refuses_the_admin_api_with_several_workers(tmp_path: Path) -> Non
     result = CliRunner().invoke(cli, ["serve", str(config), "--workers", "2"])
     assert result.exit_code != 0
     assert "http.admin" in result.output
+
+
+def test_a_collection_elsewhere_makes_the_admin_api_answer_busy(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another process holds the storage's collection lease: 409, a warning, no run."""
+    registry = Registry(
+        FilesystemDriver(tmp_path / "root"), options=RegistryOptions(delete_enabled=True)
+    )
+    port = free_port()
+    document: dict[str, Any] = {
+        "http": {"debug": {"addr": f"127.0.0.1:{port}", "admin": {"enabled": True}}}
+    }
+    config = ServerConfig.parse(document)
+    tasks, _ = maintenance_for(registry, config, document)
+    app = configured_app(registry, config, maintenance=tasks)
+    other = CollectionLease(registry.driver, holder="replica-2-1-b0b0")
+    with TestClient(app), other, caplog.at_level(logging.WARNING):
+        other.acquire()
+        status, body = _get(port, "/admin/gc", method="POST")
+        assert status == 409
+        record = json.loads(body)
+        assert record["busy"] is True
+        assert "replica-2-1-b0b0 holds the lease" in record["error"]
+        assert "maintenance task gc did not run" in caplog.text
+        other.release()
+        status, body = _get(port, "/admin/gc", method="POST")
+        assert status == 200
+        assert "error" not in json.loads(body)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Final, NoReturn
 
 import click
 
@@ -10,9 +11,14 @@ from pydistribution.cli._app import cli, echo_json, reports_errors
 from pydistribution.cli._progress import as_duration, progress_bars
 from pydistribution.cli._roots import open_registry_root
 from pydistribution.digest import Digest
+from pydistribution.errors import CollectionRunningError
 from pydistribution.storage.gc import DEFAULT_SETTLE, GarbageCollector, GCReport
 
-__all__ = ["gc_command"]
+__all__ = ["EXIT_BUSY", "gc_command"]
+
+EXIT_BUSY: Final = 75
+"""The exit status when another collection holds the storage's lease (sysexits'
+``EX_TEMPFAIL``: a temporary failure, worth trying again later)."""
 
 
 def _size(count: int) -> str:
@@ -46,6 +52,17 @@ def _summary(report: GCReport) -> str:
     return "\n".join(lines)
 
 
+def _refuse(exc: CollectionRunningError) -> NoReturn:
+    click.echo(f"pydistribution: error: {exc}", err=True)
+    if not exc.lost:
+        click.echo(
+            "run gc again later or with --wait DURATION; if that collection crashed, its "
+            f"lease runs out at {exc.expires:%Y-%m-%dT%H:%M:%SZ}",
+            err=True,
+        )
+    raise SystemExit(EXIT_BUSY)
+
+
 @cli.command("gc")
 @click.argument("root")
 @click.option("--dry-run", "-d", is_flag=True, help="Only report what would be deleted.")
@@ -71,6 +88,14 @@ def _summary(report: GCReport) -> str:
     is_flag=True,
     help="Registries are stopped or read-only: delete in place, no quarantine or re-scan.",
 )
+@click.option(
+    "--wait",
+    callback=as_duration,
+    metavar="DURATION",
+    default="0s",
+    show_default=True,
+    help="Wait this long for another collection of ROOT to end instead of refusing at once.",
+)
 @click.option("--explain", metavar="DIGEST", help="Say why blob DIGEST is kept; delete nothing.")
 @click.option("--workers", type=click.IntRange(min=1), help="Worker threads.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -82,6 +107,7 @@ def gc_command(
     grace: timedelta,
     settle: timedelta,
     offline: bool,
+    wait: timedelta,
     explain: str | None,
     workers: int | None,
     as_json: bool,
@@ -90,8 +116,10 @@ def gc_command(
 
     ROOT is a storage path, a file://, memory:// or s3:// URL, or a Go registry
     config.yml. Safe while registries serve ROOT, within the limits of the grace period
-    and the settle time (see docs/guides/gc-and-verify.md); run one collection at a time.
-    With --offline, as fast as it gets, for registries stopped or read-only (as Go's
+    and the settle time (see docs/guides/gc-and-verify.md). One collection runs at a
+    time: when another one (a server's scheduled collection, another host) holds the
+    lease kept in ROOT, gc exits with status 75 (or waits up to --wait for it). With
+    --offline, as fast as it gets, for registries stopped or read-only (as Go's
     collector requires).
     """
     registry = open_registry_root(root)
@@ -104,11 +132,15 @@ def gc_command(
             workers=workers,
             progress=progress,
             offline=offline,
+            wait=wait,
         )
         if explain is not None:
             explanation = collector.explain(Digest.parse(explain))
         else:
-            report = collector.run(dry_run=dry_run)
+            try:
+                report = collector.run(dry_run=dry_run)
+            except CollectionRunningError as exc:
+                _refuse(exc)
     if explain is not None:
         if as_json:
             echo_json(explanation.to_json())

@@ -3,11 +3,13 @@
 The server knows tasks only as callables (``run(dry_run)`` returning a `TaskOutcome`):
 the composition point that opened the storage supplies them (online garbage collection,
 retention policies). `Maintenance` runs one task at a time (two collections at once are
-not safe together: the online collector is safe against pushes, not against another
-collector), keeps the last report of each, counts runs and deletions into the metrics,
-logs a summary, and answers the admin API: ``GET /admin/reports`` (every task's last
-run) and ``POST /admin/<task>`` (run it now, 409 while a task runs; ``?dryrun=true`` to
-only report).
+not safe together; a collection also takes the storage's collection lease, so one
+running elsewhere on the same storage makes a task here answer busy, with a warning in
+the log, instead of running), keeps the last report of each, counts runs and deletions
+into the metrics, logs a summary, and answers the admin API: ``GET /admin/reports``
+(every task's last run) and ``POST /admin/<task>`` (run it now, 409 while a task runs,
+here or, for a collection, anywhere else on the same storage; ``?dryrun=true`` to only
+report).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Final
 
 import attrs
 
+from pydistribution.errors import CollectionRunningError
 from pydistribution.server._debug import DebugAnswer, DebugHandler
 
 if TYPE_CHECKING:
@@ -108,6 +111,14 @@ class Maintenance:
         }
         try:
             outcome = task.run(dry_run)
+        except CollectionRunningError as exc:
+            # Another process or host collects this storage (it holds the lease): not a
+            # failure of this server; the admin API answers 409.
+            seconds = time.perf_counter() - clock
+            logger.warning("maintenance task %s did not run: %s", task.name, exc)
+            record.update(seconds=round(seconds, 3), error=str(exc), busy=True)
+            if self.metrics is not None:
+                self.metrics.record_maintenance(task.name, seconds, None, busy=True)
         except Exception as exc:
             seconds = time.perf_counter() - clock
             logger.exception("maintenance task %s failed", task.name)

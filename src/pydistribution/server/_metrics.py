@@ -150,9 +150,15 @@ class Metrics:
         """Export ``notifier``'s queue lengths, drops, deliveries and failures."""
         self._queues.notifier = notifier
 
-    def record_maintenance(self, task: str, seconds: float, deleted: dict[str, int] | None) -> None:
-        """Count a maintenance run: ``deleted`` by kind, or ``None`` when it failed."""
-        self.maintenance_runs.labels(task, "failed" if deleted is None else "ok").inc()
+    def record_maintenance(
+        self, task: str, seconds: float, deleted: dict[str, int] | None, *, busy: bool = False
+    ) -> None:
+        """Count a maintenance run: ``deleted`` by kind, or ``None`` when it failed.
+
+        ``busy``: it did not run, another collection held the storage's lease.
+        """
+        outcome = "busy" if busy else "failed" if deleted is None else "ok"
+        self.maintenance_runs.labels(task, outcome).inc()
         self.maintenance_seconds.labels(task).observe(seconds)
         for kind, count in (deleted or {}).items():
             self.maintenance_deleted.labels(task, kind).inc(count)

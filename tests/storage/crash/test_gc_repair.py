@@ -15,7 +15,7 @@ from pydistribution.storage.driver.inmemory import InMemoryDriver
 from pydistribution.storage.gc import mark_and_sweep
 from pydistribution.storage.verify import DANGLING_LINK, verify
 from pydistribution.testing.crash import Crash, CrashingDriver, StepCounter, check_root
-from pydistribution.testing.crash_scenarios import scenario
+from pydistribution.testing.crash_scenarios import expire_gc_leases, scenario
 
 V2 = "/docker/registry/v2"
 OPTIONS = RegistryOptions(delete_enabled=True)
@@ -113,6 +113,7 @@ def test_a_collection_cut_short_is_finished_by_the_next_run(first: str, then: st
         crashing = Registry(CrashingDriver(driver, StepCounter(point)), options=OPTIONS)
         with pytest.raises(Crash):
             collect(crashing, offline=MODES[first])
+        expire_gc_leases(driver)  # the crashed run's lease has run out
         registry = Registry(driver, options=OPTIONS)
         assert verify(registry).problems == (), point
 

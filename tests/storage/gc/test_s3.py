@@ -15,11 +15,13 @@ import pytest
 pytest.importorskip("boto3", reason="the S3 driver needs boto3 (pip install 'pydistribution[s3]')")
 
 from pydistribution.digest import Digest
+from pydistribution.errors import CollectionRunningError, PathNotFoundError
 from pydistribution.storage import Registry, RegistryOptions
 from pydistribution.storage.driver.factory import create_driver
-from pydistribution.storage.gc import mark_and_sweep
+from pydistribution.storage.gc import LEASE_ROOT, CollectionLease, mark_and_sweep
 from pydistribution.storage.purge import purge_uploads
 from pydistribution.storage.verify import verify
+from pydistribution.testing.crash_scenarios import expire_gc_leases
 from pydistribution.testing.namespace_suite import push_blob
 from tests.storage._roots import NOW, push_image, push_index
 
@@ -58,3 +60,28 @@ def test_gc_verify_and_purge_on_s3(s3_parameters: Mapping[str, object]) -> None:
     assert verify(registry).problems == ()
     next_month = datetime.now(timezone.utc) + timedelta(days=30)
     assert [u.id for u in purge_uploads(registry, now=next_month).purged] == [upload]
+
+
+def test_the_collection_lease_holds_across_hosts_on_s3(
+    s3_parameters: Mapping[str, object],
+) -> None:
+    """Two drivers on one bucket, as two hosts: the lease of one refuses the other's
+    collection; a lease that ran out (its holder crashed) is taken over."""
+    first = create_driver("s3", s3_parameters)
+    second = Registry(
+        create_driver("s3", s3_parameters), options=RegistryOptions(delete_enabled=True)
+    )
+    stray = push_blob(second.repository("team/app").blobs(), b"stray on s3, leased")
+    time.sleep(1.1)
+    lease = CollectionLease(first, holder="host-a-1-aaaa")
+    with lease:
+        lease.acquire()
+        with pytest.raises(CollectionRunningError, match="host-a-1-aaaa holds the lease"):
+            mark_and_sweep(second, **NOW)
+        expire_gc_leases(first)  # as if host A had crashed a lease time ago
+        report = mark_and_sweep(second, **NOW)
+        assert report.blobs == (stray.digest,)
+        with pytest.raises(CollectionRunningError, match="lost its lease"):
+            lease.check()
+    with pytest.raises(PathNotFoundError):
+        second.driver.list(LEASE_ROOT)  # every claim withdrawn

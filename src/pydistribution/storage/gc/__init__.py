@@ -17,6 +17,11 @@ layout, waits ``settle``, re-scans every repository for manifests and links that
 meanwhile, puts back whatever is in use now, and only then deletes. An ``offline``
 collection, for registries that are stopped or read-only (what Go requires), deletes in
 place instead, as Go does: no quarantine, no wait, no re-scan.
+
+One collection that deletes runs at a time on a storage root: a real run takes a lease
+kept in the storage itself (`CollectionLease`), which a second collector, in this
+process or on another host, respects (it waits or raises `CollectionRunningError`) and
+which a crashed collector's lease expires from.
 """
 
 from __future__ import annotations
@@ -28,13 +33,17 @@ from pydistribution.storage.gc._collector import (
     GarbageCollector,
     mark_and_sweep,
 )
+from pydistribution.storage.gc._lease import DEFAULT_LEASE_TTL, LEASE_ROOT, CollectionLease
 from pydistribution.storage.gc._mark import Holder
 from pydistribution.storage.gc._report import Explanation, GCReport, RepositoryManifest
 from pydistribution.storage.gc._workers import ProgressFn, default_workers
 
 __all__ = [
     "DEFAULT_GRACE",
+    "DEFAULT_LEASE_TTL",
     "DEFAULT_SETTLE",
+    "LEASE_ROOT",
+    "CollectionLease",
     "Explanation",
     "GCReport",
     "GarbageCollector",

@@ -18,6 +18,7 @@ from pydistribution.digest import CANONICAL_ALGORITHM, Digest, as_digest
 from pydistribution.errors import DistributionError
 from pydistribution.storage import _paths
 from pydistribution.storage.driver import BatchOperations, batch_operations
+from pydistribution.storage.gc._lease import DEFAULT_LEASE_TTL, CollectionLease
 from pydistribution.storage.gc._listing import (
     RepositoryFiles,
     list_blob_entries,
@@ -145,6 +146,11 @@ class GarbageCollector:
         offline: nothing writes to the storage while the collection runs (registries
             stopped or read-only, as Go's collector requires): delete in place, without
             the quarantine, the settle time and the re-scan. Grace still applies.
+        wait: how long a run waits for another collection of the same storage to end
+            (runs that delete take a lease in the storage, see `CollectionLease`);
+            after that it raises `CollectionRunningError`.
+        lease_ttl: how long this collector's lease lasts without renewal (it renews it
+            every quarter of that): what another collector waits after a crash.
 
     Raises:
         ValueError: ``grace`` or ``settle`` is negative.
@@ -160,6 +166,8 @@ class GarbageCollector:
         workers: int | None = None,
         progress: ProgressFn | None = None,
         offline: bool = False,
+        wait: timedelta = timedelta(0),
+        lease_ttl: timedelta = DEFAULT_LEASE_TTL,
     ) -> None:
         if grace < timedelta(0) or settle < timedelta(0):
             raise ValueError("grace and settle must not be negative")
@@ -173,34 +181,52 @@ class GarbageCollector:
         self._workers = workers or default_workers(self._driver)
         self._progress = progress
         self._offline = offline
+        self._wait = wait
+        self._lease = CollectionLease(self._driver, ttl=lease_ttl)
 
     # -- public -----------------------------------------------------------------------
 
     def run(self, *, dry_run: bool = False) -> GCReport:
         """Collect garbage, or with ``dry_run`` only report what would be deleted.
 
+        A real run first takes the storage root's collection lease (one collection that
+        deletes at a time, across processes and hosts), waiting up to ``wait`` for it;
+        a dry run deletes nothing and takes none.
+
         Raises:
+            CollectionRunningError: another collection holds the lease (after ``wait``),
+                or took it over from this one, which then stops before deleting.
             StorageDriverError: the storage failed; a real run puts back everything it
                 had quarantined before raising (or, failing that, the next run does).
         """
         began = time.monotonic()
         if dry_run:
             return self._collect(_Mode.DRY_RUN, datetime.now(timezone.utc), began)
-        recovered, _ = recover(self._driver)
-        if self._offline:
-            now = datetime.now(timezone.utc)
-            return self._collect(_Mode.OFFLINE, now, began, recovered=recovered)
-        quarantine = Quarantine(self._driver)
-        try:
-            return self._collect(
-                _Mode.ONLINE, quarantine.started, began, recovered=recovered, quarantine=quarantine
-            )
-        except BaseException:
-            # Never leave blobs in quarantine: put everything back, then fail. If this
-            # fails too, the next run recovers; the first error is the one to report.
-            with contextlib.suppress(DistributionError):
-                recover(self._driver)
-            raise
+        with self._lease:
+            self._lease.acquire(wait=self._wait)
+            # Under the lease, whatever sits in quarantine is a crashed run's.
+            recovered, _ = recover(self._driver)
+            if self._offline:
+                now = datetime.now(timezone.utc)
+                return self._collect(_Mode.OFFLINE, now, began, recovered=recovered)
+            quarantine = Quarantine(self._driver)
+            try:
+                return self._collect(
+                    _Mode.ONLINE,
+                    quarantine.started,
+                    began,
+                    recovered=recovered,
+                    quarantine=quarantine,
+                )
+            except BaseException:
+                # Never leave blobs in quarantine: put everything back, then fail. If this
+                # fails too, the next run recovers; the first error is the one to report.
+                # A run that lost the lease leaves them to the next run: recovering now
+                # would put back the new holder's quarantine under it.
+                if self._lease.held:
+                    with contextlib.suppress(DistributionError):
+                        recover(self._driver)
+                raise
 
     def explain(self, digest: Digest | str) -> Explanation:
         """Why a collection now would keep blob ``digest``, or that it would not.
@@ -344,6 +370,7 @@ class GarbageCollector:
         swept = self._sweep(pool, quarantine, plan, cutoff, doomed)
         relinked = set(swept.relinked)
         untagged = [m for m in plan.untagged if m not in relinked]
+        self._lease.check()  # the deletions for good
         quarantine.close()
         self._remove_tag_history(pool, swept.final, untagged)
         return _Outcome(
@@ -424,6 +451,7 @@ class GarbageCollector:
         deletes the rest. The outcome names the blobs and layer links actually deleted.
         """
         doomed, untagged = plan.doomed, plan.untagged
+        self._lease.check()
         revisions = [_paths.revision_link(n, d) for n, d in untagged]
         self._delete_files(pool, "manifests", revisions)
         self._remove_tag_history(pool, plan.first, untagged)
@@ -554,11 +582,14 @@ def mark_and_sweep(
     workers: int | None = None,
     progress: ProgressFn | None = None,
     offline: bool = False,
+    wait: timedelta = timedelta(0),
+    lease_ttl: timedelta = DEFAULT_LEASE_TTL,
 ) -> GCReport:
     """Collect the garbage of ``registry`` (see `GarbageCollector` for the options).
 
     Raises:
         ValueError: ``grace`` or ``settle`` is negative.
+        CollectionRunningError: another collection holds the storage's lease.
         StorageDriverError: the storage failed (quarantined blobs are put back first).
     """
     collector = GarbageCollector(
@@ -569,5 +600,7 @@ def mark_and_sweep(
         workers=workers,
         progress=progress,
         offline=offline,
+        wait=wait,
+        lease_ttl=lease_ttl,
     )
     return collector.run(dry_run=dry_run)
