@@ -5,6 +5,7 @@ and ``skopeo``)::
 
     python benchmarks/bench_client.py                       # 500 MiB in 5 layers
     python benchmarks/bench_client.py --size 100MiB --layers 5 --tags 10000 --repos 5000
+    python benchmarks/bench_client.py --transfer-rounds 3   # medians of three rounds
 
 * **push**: ``pydistribution copy oci:SRC:v1 docker://HOST/REPO:v1`` against
   ``skopeo copy --preserve-digests`` of the same layout, each into a fresh Go registry.
@@ -33,6 +34,7 @@ import argparse
 import os
 import random
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -168,15 +170,11 @@ def skopeo(scratch: Path, *args: str) -> list[str]:
     ]
 
 
-def bench_transfer(work: Path, size: int, layers: int) -> None:
-    src = work / "src"
-    print(f"building a layout of {size / MiB:.0f} MiB in {layers} layers ...", flush=True)
-    build_layout(src, size, layers)
-    env = _skopeo_env(work)
-    # Warm up: compile and cache the bytecode once, outside the timings.
-    warm = "import pydistribution.cli._app, pydistribution.client, pydistribution.transfer"
-    subprocess.run([sys.executable, "-c", warm], env=_python_env(), check=True)
-    with GoRegistry(work / "root-ours") as mine, GoRegistry(work / "root-skopeo") as theirs:
+def transfer_round(work: Path, src: Path, env: dict[str, str], number: int) -> dict[str, float]:
+    """One round of every transfer timing, into fresh registries and layouts."""
+    here = work / f"round-{number}"
+    here.mkdir()
+    with GoRegistry(here / "root-ours") as mine, GoRegistry(here / "root-skopeo") as theirs:
         host_ours, host_theirs = mine.host, theirs.host
         push_ours = timed(ours(f"oci:{src}:v1", f"docker://{host_ours}/bench/app:v1"))
         push_skopeo = timed(
@@ -188,47 +186,91 @@ def bench_transfer(work: Path, size: int, layers: int) -> None:
             ),
             env,
         )
-        pull_ours = timed(ours(f"docker://{host_ours}/bench/app:v1", f"oci:{work / 'dst-ours'}:v1"))
+        pull_ours = timed(ours(f"docker://{host_ours}/bench/app:v1", f"oci:{here / 'dst-ours'}:v1"))
         pull_skopeo = timed(
             skopeo(
                 work,
                 "--src-tls-verify=false",
                 f"docker://{host_ours}/bench/app:v1",
-                f"oci:{work / 'dst-skopeo'}:v1",
+                f"oci:{here / 'dst-skopeo'}:v1",
             ),
             env,
         )
-        again = timed(ours(f"docker://{host_ours}/bench/app:v1", f"oci:{work / 'dst-ours'}:v1"))
+        again = timed(ours(f"docker://{host_ours}/bench/app:v1", f"oci:{here / 'dst-ours'}:v1"))
         # The library alone: copy() timed inside the child, into fresh places.
         lib_push = ours_copy_only(
             f"oci:{src}:v1", f"docker://{host_theirs}/bench/library:v1", concurrency=5
         )
         lib_pull = ours_copy_only(
-            f"docker://{host_ours}/bench/app:v1", f"oci:{work / 'dst-library'}:v1", concurrency=3
+            f"docker://{host_ours}/bench/app:v1", f"oci:{here / 'dst-library'}:v1", concurrency=3
         )
+    shutil.rmtree(here)
+    return {
+        "push": push_ours[0],
+        "push rss": push_ours[1],
+        "push skopeo": push_skopeo[0],
+        "push skopeo rss": push_skopeo[1],
+        "pull": pull_ours[0],
+        "pull rss": pull_ours[1],
+        "pull skopeo": pull_skopeo[0],
+        "pull skopeo rss": pull_skopeo[1],
+        "again": again[0],
+        "again rss": again[1],
+        "push copy()": lib_push,
+        "pull copy()": lib_pull,
+    }
+
+
+def bench_transfer(work: Path, size: int, layers: int, rounds: int) -> None:
+    src = work / "src"
+    print(f"building a layout of {size / MiB:.0f} MiB in {layers} layers ...", flush=True)
+    build_layout(src, size, layers)
+    env = _skopeo_env(work)
+    # Warm up: compile and cache the bytecode once, outside the timings.
+    warm = "import pydistribution.cli._app, pydistribution.client, pydistribution.transfer"
+    subprocess.run([sys.executable, "-c", warm], env=_python_env(), check=True)
     mib = size / MiB
+    results = []
+    for number in range(rounds):
+        row = transfer_round(work, src, env, number)
+        results.append(row)
+        print(
+            f"round {number + 1}: push {row['push']:.2f} s (skopeo {row['push skopeo']:.2f} s),"
+            f" pull {row['pull']:.2f} s (skopeo {row['pull skopeo']:.2f} s),"
+            f" again {row['again']:.2f} s",
+            flush=True,
+        )
+
+    def median(key: str) -> float:
+        return statistics.median(r[key] for r in results)
+
+    def ratio(ours_key: str, theirs_key: str) -> float:
+        return statistics.median(r[theirs_key] / r[ours_key] for r in results)
+
+    what = f"median of {rounds} rounds" if rounds > 1 else "one round"
+    print(f"\n{what}; ratio = skopeo's time / ours, the median of the rounds' ratios")
     print(
         f"{'':14}{'ours s':>9}{'skopeo s':>10}{'ours MiB/s':>12}{'ratio':>8}"
         f"{'ours RSS':>10}{'skopeo RSS':>12}"
     )
-    for name, (t_ours, rss_ours), (t_sk, rss_sk) in (
-        ("push", push_ours, push_skopeo),
-        ("pull", pull_ours, pull_skopeo),
-    ):
+    for name in ("push", "pull"):
+        t_ours, t_sk = median(name), median(f"{name} skopeo")
         print(
-            f"{name:14}{t_ours:9.2f}{t_sk:10.2f}{mib / t_ours:12.1f}{t_sk / t_ours:8.2f}"
-            f"{rss_ours:9.0f}M{rss_sk:11.0f}M"
+            f"{name:14}{t_ours:9.2f}{t_sk:10.2f}{mib / t_ours:12.1f}"
+            f"{ratio(name, f'{name} skopeo'):8.2f}"
+            f"{max(r[f'{name} rss'] for r in results):9.0f}M"
+            f"{max(r[f'{name} skopeo rss'] for r in results):11.0f}M"
         )
-    for name, seconds, baseline in (
-        ("push copy()", lib_push, push_skopeo[0]),
-        ("pull copy()", lib_pull, pull_skopeo[0]),
-    ):
+    for name, baseline in (("push copy()", "push skopeo"), ("pull copy()", "pull skopeo")):
+        seconds = median(name)
         print(
-            f"{name:14}{seconds:9.2f}{baseline:10.2f}{mib / seconds:12.1f}{baseline / seconds:8.2f}"
+            f"{name:14}{seconds:9.2f}{median(baseline):10.2f}{mib / seconds:12.1f}"
+            f"{ratio(name, baseline):8.2f}"
         )
+    share = statistics.median(r["again"] / r["pull"] for r in results)
     print(
-        f"{'pull again':14}{again[0]:9.2f}{'':10}{'':12}{'':8}{again[1]:9.0f}M"
-        f"   ({again[0] / pull_ours[0]:.1%} of the first pull)"
+        f"{'pull again':14}{median('again'):9.2f}{'':10}{'':12}{'':8}"
+        f"{max(r['again rss'] for r in results):9.0f}M   ({share:.1%} of the first pull)"
     )
 
 
@@ -299,12 +341,15 @@ def main() -> None:
     parser.add_argument("--tags", type=int, default=0, help="also time a tag listing")
     parser.add_argument("--repos", type=int, default=0, help="also time a catalog walk")
     parser.add_argument("--rounds", type=int, default=5, help="rounds of the listing timings")
+    parser.add_argument(
+        "--transfer-rounds", type=int, default=1, help="rounds of the push and pull timings"
+    )
     parser.add_argument("--skip-transfer", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-client-") as scratch:
         work = Path(scratch)
         if not args.skip_transfer:
-            bench_transfer(work, args.size, args.layers)
+            bench_transfer(work, args.size, args.layers, args.transfer_rounds)
         if args.tags or args.repos:
             bench_listing(work, max(args.tags, 1), args.repos, args.rounds)
 
