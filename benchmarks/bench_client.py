@@ -12,9 +12,10 @@ and ``skopeo``)::
 * **pull**: ``pydistribution copy docker://... oci:DST:v1`` against ``skopeo copy`` from
   the same registry into a fresh layout; then **pull again** into our layout, where every
   blob is present (goal: under 5% of the first pull).
-* Each command runs as a child process; its wall time and peak RSS (``wait4``) are
-  reported. The ratio is skopeo's time over ours (a throughput ratio: above 1.0 is
-  faster than skopeo; goal 1.3). The ``copy()`` rows time the library call alone inside
+* Each command runs as a child process; its wall time, peak RSS and CPU time
+  (``wait4``) are reported (CPU time is the steadier figure on a shared machine). The
+  ratio is skopeo's time over ours (a throughput ratio: above 1.0 is faster than
+  skopeo; goal 1.3). The ``copy()`` rows time the library call alone inside
   a child (a second push into skopeo's registry under another name, where the blobs
   exist but are not linked, and a pull into a fresh layout): Python's start-up and
   imports, which skopeo (a Go binary) does not pay, are left out there.
@@ -41,6 +42,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import urllib3
 
@@ -112,8 +114,20 @@ def _python_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Run ``argv``; return (seconds, peak RSS in MiB) of the child."""
+class Run(NamedTuple):
+    """What one child process took."""
+
+    seconds: float
+    """Wall time."""
+    rss: float
+    """Peak resident memory, MiB."""
+    cpu: float
+    """User + system CPU seconds (its own threads; a loaded machine slows the wall time
+    far more than this)."""
+
+
+def timed(argv: list[str], env: dict[str, str] | None = None) -> Run:
+    """Run ``argv``; return its wall time, peak RSS and CPU time."""
     start = time.perf_counter()
     child = subprocess.Popen(
         argv, env=env or _python_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -123,7 +137,7 @@ def timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, fl
     if status != 0:
         err = child.stderr.read().decode() if child.stderr else ""
         raise SystemExit(f"{' '.join(argv)} failed: {err}")
-    return elapsed, usage.ru_maxrss / 1024
+    return Run(elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
 
 
 _COPY_SCRIPT = """
@@ -206,16 +220,21 @@ def transfer_round(work: Path, src: Path, env: dict[str, str], number: int) -> d
         )
     shutil.rmtree(here)
     return {
-        "push": push_ours[0],
-        "push rss": push_ours[1],
-        "push skopeo": push_skopeo[0],
-        "push skopeo rss": push_skopeo[1],
-        "pull": pull_ours[0],
-        "pull rss": pull_ours[1],
-        "pull skopeo": pull_skopeo[0],
-        "pull skopeo rss": pull_skopeo[1],
-        "again": again[0],
-        "again rss": again[1],
+        "push": push_ours.seconds,
+        "push rss": push_ours.rss,
+        "push cpu": push_ours.cpu,
+        "push skopeo": push_skopeo.seconds,
+        "push skopeo rss": push_skopeo.rss,
+        "push skopeo cpu": push_skopeo.cpu,
+        "pull": pull_ours.seconds,
+        "pull rss": pull_ours.rss,
+        "pull cpu": pull_ours.cpu,
+        "pull skopeo": pull_skopeo.seconds,
+        "pull skopeo rss": pull_skopeo.rss,
+        "pull skopeo cpu": pull_skopeo.cpu,
+        "again": again.seconds,
+        "again rss": again.rss,
+        "again cpu": again.cpu,
         "push copy()": lib_push,
         "pull copy()": lib_pull,
     }
@@ -272,6 +291,15 @@ def bench_transfer(work: Path, size: int, layers: int, rounds: int) -> None:
         f"{'pull again':14}{median('again'):9.2f}{'':10}{'':12}{'':8}"
         f"{max(r['again rss'] for r in results):9.0f}M   ({share:.1%} of the first pull)"
     )
+    print(f"\nCPU seconds (user + system), {what}:")
+    print(f"{'':14}{'ours':>9}{'skopeo':>10}{'ratio':>8}")
+    for name in ("push", "pull"):
+        print(
+            f"{name:14}{median(f'{name} cpu'):9.2f}{median(f'{name} skopeo cpu'):10.2f}"
+            f"{ratio(f'{name} cpu', f'{name} skopeo cpu'):8.2f}"
+        )
+    cpu_share = statistics.median(r["again cpu"] / r["pull cpu"] for r in results)
+    print(f"{'pull again':14}{median('again cpu'):9.2f}   ({cpu_share:.1%} of the first pull)")
 
 
 def bench_listing(work: Path, tags: int, repos: int, rounds: int) -> None:
