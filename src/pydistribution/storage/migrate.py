@@ -39,7 +39,8 @@ from pydistribution.errors import (
 )
 from pydistribution.storage import _paths
 from pydistribution.storage._uploads import format_started_at, new_upload_id
-from pydistribution.storage.driver import FileInfo, WalkAction
+from pydistribution.storage.driver import FileInfo, WalkAction, batch_operations
+from pydistribution.storage.gc._listing import list_blob_entries
 from pydistribution.storage.gc._scan import find_repositories
 from pydistribution.storage.gc._workers import ProgressFn, Workers, default_workers
 
@@ -130,11 +131,11 @@ def _classify(relative: list[str]) -> _Kind | None:
     return None
 
 
-def _repository_files(driver: StorageDriver, name: str) -> dict[str, tuple[_Kind, int]]:
+def _repository_files(driver: StorageDriver, name: str) -> Files:
     """Path -> (kind, size) of every link file of repository ``name``; none if missing."""
     root = _paths.repository_dir(name)
     prefix = len(root) + 1
-    found: dict[str, tuple[_Kind, int]] = {}
+    found: Files = {}
 
     def visit(info: FileInfo) -> WalkAction | None:
         relative = info.path[prefix:].split("/")
@@ -154,6 +155,30 @@ def _repository_files(driver: StorageDriver, name: str) -> dict[str, tuple[_Kind
     except PathNotFoundError:
         return {}
     return found
+
+
+Files = dict[str, tuple[_Kind, int]]
+"""Path -> (kind, size) of the link files of one repository."""
+
+
+def _list_repositories(driver: StorageDriver) -> dict[str, Files]:
+    """Every repository's link files, from one flat listing of the repositories."""
+    root = _paths.REPOSITORIES_ROOT
+    prefix = len(root) + 1
+    found: dict[str, Files] = {}
+    for info in batch_operations(driver).walk_files(root):
+        parts = info.path[prefix:].split("/")
+        # The repository ends at its first component with a leading underscore.
+        at = next((i for i, part in enumerate(parts) if part.startswith("_")), 0)
+        kind = _classify(parts[at:]) if at else None
+        if kind is not None:
+            found.setdefault("/".join(parts[:at]), {})[info.path] = (kind, info.size)
+    return found
+
+
+def _list_blobs(driver: StorageDriver) -> dict[Digest, int]:
+    """Every blob's size, from one flat listing of the blob store."""
+    return {e.digest: e.size for e in list_blob_entries(batch_operations(driver))}
 
 
 def _repository_of(path: str) -> str:
@@ -185,17 +210,25 @@ class _Migration:
         self._lock = threading.Lock()
         self._bytes = 0
 
-    def _read_repository(self, name: str) -> list[_LinkFile]:
-        files = []
-        for path, (kind, size) in sorted(_repository_files(self._source, name).items()):
+    def _link_files(self, driver: StorageDriver, names: list[str]) -> dict[str, Files]:
+        """Each repository's link files on ``driver``: one flat listing of every
+        repository where the driver has one (S3), else a walk of each of ``names``."""
+        if "walk_files" in batch_operations(driver).native:
+            return _list_repositories(driver)
+        listed = self._pool.map("list", lambda name: _repository_files(driver, name), names)
+        return dict(zip(names, listed, strict=True))
+
+    def _read_links(self, files: Files) -> list[_LinkFile]:
+        links = []
+        for path, (kind, size) in sorted(files.items()):
             if size > _SIZE_BOUND_READ:
                 continue
             try:
                 content = self._source.get_content(path)
             except PathNotFoundError:
                 continue  # removed since it was listed
-            files.append(_LinkFile(kind, path, content, _parse_target(content)))
-        return files
+            links.append(_LinkFile(kind, path, content, _parse_target(content)))
+        return links
 
     def _stat_source(self, digest: Digest) -> _Blob | None:
         try:
@@ -268,27 +301,35 @@ class _Migration:
 
     def run(self) -> MigrationReport:
         pool = self._pool
-        names = find_repositories(self._source)
-        links = [f for files in pool.map("read", self._read_repository, names) for f in files]
+        flat_source = "walk_files" in batch_operations(self._source).native
+        names = [] if flat_source else find_repositories(self._source)
+        source_files = self._link_files(self._source, names)
+        names = list(source_files)
+        read = pool.map("read", self._read_links, list(source_files.values()))
+        links = [link for found in read for link in found]
+        targets = sorted({f.target for f in links if f.target is not None}, key=str)
+        if flat_source:
+            sizes = _list_blobs(self._source)
+            sources = [_Blob(d, sizes[d]) for d in targets if d in sizes]
+        else:
+            sources = [b for b in pool.map("stat", self._stat_source, targets) if b is not None]
+        available = {b.digest for b in sources}
+
         # What the destination already has: nothing at all when its root is missing.
+        existing: Files = {}
+        to_copy = sources
         try:
             self._destination.stat(_paths.V2_ROOT)
-            fresh = False
         except PathNotFoundError:
-            fresh = True
-        existing: dict[str, tuple[_Kind, int]] = {}
-        if not fresh:
-            for found in pool.map("compare", self._existing, names):
-                existing.update(found)
-
-        targets = sorted({f.target for f in links if f.target is not None}, key=str)
-        sources = [b for b in pool.map("stat", self._stat_source, targets) if b is not None]
-        available = {b.digest for b in sources}
-        to_copy = (
-            sources
-            if fresh
-            else [b for b in pool.map("stat", self._lacking, sources) if b is not None]
-        )
+            pass
+        else:
+            for files in self._link_files(self._destination, names).values():
+                existing.update(files)
+            if "walk_files" in batch_operations(self._destination).native:
+                present = _list_blobs(self._destination)
+                to_copy = [b for b in sources if present.get(b.digest) != b.size]
+            else:
+                to_copy = [b for b in pool.map("stat", self._lacking, sources) if b is not None]
         home: dict[Digest, str] = {}
         for link in links:
             if link.target is not None:
@@ -329,9 +370,6 @@ class _Migration:
             dangling=dangling,
             dry_run=self._dry_run,
         )
-
-    def _existing(self, name: str) -> dict[str, tuple[_Kind, int]]:
-        return _repository_files(self._destination, name)
 
 
 def migrate_storage(
