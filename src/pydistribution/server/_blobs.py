@@ -109,7 +109,7 @@ def routes(ctx: ServerContext) -> list[Route]:
         headers = headers_for(digest, size)
         wanted = parse_range(request.headers.get("range"), size)
         if _etag_matches(request, digest) or wanted is False:
-            await ctx.run(stream.close)
+            await ctx.read(stream.close)
             if wanted is False:
                 return error_response(
                     ErrorCode.RANGE_INVALID,
@@ -118,7 +118,7 @@ def routes(ctx: ServerContext) -> list[Route]:
                 )
             return Response(status_code=304, headers={"ETag": f'"{digest}"'})
         if wanted is None and served.path is not None and offers_pathsend(request.scope):
-            await ctx.run(stream.close)
+            await ctx.read(stream.close)
             return PathSendResponse(served.path, headers=headers, media_type=OCTET_STREAM)
         if wanted is None:
             return BlobResponse(
