@@ -415,14 +415,20 @@ def _remove(copy: Path | None) -> None:
         shutil.rmtree(copy, ignore_errors=True)
 
 
+_LATE_KILL_RETRIES = 2
+"""How many times a kill that landed after the operation finished is tried again."""
+
+
 def run_random_kills(
     scenario: Scenario, workdir: Path, *, kills: int, seed: int = 0
 ) -> CrashReport:
     """``SIGKILL`` a child running ``scenario`` on the filesystem at ``kills`` random moments.
 
     The delays, counted from the moment the child starts the operation, are uniform over
-    the time one whole run takes (measured first); a kill that lands after the child
-    finished counts as a point all the same (`CrashReport.interrupted` tells).
+    the time one whole run takes (measured first). A kill that lands after the child
+    finished is tried again on a fresh root with a quarter of the delay, twice at most
+    (on a loaded machine the parent wakes late and the child outruns every kill); if it
+    still lands late it counts as a point all the same (`CrashReport.interrupted` tells).
     """
     began = time.monotonic()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -438,15 +444,19 @@ def run_random_kills(
         before, after = roots.before, tag_state(roots.reopen(driver, copy))
         _remove(copy)
         for point in range(kills):
-            driver, copy = roots.fresh()
             delay = rng.uniform(0, duration)
-            step = f"SIGKILL after {delay * 1000:.2f} ms"
-            killed, problems = _kill_after(scenario, driver, roots.state, delay)
+            for retry in range(_LATE_KILL_RETRIES + 1):
+                driver, copy = roots.fresh()
+                step = f"SIGKILL after {delay * 1000:.2f} ms"
+                killed, problems = _kill_after(scenario, driver, roots.state, delay)
+                problems += check_root(roots.reopen(driver, copy), before=before, after=after)
+                _remove(copy)
+                if killed or problems or retry == _LATE_KILL_RETRIES:
+                    break
+                delay /= 4
             interrupted += killed
-            problems += check_root(roots.reopen(driver, copy), before=before, after=after)
             if problems:
                 failures.append(CrashFailure(point=point, step=step, problems=tuple(problems)))
-            _remove(copy)
     finally:
         roots.close()
     return CrashReport(
