@@ -317,7 +317,7 @@ class _Migration:
 
         # What the destination already has: nothing at all when its root is missing.
         existing: Files = {}
-        to_copy = sources
+        to_copy = list(sources)
         try:
             self._destination.stat(_paths.V2_ROOT)
         except PathNotFoundError:
@@ -392,9 +392,11 @@ def migrate_storage(
         dry_run: only count what would be copied; write nothing.
         workers: storage calls at once (blobs copied at once); by default the larger of
             the two drivers' parallelism hints.
-        progress: called as work proceeds with ``(phase, done, total)``; phases ``read``,
-            ``compare``, ``stat``, ``tags``, ``copy``, ``layer``, ``revision``,
-            ``tag_index``.
+        progress: called as work proceeds with ``(phase, done, total)``; phases
+            ``list``, ``read``, ``stat``, ``compare``, ``copy``, ``layer``,
+            ``revision``, ``tag_index`` and ``tags`` (``list`` and ``stat`` run for
+            each root unless its driver lists flat or, for the destination, it is
+            empty).
 
     Raises:
         BlobInvalidDigestError: a source blob's bytes do not match its digest (nothing
