@@ -27,6 +27,8 @@ from tests.interop.test_storage_interop import (
     served_by_us,
     write_with_us,
 )
+from tests.storage.test_s3_registry import _GoOnS3
+from tests.storage.test_s3_registry import go_on_s3 as go_on_s3  # the fixture, used below
 
 REPOSITORIES = Path("docker/registry/v2/repositories")
 BLOBS = Path("docker/registry/v2/blobs")
@@ -179,3 +181,32 @@ def test_to_s3_and_back(
     assert (second.blobs_copied, second.bytes_copied) == (first.blobs_copied, first.bytes_copied)
     assert _links(tmp_path / "back") == _links(tmp_path / "src")
     assert verify(back).problems == ()
+
+
+@pytest.mark.peer
+def test_go_registry_serves_what_migrated_to_s3(
+    written: Written, go_on_s3: _GoOnS3, s3_parameters: Mapping[str, object], tmp_path: Path
+) -> None:
+    """The Go registry (2.8, its own S3 driver) serves a bucket prefix we migrated into:
+    every tag, manifest (exact bytes) and blob."""
+    pytest.importorskip("boto3", reason="the S3 driver needs boto3")
+    migrate_storage(
+        _registry(tmp_path / "src"), Registry(create_driver("s3", dict(s3_parameters))), workers=8
+    )
+    content = written.content
+    for repo, tags in content.tags.items():
+        for tag, digest in tags.items():
+            accept = content.manifests[repo][digest][1]  # 2.8 answers OCI only if asked
+            status, headers, _ = go_on_s3.request(
+                "HEAD", f"/v2/{repo}/manifests/{tag}", headers={"Accept": accept}
+            )
+            assert (status, headers["Docker-Content-Digest"]) == (200, digest)
+    for repo, manifests in content.manifests.items():
+        for digest, (data, media_type) in manifests.items():
+            status, _, body = go_on_s3.request(
+                "GET", f"/v2/{repo}/manifests/{digest}", headers={"Accept": media_type}
+            )
+            assert (status, body) == (200, data)
+    for repo, blobs in content.blobs.items():
+        for digest, data in blobs.items():
+            assert go_on_s3.blob(repo, Digest.parse(digest)) == data
