@@ -24,7 +24,13 @@ import attrs
 from pydistribution.errors import PathNotFoundError
 from pydistribution.storage import _paths
 from pydistribution.storage._uploads import parse_started_at
-from pydistribution.storage.driver import FileInfo, TemporaryFileRemover, WalkAction
+from pydistribution.storage.driver import (
+    BatchOperations,
+    FileInfo,
+    TemporaryFileRemover,
+    WalkAction,
+    batch_operations,
+)
 from pydistribution.storage.gc._workers import ProgressFn, Workers, default_workers
 
 if TYPE_CHECKING:
@@ -137,7 +143,27 @@ def _upload_dirs(driver: StorageDriver) -> list[str]:
     return found
 
 
-def _inspect(driver: StorageDriver, path: str) -> Upload:
+def _listed_uploads(ops: BatchOperations) -> dict[str, datetime | None]:
+    """`_upload_dirs` from one flat listing, with each upload's last write (no walk each)."""
+    root = _paths.REPOSITORIES_ROOT
+    found: dict[str, datetime | None] = {}
+    for info in ops.walk_files(root):
+        head, marker, rest = info.path.partition(f"/{_UPLOADS}/")
+        if not marker or "/_" in head[len(root) :]:
+            continue  # not an upload, or one below a _layers or _manifests directory
+        upload_id, _, name = rest.partition("/")
+        if not _UUID.fullmatch(upload_id):
+            continue
+        path = f"{head}/{_UPLOADS}/{upload_id}"
+        last = found.setdefault(path, None)
+        if name == "data" or name.startswith("hashstates/"):
+            found[path] = info.mod_time if last is None else max(last, info.mod_time)
+    return found
+
+
+def _inspect(
+    driver: StorageDriver, path: str, listed: dict[str, datetime | None] | None = None
+) -> Upload:
     repository = path[len(_paths.REPOSITORIES_ROOT) + 1 :].rsplit(f"/{_UPLOADS}/", 1)[0]
     upload_id = path.rsplit("/", 1)[-1]
     last: datetime | None = None
@@ -148,8 +174,11 @@ def _inspect(driver: StorageDriver, path: str) -> Upload:
         if not info.is_dir and (name == "data" or name.startswith("hashstates/")):
             last = info.mod_time if last is None else max(last, info.mod_time)
 
-    with contextlib.suppress(PathNotFoundError):
-        driver.walk(path, visit)
+    if listed is not None:
+        last = listed[path]
+    else:
+        with contextlib.suppress(PathNotFoundError):
+            driver.walk(path, visit)
     try:
         raw = driver.get_content(f"{path}/startedat")
     except PathNotFoundError:
@@ -195,9 +224,13 @@ def purge_uploads(
         raise ValueError("older_than must not be negative")
     driver = registry.driver
     threshold = (now or datetime.now(timezone.utc)) - older_than
-    dirs = _upload_dirs(driver)
+    ops = batch_operations(driver)
+    # A driver that lists whole prefixes (S3) finds every upload and its last write in
+    # one stream; the others walk, skipping _layers and _manifests, as Go does.
+    listed = _listed_uploads(ops) if "walk_files" in ops.native else None
+    dirs = sorted(listed) if listed is not None else _upload_dirs(driver)
     with Workers(workers or default_workers(driver), progress) as pool:
-        uploads = pool.map("inspect", lambda p: _inspect(driver, p), dirs)
+        uploads = pool.map("inspect", lambda p: _inspect(driver, p, listed), dirs)
         purged: list[Upload] = []
         kept: list[Upload] = []
         skipped: list[Upload] = []
