@@ -476,6 +476,10 @@ class GarbageCollector:
         results = pool.batch("sweep", self._ops.move_many, moves, native=native)
         return [moved for part in results for moved in part]
 
+    def _report_progress(self, phase: str, done: int, total: int | None) -> None:
+        if self._progress is not None:
+            self._progress(phase, done, total)
+
     def _delete_quietly(self, path: str) -> bool:
         return delete_if_present(self._driver, path)
 
@@ -485,7 +489,9 @@ class GarbageCollector:
     def _list_blobs(self, pool: Workers) -> tuple[list[Digest], dict[Digest, BlobEntry] | None]:
         """The blobs present; with a flat listing, also each one's size and time."""
         if self._flat:
+            self._report_progress("blobs", 0, None)
             entries = {e.digest: e for e in list_blob_entries(self._ops)}
+            self._report_progress("blobs", len(entries), len(entries))
             return list(entries), entries
         dirs = blob_fan_out_dirs(self._driver)
         found: list[Digest] = []
@@ -501,7 +507,11 @@ class GarbageCollector:
         unlinked: Mapping[str, Mapping[Digest, Revision]] | None = None,
     ) -> _Pass:
         rescan = unlinked is not None
-        files = list_repository_files(self._ops) if self._flat else None
+        phase = "rescan" if rescan else "mark"
+        files: dict[str, RepositoryFiles] | None = None
+        if self._flat:
+            self._report_progress(phase, 0, None)  # before the listing, which is the scan
+            files = list_repository_files(self._ops)
         names = list(files) if files is not None else find_repositories(self._driver)
         if rescan:
             # A repository that lost its links meanwhile may still hold unlinked manifests.
@@ -515,7 +525,6 @@ class GarbageCollector:
                 name, previous=before, unlinked=(unlinked or {}).get(name), files=listed
             )
 
-        phase = "rescan" if rescan else "mark"
         marks = dict(zip(names, pool.map(phase, visit, names), strict=True))
         return _Pass(repositories=marks, files=files)
 

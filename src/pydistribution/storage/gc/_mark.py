@@ -341,6 +341,11 @@ class Marker:
             ):
                 marks.dead.add(digest)  # still without a link: cheaper to list than to read
                 continue
+            elif files is not None and digest.algorithm == CANONICAL_ALGORITHM:
+                # Listed, so the link exists; a canonical revision link names its own
+                # path digest (as layer links do, see check_layers): one read saved per
+                # manifest, and whether the manifest is readable is decided below.
+                target = digest
             else:
                 target = read_digest(self._driver, path)
             if target is None or self.parsed(target) is None:
