@@ -154,6 +154,18 @@ class Serve(ManagedServer):
     def url(self) -> str:
         return f"http://{self.host}"
 
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the server and its worker processes.
+
+        granian's workers leave when their main process tells them; a main process
+        killed after the timeout (a loaded machine) would leave them serving, orphaned.
+        """
+        family = _tree(self.pid) if self.running else []
+        super().stop(timeout)
+        for pid in family[1:]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
 
 # -- the seed root ---------------------------------------------------------------------
 
