@@ -39,7 +39,6 @@ import argparse
 import collections
 import concurrent.futures
 import json
-import resource
 import shutil
 import subprocess
 import sys
@@ -80,9 +79,14 @@ def files(root: Path) -> set[str]:
     return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
 
 
-def rss_kib() -> int:
+def rss_kib(field: str = "VmRSS") -> int:
+    """This process's resident set (``VmHWM``: its peak since ``exec``), in KiB.
+
+    Not ``ru_maxrss``: Linux keeps it across ``fork`` and ``exec``, so a child started by
+    a large parent reports the parent's size.
+    """
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1])
     return 0
 
@@ -347,7 +351,7 @@ def child_online(root: Path) -> None:
     """The ``--memory`` child: one online collection; prints JSON figures."""
     baseline = rss_kib()
     seconds, report, phases = our_collect(FilesystemDriver(root, fsync=False), offline=False)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = rss_kib("VmHWM")
     figures: dict[str, Any] = {
         "seconds": seconds,
         "peak_kib": peak,

@@ -401,18 +401,18 @@ class GarbageCollector:
         swept = _Swept(final=first)
         if not doomed and not untagged and not plan.dangling:
             return swept
-        quarantine.record(manifests=untagged, blobs=doomed)
         victims = list(doomed)
+        # The links naming a blob to quarantine go aside before it, and before the
+        # re-scan: a push that links the blob again afterwards is seen by the re-scan,
+        # and nothing it writes after the re-scan is ever removed. Everything is
+        # journaled in one write before the first unlink.
+        early = set(victims) & first.recent()
+        links = {**first.links(set(victims) - early), **plan.dangling}
+        quarantine.record(manifests=untagged, blobs=doomed, links=links)
         unlinked: dict[str, dict[Digest, Revision]] = {}
         for name, digest in untagged:
             if quarantine.unlink_manifest(name, digest):
                 unlinked.setdefault(name, {})[digest] = first.repositories[name].revisions[digest]
-        # The links naming a blob to quarantine go aside before it, and before the
-        # re-scan: a push that links the blob again afterwards is seen by the re-scan,
-        # and nothing it writes after the re-scan is ever removed.
-        early = set(victims) & first.recent()
-        links = {**first.links(set(victims) - early), **plan.dangling}
-        quarantine.record(links=links)
         self._delete_files(pool, "unlink", list(links))
         removed = links
         moved = self._hold(pool, quarantine, victims)
