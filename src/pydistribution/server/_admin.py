@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pydistribution.errcode import ErrorCode
+from pydistribution.server._context import app_path
 from pydistribution.server._debug import DebugHandler
 from pydistribution.server._errors import error_response
 from pydistribution.server._maintenance import ADMIN_PREFIX
@@ -36,10 +37,7 @@ class AdminRoutes:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope["path"]
-        root = scope.get("root_path", "")
-        if root and path.startswith(root):
-            path = path[len(root) :]
+        path = app_path(scope)
         if path != ADMIN_PREFIX and not path.startswith(ADMIN_PREFIX + "/"):
             await self.app(scope, receive, send)
             return

@@ -16,6 +16,7 @@ import anyio
 import anyio.to_thread
 import attrs
 from starlette.requests import Request
+from starlette.types import Scope
 
 from pydistribution.digest import Digest
 from pydistribution.errors import BlobUploadUnknownError, RepositoryUnknownError
@@ -25,6 +26,7 @@ from pydistribution.server._options import ServerOptions
 
 __all__ = [
     "ServerContext",
+    "app_path",
     "name_of",
     "parse_digest",
     "parse_reference_part",
@@ -131,3 +133,12 @@ def name_of(request: Request) -> str:
 def prefix(request: Request) -> str:
     """Where the app is mounted (``root_path``), for ``Location`` and ``Link`` headers."""
     return str(request.scope.get("root_path", "")).rstrip("/")
+
+
+def app_path(scope: Scope) -> str:
+    """The request's path below where the app is mounted (``root_path`` taken off)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root):
+        return path[len(root) :]
+    return path

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pydistribution.errcode import ErrorCode
 from pydistribution.errors import UnauthorizedError
+from pydistribution.server._context import app_path
 from pydistribution.server._errors import error_response
 from pydistribution.server.auth._access import ADMIN, Access, format_scope, required_access
 from pydistribution.server.auth._config import AuthConfig, HtpasswdConfig
@@ -149,10 +150,7 @@ class AuthLayer:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope["path"]
-        root = scope.get("root_path", "")
-        if root and path.startswith(root):
-            path = path[len(root) :]
+        path = app_path(scope)
         query = scope.get("query_string", b"").decode("latin-1")
         records = required_access(scope["method"], path, query)
         admin = self.admin_prefix
