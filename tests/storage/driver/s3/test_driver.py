@@ -31,7 +31,7 @@ from pydistribution.errors import (
     StorageDriverError,
 )
 from pydistribution.storage.config import open_driver
-from pydistribution.storage.driver import StorageDriver, WalkAction
+from pydistribution.storage.driver import StorageDriver, WalkAction, batch_operations
 from pydistribution.storage.driver.factory import create_driver
 from pydistribution.storage.driver.s3 import (
     MIN_CHUNK_SIZE,
@@ -270,7 +270,7 @@ def small_pages(monkeypatch: pytest.MonkeyPatch) -> int:
 
 
 def test_pagination(driver: S3Driver, small_pages: int) -> None:
-    """``list``, ``walk`` and ``delete`` go through every page (Go: > 1000 keys)."""
+    """``list``, ``walk``, ``walk_files`` and ``delete`` go through every page (Go: > 1000 keys)."""
     requests = _Requests(driver.client)
     files = [f"/dir/f{i:02d}" for i in range(10)]
     for path in [*files, "/dir/sub/x", "/dirsuffix/keep", "/dir-x/keep"]:
@@ -279,6 +279,8 @@ def test_pagination(driver: S3Driver, small_pages: int) -> None:
     walked: list[str] = []
     driver.walk("/dir", lambda info: walked.append(info.path))
     assert walked == [*files, "/dir/sub", "/dir/sub/x"]
+    walk_files = batch_operations(driver).walk_files
+    assert sorted(info.path for info in walk_files("/dir")) == [*files, "/dir/sub/x"]
     requests.names.clear()
     driver.delete("/dir")
     assert requests.names.count("DeleteObjects") == 4  # 11 keys in pages of 3

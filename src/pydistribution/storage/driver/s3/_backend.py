@@ -31,7 +31,12 @@ from pydistribution.storage.driver.s3._writer import S3Writer
 
 if TYPE_CHECKING:
     from botocore.response import StreamingBody
-    from mypy_boto3_s3.type_defs import CompletedPartTypeDef, ObjectIdentifierTypeDef
+    from mypy_boto3_s3.type_defs import (
+        CompletedPartTypeDef,
+        ListObjectsV2OutputTypeDef,
+        ListObjectsV2RequestTypeDef,
+        ObjectIdentifierTypeDef,
+    )
 
     from pydistribution.storage.driver._protocol import (
         BatchDeleter,
@@ -198,27 +203,38 @@ class S3Backend:
             return FileInfo(path=path, size=0, mod_time=_ZERO_TIME, is_dir=True)
         raise PathNotFoundError(NAME, path)
 
+    def _list_pages(
+        self, path: str, prefix: str, *, delimiter: str = ""
+    ) -> Iterator[ListObjectsV2OutputTypeDef]:
+        """``ListObjectsV2`` pages of the keys under ``prefix``, one request per page taken.
+
+        ``path`` names the listing in errors; with ``delimiter``, keys below the next
+        delimiter come folded into ``CommonPrefixes``.
+        """
+        bucket = self._bucket
+        request: ListObjectsV2RequestTypeDef = {
+            "Bucket": bucket.name,
+            "Prefix": prefix,
+            "MaxKeys": LIST_MAX,
+        }
+        if delimiter:
+            request["Delimiter"] = delimiter
+        while True:
+            with bucket.errors("ListObjectsV2", path):
+                page = bucket.client.list_objects_v2(**request)
+            yield page
+            token = page.get("NextContinuationToken", "")
+            if not page.get("IsTruncated") or not token:
+                return
+            request["ContinuationToken"] = token
+
     def scan(self, path: str) -> list[FileInfo]:
         bucket = self._bucket
         prefix = bucket.directory_prefix(path)
         parent = "" if path == "/" else path
         infos: list[FileInfo] = []
-        token = ""
         seen_any = False
-        while True:
-            with bucket.errors("ListObjectsV2", path):
-                if token:
-                    page = bucket.client.list_objects_v2(
-                        Bucket=bucket.name,
-                        Prefix=prefix,
-                        Delimiter="/",
-                        MaxKeys=LIST_MAX,
-                        ContinuationToken=token,
-                    )
-                else:
-                    page = bucket.client.list_objects_v2(
-                        Bucket=bucket.name, Prefix=prefix, Delimiter="/", MaxKeys=LIST_MAX
-                    )
+        for page in self._list_pages(path, prefix, delimiter="/"):
             for entry in page.get("Contents", []):
                 seen_any = True
                 name = entry.get("Key", "")[len(prefix) :]
@@ -238,9 +254,6 @@ class S3Backend:
                     infos.append(
                         FileInfo(path=f"{parent}/{name}", size=0, mod_time=_ZERO_TIME, is_dir=True)
                     )
-            token = page.get("NextContinuationToken", "")
-            if not page.get("IsTruncated") or not token:
-                break
         if not seen_any and path != "/":
             # Empty directories do not exist on S3 (contract §3.8); a file is no directory.
             raise PathNotFoundError(NAME, path)
@@ -350,19 +363,8 @@ class S3Backend:
 
     def _doomed_batches(self, path: str, key: str) -> Iterator[list[str]]:
         """Pages of the keys equal to ``key`` or below ``key/`` (never ``keysuffix``)."""
-        bucket = self._bucket
         below = key + "/"
-        token = ""
-        while True:
-            with bucket.errors("ListObjectsV2", path):
-                if token:
-                    page = bucket.client.list_objects_v2(
-                        Bucket=bucket.name, Prefix=key, MaxKeys=LIST_MAX, ContinuationToken=token
-                    )
-                else:
-                    page = bucket.client.list_objects_v2(
-                        Bucket=bucket.name, Prefix=key, MaxKeys=LIST_MAX
-                    )
+        for page in self._list_pages(path, key):
             batch: list[str] = []
             past = False
             for entry in page.get("Contents", []):
@@ -374,8 +376,7 @@ class S3Backend:
                     break
             if batch:
                 yield batch
-            token = page.get("NextContinuationToken", "")
-            if past or not page.get("IsTruncated") or not token:
+            if past:
                 return
 
     # -- batched operations (the bulk jobs) -------------------------------------------------
@@ -468,20 +469,9 @@ class S3Backend:
         return True
 
     def walk_files(self, path: str) -> Iterator[FileInfo]:
-        bucket = self._bucket
-        prefix = bucket.directory_prefix(path)
+        prefix = self._bucket.directory_prefix(path)
         parent = "" if path == "/" else path
-        token = ""
-        while True:
-            with bucket.errors("ListObjectsV2", path):
-                if token:
-                    page = bucket.client.list_objects_v2(
-                        Bucket=bucket.name, Prefix=prefix, MaxKeys=LIST_MAX, ContinuationToken=token
-                    )
-                else:
-                    page = bucket.client.list_objects_v2(
-                        Bucket=bucket.name, Prefix=prefix, MaxKeys=LIST_MAX
-                    )
+        for page in self._list_pages(path, prefix):
             for entry in page.get("Contents", []):
                 name = entry.get("Key", "")[len(prefix) :]
                 if all(_valid_child(part) for part in name.split("/")):
@@ -491,9 +481,6 @@ class S3Backend:
                         mod_time=entry.get("LastModified", _ZERO_TIME),
                         is_dir=False,
                     )
-            token = page.get("NextContinuationToken", "")
-            if not page.get("IsTruncated") or not token:
-                return
 
     # -- redirects ----------------------------------------------------------------------
 
