@@ -7,11 +7,44 @@ from __future__ import annotations
 
 import http.client
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+import yaml
+
+from pydistribution.server.auth import hash_password
 from pydistribution.testing.peers._process import LOOPBACK
 from pydistribution.testing.peers._server import ManagedServer, WorkDir, http_ok
+
+
+def write_auth_files(directory: Path, users: Mapping[str, str], policy: str) -> Path:
+    """``htpasswd`` (bcrypt at the lowest cost, for speed) and ``policy.yml`` in ``directory``."""
+    (directory / "htpasswd").write_text(
+        "".join(f"{user}:{hash_password(password, rounds=4)}\n" for user, password in users.items())
+    )
+    (directory / "policy.yml").write_text(policy)
+    return directory
+
+
+def write_config(directory: Path, auth: Mapping[str, object], **sections: object) -> Path:
+    """A ``config.yml`` serving ``directory/root`` (deletes on, quiet, no purging) with ``auth``.
+
+    ``sections`` are more top-level sections of the document (``http``, ``maintenance``).
+    """
+    document = {
+        "version": 0.1,
+        "log": {"level": "warn", "accesslog": {"disabled": True}},
+        "storage": {
+            "filesystem": {"rootdirectory": str(directory / "root")},
+            "delete": {"enabled": True},
+            "maintenance": {"uploadpurging": {"enabled": False}},
+        },
+        **sections,
+        "auth": dict(auth),
+    }
+    path = directory / "config.yml"
+    path.write_text(yaml.safe_dump(document))
+    return path
 
 
 class Serve(ManagedServer):

@@ -17,19 +17,25 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import yaml
 from starlette.testclient import TestClient
 
 from pydistribution.mediatypes import OCTET_STREAM
 from pydistribution.server import MaintenanceTask, ServerConfig, TaskOutcome, configured_app
-from pydistribution.server.auth import ADMIN, Access, hash_password
+from pydistribution.server.auth import ADMIN, Access
 from pydistribution.server.auth.issuer import TokenIssuer, generate_signing_pair
 from pydistribution.storage import Registry, RegistryOptions
 from pydistribution.storage.config import open_registry
 from pydistribution.storage.driver.inmemory import InMemoryDriver
 from pydistribution.storage.maintenance import GCSchedule, run_gc
 
-from ._serve import Serve, TokenServerProcess, challenge_parts, request
+from ._serve import (
+    Serve,
+    TokenServerProcess,
+    challenge_parts,
+    request,
+    write_auth_files,
+    write_config,
+)
 
 POLICY = """
 groups:
@@ -51,30 +57,13 @@ def _basic(user: str, password: str) -> dict[str, str]:
 @pytest.fixture
 def files(tmp_path: Path) -> Path:
     users = {"alice": "wonderland", "bob": "builder", "carol": "ops"}
-    (tmp_path / "htpasswd").write_text(
-        "".join(f"{u}:{hash_password(p, rounds=4)}\n" for u, p in users.items())
-    )
-    (tmp_path / "policy.yml").write_text(POLICY)
-    return tmp_path
+    return write_auth_files(tmp_path, users, POLICY)
 
 
 def _config(directory: Path, auth: dict[str, object]) -> Path:
-    document = {
-        "version": 0.1,
-        "log": {"level": "warn", "accesslog": {"disabled": True}},
-        "storage": {
-            "filesystem": {"rootdirectory": str(directory / "root")},
-            "delete": {"enabled": True},
-            "maintenance": {"uploadpurging": {"enabled": False}},
-        },
-        "http": {"admin": {"enabled": True}},
-        # A schedule too long to come round again: only its first run, at start-up.
-        "maintenance": {"gc": {"interval": "1000h", "grace": "0s", "settle": "0s"}},
-        "auth": auth,
-    }
-    path = directory / "config.yml"
-    path.write_text(yaml.safe_dump(document))
-    return path
+    # A GC schedule too long to come round again: only its first run, at start-up.
+    gc = {"interval": "1000h", "grace": "0s", "settle": "0s"}
+    return write_config(directory, auth, http={"admin": {"enabled": True}}, maintenance={"gc": gc})
 
 
 def _garbage(root: Path) -> str:

@@ -10,20 +10,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from pydistribution import mediatypes
 from pydistribution.client import Credentials, RemoteRegistry, RetryPolicy
 from pydistribution.digest import Digest
 from pydistribution.errors import AccessDeniedError, UnauthorizedError
 from pydistribution.reference import Reference
-from pydistribution.server.auth import hash_password
 from pydistribution.storage.config import open_registry
 from pydistribution.testing.namespace_suite import push_image
 from pydistribution.testing.peers import PeerError, require_program, skopeo_copy
 from tests.interop.images import build_image
 
-from ._serve import Serve, TokenServerProcess, request
+from ._serve import Serve, TokenServerProcess, request, write_auth_files, write_config
 
 pytestmark = pytest.mark.peer
 
@@ -41,27 +39,11 @@ repositories:
 
 @pytest.fixture
 def files(tmp_path: Path) -> Path:
-    (tmp_path / "htpasswd").write_text(
-        f"alice:{hash_password('wonderland', rounds=4)}\nbob:{hash_password('builder', rounds=4)}\n"
-    )
-    (tmp_path / "policy.yml").write_text(POLICY)
-    return tmp_path
+    return write_auth_files(tmp_path, {"alice": "wonderland", "bob": "builder"}, POLICY)
 
 
 def _config(directory: Path, auth: dict[str, object]) -> Path:
-    document = {
-        "version": 0.1,
-        "log": {"level": "warn", "accesslog": {"disabled": True}},
-        "storage": {
-            "filesystem": {"rootdirectory": str(directory / "root")},
-            "delete": {"enabled": True},
-            "maintenance": {"uploadpurging": {"enabled": False}},
-        },
-        "auth": auth,
-    }
-    path = directory / "config.yml"
-    path.write_text(yaml.safe_dump(document))
-    return path
+    return write_config(directory, auth)
 
 
 @pytest.fixture
