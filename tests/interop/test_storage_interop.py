@@ -193,6 +193,20 @@ def assert_same(ours: Served, go: Served, content: Content) -> None:
     }
 
 
+def assert_go_serves_copy(
+    source: Registry, copy: Path, content: Content, go_registry_factory: GoRegistryFactory
+) -> None:
+    """The Go registry serves root ``copy`` (of ``source``) as registry storage serves
+    ``source``, and skopeo pulls an image from it by tag."""
+    ours = served_by_us(source, content)
+    go_registry = go_registry_factory(copy)
+    assert_same(ours, served_by_go(RegistryClient(go_registry.url), content), content)
+    digest = content.tags["ours/oci"]["v1"]
+    out = f"oci:{copy.parent / 'skopeo-out'}:v1"
+    skopeo_copy(f"docker://{go_registry.host}/ours/oci:v1", out)
+    assert json.loads(run_skopeo("inspect", out))["Digest"] == digest
+
+
 # -- Go writes, we read -----------------------------------------------------------------
 
 

@@ -3,7 +3,6 @@ blobs verified on the way and linked only once complete, re-runs copying only wh
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -17,14 +16,10 @@ from pydistribution.storage.driver.filesystem import FilesystemDriver
 from pydistribution.storage.migrate import WHOLE_BLOB_LIMIT, migrate_storage
 from pydistribution.storage.verify import verify
 from pydistribution.testing.namespace_suite import push_image
-from pydistribution.testing.peers import run_skopeo, skopeo_copy
 from pydistribution.testing.plugin import GoRegistryFactory
-from tests.interop.registry_client import RegistryClient
 from tests.interop.test_storage_interop import (
     Written,
-    assert_same,
-    served_by_go,
-    served_by_us,
+    assert_go_serves_copy,
     write_with_us,
 )
 from tests.storage.test_s3_registry import _GoOnS3
@@ -150,13 +145,7 @@ def test_go_registry_and_skopeo_serve_the_destination(
 ) -> None:
     source = _registry(tmp_path / "src")
     migrate_storage(source, _registry(tmp_path / "dst"))
-    content = written.content
-    ours = served_by_us(source, content)
-    go_registry = go_registry_factory(tmp_path / "dst")
-    assert_same(ours, served_by_go(RegistryClient(go_registry.url), content), content)
-    digest = content.tags["ours/oci"]["v1"]
-    skopeo_copy(f"docker://{go_registry.host}/ours/oci:v1", f"oci:{tmp_path / 'out'}:v1")
-    assert json.loads(run_skopeo("inspect", f"oci:{tmp_path / 'out'}:v1"))["Digest"] == digest
+    assert_go_serves_copy(source, tmp_path / "dst", written.content, go_registry_factory)
 
 
 @pytest.mark.peer

@@ -15,16 +15,12 @@ from pydistribution.storage.driver.factory import create_driver
 from pydistribution.storage.driver.filesystem import FilesystemDriver
 from pydistribution.storage.verify import verify
 from pydistribution.testing.namespace_suite import push_image
-from pydistribution.testing.peers import run_skopeo, skopeo_copy
 from pydistribution.testing.plugin import GoRegistryFactory
 from pydistribution.transfer import migrate
 from tests.cli.conftest import run
-from tests.interop.registry_client import RegistryClient
 from tests.interop.test_storage_interop import (
     Written,
-    assert_same,
-    served_by_go,
-    served_by_us,
+    assert_go_serves_copy,
     write_with_us,
 )
 
@@ -86,13 +82,7 @@ def test_go_registry_and_skopeo_serve_the_destination(
 ) -> None:
     source = Registry(FilesystemDriver(tmp_path / "src"))
     migrate(source, Registry(FilesystemDriver(tmp_path / "dst")))
-    content = written.content
-    ours = served_by_us(source, content)
-    go_registry = go_registry_factory(tmp_path / "dst")
-    assert_same(ours, served_by_go(RegistryClient(go_registry.url), content), content)
-    digest = content.tags["ours/oci"]["v1"]
-    skopeo_copy(f"docker://{go_registry.host}/ours/oci:v1", f"oci:{tmp_path / 'out'}:v1")
-    assert json.loads(run_skopeo("inspect", f"oci:{tmp_path / 'out'}:v1"))["Digest"] == digest
+    assert_go_serves_copy(source, tmp_path / "dst", written.content, go_registry_factory)
 
 
 @pytest.mark.peer
