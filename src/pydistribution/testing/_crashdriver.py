@@ -10,8 +10,8 @@ Two sources of steps exist. `CrashingDriver` wraps any ``StorageDriver`` and
 counts its mutating calls (``put_content``, ``move``, ``delete``, opening a writer and
 each ``write``, ``commit``, ``close`` and ``cancel`` of one). `os_steps` patches
 the ``os`` functions the filesystem driver mutates the disk with (``open`` with
-``O_CREAT``, ``write``, ``fsync``, ``mkdir``, ``rename``, ``replace``, ``unlink``,
-``rmdir``) and counts the calls made from the driver's modules, from ``shutil`` and from
+``O_CREAT``, ``write``, ``fsync``, ``utime``, ``mkdir``, ``rename``, ``replace``,
+``unlink``, ``rmdir``) and counts the calls made from the driver's modules, from ``shutil`` and from
 ``os`` itself, so a crash can fall between the steps of one driver call (after the
 temporary file is written, before the rename that publishes it).
 """
@@ -262,9 +262,19 @@ def os_steps(counter: StepCounter) -> Iterator[StepCounter]:
     real_open = os.open
     saved = {
         name: getattr(os, name)
-        for name in ("write", "fsync", "mkdir", "rename", "replace", "unlink", "rmdir", "open")
+        for name in (
+            "write",
+            "fsync",
+            "utime",
+            "mkdir",
+            "rename",
+            "replace",
+            "unlink",
+            "rmdir",
+            "open",
+        )
     }
-    describe = {"rename": _pair, "replace": _pair, "write": _fd, "fsync": _fd}
+    describe = {"rename": _pair, "replace": _pair, "write": _fd, "fsync": _fd, "utime": _fd}
 
     def hooked_open(
         path: str | bytes | os.PathLike[str] | os.PathLike[bytes],

@@ -164,6 +164,142 @@ def test_failure_before_publishing_keeps_old_content(
     assert everything(root) == ["d", "d/link"]
 
 
+# -- rewriting a small file with the bytes it holds ----------------------------------------
+
+LINK = b"sha256:" + b"ab" * 32
+
+
+def backdate(path: Path, seconds: float = 3600) -> float:
+    """Set the modification time of ``path`` ``seconds`` into the past; that time."""
+    then = path.stat().st_mtime - seconds
+    os.utime(path, (then, then))
+    return then
+
+
+def test_identical_rewrite_refreshes_the_time(driver: FilesystemDriver, root: Path) -> None:
+    """Writing the bytes a small file holds keeps the file and sets its time to now."""
+    driver.put_content("/r/link", LINK)
+    old = backdate(root / "r/link")
+    inode = (root / "r/link").stat().st_ino
+    before = driver.stat("/r/link").mod_time
+    driver.put_content("/r/link", LINK)
+    now = (root / "r/link").stat()
+    assert (now.st_ino, now.st_mtime > old + 3000) == (inode, True)
+    assert driver.stat("/r/link").mod_time > before
+    assert driver.get_content("/r/link") == LINK
+    assert everything(root) == ["r", "r/link"]
+
+
+@pytest.mark.parametrize(
+    "new",
+    [b"sha256:" + b"cd" * 32, LINK + b"\n", LINK[:-1]],
+    ids=["same-size", "longer", "shorter"],
+)
+def test_different_content_is_still_replaced(
+    driver: FilesystemDriver, root: Path, new: bytes
+) -> None:
+    """Other bytes, even of the same size, go through a new file renamed into place."""
+    driver.put_content("/r/link", LINK)
+    inode = (root / "r/link").stat().st_ino
+    driver.put_content("/r/link", new)
+    assert (root / "r/link").stat().st_ino != inode
+    assert driver.get_content("/r/link") == new
+    assert everything(root) == ["r", "r/link"]
+
+
+def test_large_identical_content_is_replaced(
+    driver: FilesystemDriver, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only small payloads are compared: a large one is written again without reading."""
+    data = os.urandom(64 * 1024)
+    driver.put_content("/big", data)
+    inode = (root / "big").stat().st_ino
+    reads = count_calls(monkeypatch, os, "read")
+    driver.put_content("/big", data)
+    monkeypatch.undo()
+    assert (root / "big").stat().st_ino != inode
+    assert reads == []
+    assert driver.get_content("/big") == data
+
+
+def test_identical_rewrite_replaces_a_symbolic_link(
+    resolving: FilesystemDriver, root: Path
+) -> None:
+    """A symbolic link at the path is replaced by a file, as any put replaces it."""
+    resolving.put_content("/target", LINK)
+    (root / "alias").symlink_to("target")
+    resolving.put_content("/alias", LINK)
+    assert not (root / "alias").is_symlink()
+    assert (root / "alias").read_bytes() == (root / "target").read_bytes() == LINK
+
+
+def test_file_removed_during_the_compare_is_written(
+    driver: FilesystemDriver, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A delete between the compare and the refresh does not make the put a no-op."""
+    driver.put_content("/r/link", LINK)
+    real_utime = os.utime
+
+    def delete_first(target: int, *args: object) -> None:
+        (root / "r/link").unlink()  # a concurrent delete, after the bytes were compared
+        real_utime(target)
+
+    monkeypatch.setattr(os, "utime", delete_first)
+    driver.put_content("/r/link", LINK)
+    monkeypatch.undo()
+    assert driver.get_content("/r/link") == LINK
+    assert everything(root) == ["r", "r/link"]
+
+
+def test_file_replaced_during_the_compare_is_written(
+    driver: FilesystemDriver, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A concurrent write that lands after the compare is overwritten: this put came last."""
+    driver.put_content("/r/link", LINK)
+    real_utime = os.utime
+
+    def replace_first(target: int, *args: object) -> None:
+        other = root / "r/other"
+        other.write_bytes(b"written by another process")
+        os.replace(other, root / "r/link")
+        real_utime(target)
+
+    monkeypatch.setattr(os, "utime", replace_first)
+    driver.put_content("/r/link", LINK)
+    monkeypatch.undo()
+    assert driver.get_content("/r/link") == LINK
+    assert everything(root) == ["r", "r/link"]
+
+
+def test_refusal_to_set_the_time_falls_back_to_a_write(
+    driver: FilesystemDriver, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file whose time may not be set (another owner, read-only) is replaced instead."""
+    driver.put_content("/r/link", LINK)
+    inode = (root / "r/link").stat().st_ino
+
+    def refuse(*args: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "utime", refuse)
+    driver.put_content("/r/link", LINK)
+    monkeypatch.undo()
+    assert (root / "r/link").stat().st_ino != inode
+    assert driver.get_content("/r/link") == LINK
+
+
+@pytest.mark.parametrize("fsync", [True, False])
+def test_identical_rewrite_syncs_the_file_only(
+    root: Path, monkeypatch: pytest.MonkeyPatch, fsync: bool
+) -> None:
+    """With fsync, the refreshed time is synced (the file only: no entry changed)."""
+    driver = FilesystemDriver(root, fsync=fsync)
+    driver.put_content("/r/link", LINK)
+    syncs = count_calls(monkeypatch, os, "fsync")
+    driver.put_content("/r/link", LINK)
+    assert len(syncs) == (1 if fsync else 0)
+
+
 @pytest.mark.parametrize("where", ["write", "close", "commit"])
 def test_writer_failure_keeps_old_content(
     driver: FilesystemDriver, root: Path, monkeypatch: pytest.MonkeyPatch, where: str

@@ -7,7 +7,12 @@ Writes never expose a partial file under a path that was complete before:
 
 * ``put_content`` writes a temporary file next to the target, optionally fsyncs it,
   renames it over the target (``os.replace``) and fsyncs the directory. Readers see the
-  old or the new content; a failure removes the temporary file.
+  old or the new content; a failure removes the temporary file. A small file rewritten
+  with the bytes it already holds (a link written again on every push of the same
+  manifest) is not replaced: its modification time is set to now instead (``futimens``,
+  one atomic metadata change), which leaves what the replacement would have left, the
+  same bytes with a fresh time, without creating an inode (a new inode costs 150-300 µs
+  of kernel time on ext4, the refresh a few).
 * ``writer(path)`` does the same through a temporary file: nothing changes at ``path``
   until ``close`` or ``commit`` renames the content into place. A crash before then
   leaves ``path`` as it was plus an unlisted temporary file.
@@ -77,6 +82,9 @@ BUFFER_SIZE: Final = 1 << 20
 
 _SMALL_READ: Final = 8192
 """The first read of ``get_content``, and the smallest read buffer."""
+
+_REFRESH_LIMIT: Final = 4096
+"""``put_content`` payloads up to this size are compared with the file they replace."""
 
 DEFAULT_ROOT_DIRECTORY: Final = "/var/lib/registry"
 """The ``rootdirectory`` parameter's default, as in Go."""
@@ -344,10 +352,13 @@ class _FilesystemBackend:
                     raise
 
     def _put_once(self, final: str, data: Buffer) -> None:
+        view = memoryview(data).cast("B")
+        if len(view) <= _REFRESH_LIMIT and self._refresh_if_same(final, view):
+            return
         temp, fd = _create_temp(final)
         try:
             try:
-                _write_all(fd, memoryview(data).cast("B"))
+                _write_all(fd, view)
                 if self._fsync:
                     os.fsync(fd)
             finally:
@@ -358,6 +369,38 @@ class _FilesystemBackend:
             raise
         if self._fsync:
             _fsync_dir(os.path.dirname(final))
+
+    def _refresh_if_same(self, final: str, data: memoryview) -> bool:
+        """Set the mtime of ``final`` to now if it holds exactly ``data``; whether it did.
+
+        The link files of the Go layout are rewritten with the same 71 bytes on every
+        push of a manifest; the Go driver rewrites them in place, ours would replace them.
+        Setting the time on the open file (``futimens``) is one atomic step, and what a
+        reader or the garbage collector (which keeps links modified after its start) can
+        observe is the same as after a replacement. Anything else answers ``False`` and
+        the caller writes as usual: a missing file, a symbolic link (the replacement
+        would replace the link, not its target), other content, a file this process may
+        not touch, or a file unlinked or replaced while it was compared (its link count
+        is 0 after the refresh), so a concurrent delete or write is never lost.
+        """
+        try:
+            fd = os.open(final, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            return False
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_size != len(data):
+                return False
+            if os.read(fd, len(data) + 1) != data:
+                return False
+            os.utime(fd)
+            if self._fsync:
+                os.fsync(fd)
+            return os.fstat(fd).st_nlink > 0
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
 
     def reader(self, path: str, offset: int) -> BinaryIO:
         try:
