@@ -31,6 +31,12 @@ DEFAULT_ROOT: Final = "./registry-data"
 
 _TARGET: Final = "pydistribution.cli._serving:worker_app"
 _SERVERS: Final = ("granian", "uvicorn")
+# granian hands a request body to the app in pieces of what its connection buffer holds
+# (408 KiB by default, about 2,900 pieces per GiB). Each piece crosses three threads
+# (tokio, granian's Python thread, the event loop); with 4 MiB, a 1 GiB push measured
+# 1.4-1.6 s of server CPU instead of 1.9-2.2 s (benchmarks/bench_server.py, server
+# guide). It is a ceiling: the read buffer grows toward it only while body bytes wait.
+_GRANIAN_BODY_BUFFER: Final = 4 << 20
 
 
 async def _no_app(scope: object, receive: object, send: object) -> None:
@@ -70,6 +76,7 @@ def _run_granian(config: ServerConfig, workers: int, client_cas: Path | None) ->
     try:
         from granian import Granian
         from granian.constants import Interfaces
+        from granian.http import HTTP1Settings
     except ImportError as exc:
         raise ImportError("serve needs granian: pip install 'pydistribution[server]'") from exc
     host, port = config.address()
@@ -86,6 +93,7 @@ def _run_granian(config: ServerConfig, workers: int, client_cas: Path | None) ->
         workers=workers,
         factory=True,
         log_access=False,
+        http1_settings=HTTP1Settings(max_buffer_size=_GRANIAN_BODY_BUFFER),
         **tls,  # type: ignore[arg-type]  # granian's keyword arguments are typed one by one
     ).serve()
 
