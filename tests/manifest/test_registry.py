@@ -26,6 +26,7 @@ from pydistribution.manifest import (
     OCIManifest,
     Schema2Manifest,
     detect_media_type,
+    is_parsed,
     manifest_media_types,
     parse_manifest,
     register_manifest_schema,
@@ -171,6 +172,31 @@ def test_register_and_unregister_functions_replace_a_builtin() -> None:
         unregister_manifest_schema(mediatypes.OCI_IMAGE_MANIFEST)
         register_manifest_schema(mediatypes.OCI_IMAGE_MANIFEST, OCIManifest)
     assert isinstance(parse_manifest(mediatypes.OCI_IMAGE_MANIFEST, OCI), OCIManifest)
+
+
+class Schema2Subclass(Schema2Manifest):
+    __slots__ = ()
+
+
+def test_is_parsed_only_for_builtin_objects_of_the_registered_schema() -> None:
+    """Objects parse_manifest builds count as parsed; subclasses and others do not."""
+    oci = parse_manifest(mediatypes.OCI_IMAGE_MANIFEST, OCI)
+    schema2 = parse_manifest(mediatypes.DOCKER_MANIFEST_SCHEMA2, SCHEMA2)
+    assert (is_parsed(oci), is_parsed(schema2), is_parsed(OCIManifest(OCI))) == (True,) * 3
+    assert is_parsed(Schema2Subclass(SCHEMA2)) is False
+    assert is_parsed(BundleManifest(BUNDLE)) is False
+    unregister_manifest_schema(mediatypes.OCI_IMAGE_MANIFEST)
+    try:
+        assert is_parsed(oci) is False  # no schema for its media type now
+        register_manifest_schema(mediatypes.OCI_IMAGE_MANIFEST, BundleManifest)
+        assert is_parsed(oci) is False  # another schema reads these bytes now
+        unregister_manifest_schema(mediatypes.OCI_IMAGE_MANIFEST)
+        register_manifest_schema(mediatypes.OCI_IMAGE_MANIFEST, OCIManifest)
+        assert is_parsed(oci) is True  # the class is its own parse
+    finally:
+        unregister_manifest_schema(mediatypes.OCI_IMAGE_MANIFEST)
+        register_manifest_schema(mediatypes.OCI_IMAGE_MANIFEST, OCIManifest.parse)
+    assert is_parsed(oci) is True
 
 
 @pytest.mark.parametrize(

@@ -99,6 +99,7 @@ __all__ = [
     "default_platform",
     "detect_media_type",
     "is_attestation",
+    "is_parsed",
     "manifest_media_types",
     "matching_manifests",
     "normalize_platform",
@@ -284,6 +285,28 @@ def unmarshal_manifest(
     )
     manifest = parse_manifest(content_type, payload, max_size=max_size, detect=detect)
     return manifest, manifest.describe()
+
+
+_BUILTIN_CLASSES: Final = (Schema2Manifest, ManifestList, OCIManifest, OCIIndex)
+
+
+def is_parsed(manifest: Manifest) -> bool:
+    """Whether ``manifest`` is what parsing its payload with its media type's schema gives.
+
+    True for an object of a built-in schema class (not a subclass) while that class (or
+    its ``parse``) is the schema registered for its media type: such objects exist only by
+    parsing their payload (the classes are frozen and their constructor parses), so
+    ``parse_manifest(manifest.media_type, manifest.payload(), detect=False)`` would
+    return an equal object with the same fields. Registry storage uses it to skip that
+    second parse when it stores a manifest the caller has just parsed. False for any
+    other object, which must then be parsed again to be trusted.
+    """
+    if not isinstance(manifest, _BUILTIN_CLASSES) or type(manifest) not in _BUILTIN_CLASSES:
+        return False
+    cls = type(manifest)
+    registered = _schemas.get(cls.MEDIA_TYPE)
+    # The class itself may be registered: its constructor is its parse.
+    return registered is cls or registered == cls.parse
 
 
 def _register_builtin_schemas() -> None:

@@ -30,7 +30,7 @@ from pydistribution.errors import (
     PathNotFoundError,
     UnsupportedError,
 )
-from pydistribution.manifest import parse_manifest
+from pydistribution.manifest import is_parsed, parse_manifest
 from pydistribution.manifest.referrers import referrer_descriptor
 from pydistribution.protocols import Manifest
 from pydistribution.reference import validate_tag
@@ -156,8 +156,15 @@ class ManifestStore:
         payload = manifest.payload()
         limit = self._context.options.manifest_size_limit
         # The bytes are what is stored, so the bytes are what is checked: parsed with the
-        # schema of the media type the object claims, whatever its own methods say.
-        parsed = parse_manifest(manifest.media_type, payload, max_size=limit, detect=False)
+        # schema of the media type the object claims, whatever its own methods say. An
+        # object that parse_manifest built from these bytes is that parse already (the
+        # server's PUT parses the body it received): parsing again would cost as much.
+        if len(payload) > limit:
+            raise ManifestTooLargeError(len(payload), limit)
+        if is_parsed(manifest):
+            parsed = manifest
+        else:
+            parsed = parse_manifest(manifest.media_type, payload, max_size=limit, detect=False)
         causes = self._verify(parsed)
         if causes:
             raise ManifestVerificationError(causes)

@@ -20,8 +20,9 @@ from pydistribution.errors import (
     ManifestVerificationError,
     PathOutsideRootError,
 )
+from pydistribution.manifest import OCIManifest, parse_manifest
 from pydistribution.manifest.ocimanifest import OCIManifestBuilder
-from pydistribution.storage import Registry, RegistryOptions
+from pydistribution.storage import Registry, RegistryOptions, _manifeststore
 from pydistribution.storage.driver import StorageDriver, TemporaryFileRemover
 from pydistribution.storage.driver.filesystem import FilesystemDriver
 from pydistribution.storage.driver.inmemory import InMemoryDriver
@@ -157,6 +158,75 @@ def test_put_verifies_what_the_bytes_reference(registry: Registry) -> None:
 
     assert not repo.manifests().exists(honest.digest)
     assert verify(registry).problems == ()
+
+
+class LyingSubclass(OCIManifest):
+    """A subclass of a built-in schema class whose ``references()`` hides its layers."""
+
+    __slots__ = ()
+
+    def references(self) -> Sequence[Descriptor]:
+        return ()
+
+
+def test_put_parses_a_subclass_again(registry: Registry) -> None:
+    """(8) Only the built-in classes themselves skip the second parse, not a subclass."""
+    repo = registry.repository("team/app")
+    missing = Digest.from_bytes(b"not here")
+    builder = OCIManifestBuilder(b"{}")
+    repo.blobs().put(mediatypes.OCI_IMAGE_CONFIG, b"{}")
+    builder.append_reference(
+        Descriptor(media_type=mediatypes.OCI_IMAGE_LAYER_GZIP, digest=missing, size=8)
+    )
+    lying = LyingSubclass(builder.build().payload())
+    assert lying.references() == ()
+
+    with pytest.raises(ManifestVerificationError, match=str(missing)):
+        repo.manifests().put(lying, tag="v1")
+
+    assert not repo.manifests().exists(lying.digest)
+
+
+def test_put_of_a_parsed_manifest_parses_once(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(8) A manifest parse_manifest built is stored without parsing its bytes again,
+    and its references are still verified."""
+    repo = registry.repository("team/app")
+    config = repo.blobs().put(mediatypes.OCI_IMAGE_CONFIG, b"{}")
+    builder = OCIManifestBuilder(config)
+    manifest = parse_manifest(mediatypes.OCI_IMAGE_MANIFEST, builder.build().payload())
+    missing = Digest.from_bytes(b"not here")
+    builder.append_reference(
+        Descriptor(media_type=mediatypes.OCI_IMAGE_LAYER_GZIP, digest=missing, size=8)
+    )
+    dangling = parse_manifest(mediatypes.OCI_IMAGE_MANIFEST, builder.build().payload())
+
+    def no_second_parse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(_manifeststore, "parse_manifest", no_second_parse)
+    assert repo.manifests().put(manifest, tag="v1") == manifest.digest
+    with pytest.raises(ManifestVerificationError, match=str(missing)):
+        repo.manifests().put(dangling, tag="v2")
+    monkeypatch.undo()
+    assert repo.manifests().get(manifest.digest) == manifest
+    assert not repo.manifests().exists(dangling.digest)
+
+
+def test_put_refuses_a_parsed_manifest_over_the_limit() -> None:
+    """(8) The size limit holds for a manifest parsed under a larger one."""
+    registry = Registry(InMemoryDriver(), options=RegistryOptions(manifest_size_limit=64))
+    repo = registry.repository("team/app")
+    config = repo.blobs().put(mediatypes.OCI_IMAGE_CONFIG, b"{}")
+    manifest = parse_manifest(
+        mediatypes.OCI_IMAGE_MANIFEST, OCIManifestBuilder(config).build().payload()
+    )
+
+    with pytest.raises(ManifestTooLargeError):
+        repo.manifests().put(manifest)
+
+    assert not repo.manifests().exists(manifest.digest)
 
 
 @pytest.mark.parametrize("payload", [b"\x00garbage", b"{}", b'{"mediaType": 7}'])
