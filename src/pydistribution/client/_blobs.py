@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import http.client
 import io
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, BinaryIO, overload
+from typing import TYPE_CHECKING, BinaryIO, cast, overload
 
 from typing_extensions import Buffer
 
@@ -113,8 +114,12 @@ class RemoteBlobStore:
             BlobUnknownError: the repository has no such blob.
         """
         digest = as_digest(digest)
-        raw = _BlobReader(self._repo, digest, self._blob_url(digest), verify=False)
-        return io.BufferedReader(raw, CHUNK_SIZE)
+        # Unbuffered: its callers read in large pieces, which `_BlobReader.read` returns
+        # as the connection's own bytes objects (a BufferedReader would read them into a
+        # buffer of its own: a second allocation and a copy of every byte).
+        return cast(
+            "BinaryIO", _BlobReader(self._repo, digest, self._blob_url(digest), verify=False)
+        )
 
     def serve(self, digest: Digest | str) -> ServedBlob:
         """A stream of the blob (a remote registry's redirects are followed, not passed on).
@@ -280,7 +285,8 @@ def _content_length(response: Response) -> int | None:
 
 
 class _BlobReader(io.RawIOBase):
-    """Raw, seekable reads of one remote blob; wrapped in a ``BufferedReader`` by `open`."""
+    """Raw, seekable reads of one remote blob; wrapped in a ``BufferedReader`` by `open`,
+    used as it is by `open_raw`."""
 
     def __init__(self, repo: RepoContext, digest: Digest, url: str, *, verify: bool = True) -> None:
         super().__init__()
@@ -365,37 +371,55 @@ class _BlobReader(io.RawIOBase):
 
     def readinto(self, buffer: Buffer) -> int:
         view = memoryview(buffer).cast("B")
+        if not view:
+            return 0
+        return memoryview(self._next(lambda response: view[: response.readinto(view)])).nbytes
+
+    def read(self, size: int | None = -1) -> bytes:
+        """Up to ``size`` bytes as the connection returns them (no buffer of this
+        reader's own in between); fewer at the end of the blob or where it broke."""
+        if size is None or size < 0:
+            return self.readall()
+        if size == 0:
+            return b""
+        data = self._next(lambda response: response.read(size))
+        return data if isinstance(data, bytes) else bytes(data)
+
+    def _next(self, take: Callable[[Response], Buffer]) -> Buffer:
+        """What ``take`` reads from the response at the current position, resuming a
+        broken download; empty at the end of the blob."""
         while True:
             if self._size is not None and self._pos >= self._size:
                 self._drop()
                 self._check_end()
-                return 0
+                return b""
             try:
                 if self._response is None:
                     self._open_at(self._pos)
                     if self._response is None:
-                        return 0
-                n = self._response.readinto(view)
+                        return b""
+                data = take(self._response)
             except self._errors as exc:
                 if isinstance(exc, (BlobUnknownError, AccessDeniedError)):
                     raise
                 self._drop()
                 self._backoff(exc)
                 continue
+            n = memoryview(data).nbytes
             if n == 0:
                 self._drop()
                 if self._size is None:
                     self._size = self._pos
                     self._check_end()
-                    return 0
+                    return b""
                 # The body ended early: the connection broke; resume from here.
                 self._backoff(None)
                 continue
             if self._verifier is not None and self._pos == self._hashed:
-                self._verifier.update(view[:n])
+                self._verifier.update(data)
                 self._hashed += n
             self._pos += n
-            return n
+            return data
 
     def _backoff(self, exc: BaseException | None) -> None:
         policy = self._repo.transport.retry
