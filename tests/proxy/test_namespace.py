@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from pydistribution.errors import (
     TagUnknownError,
     UnsupportedError,
 )
+from pydistribution.protocols import BlobStatter
 from pydistribution.proxy import EXPIRY_PATH, ProxyNamespace, Upstream, collect_expired
 from pydistribution.storage import Registry, RegistryOptions
 from pydistribution.storage.gc import mark_and_sweep
@@ -103,16 +105,51 @@ def test_two_concurrent_reads_of_one_big_blob_fetch_it_once(
 def test_a_fetch_abandoned_midway_stores_nothing_and_the_next_caller_fetches(
     cache: Cache, upstream: GoRegistry
 ) -> None:
-    data = os.urandom(3 * 1024 * 1024)
+    # Larger than the fetch reads ahead of its caller (8 pieces of 1 MiB), so the
+    # upstream's bytes are not all in when the caller stops.
+    data = os.urandom(16 * 1024 * 1024)
     digest = push_blob(cache.remote.repository("team/app").blobs(), data, chunk=1 << 20).digest
     blobs = cache.proxy.repository("team/app").blobs()
     with blobs.open(digest) as stream:
         stream.read(1000)
     with pytest.raises(BlobUnknownError):
         cache.local.repository("team/app").blobs().stat(digest)
-    assert blobs.get(digest) == data
-    assert cache.local.repository("team/app").blobs().get(digest) == data
+    with blobs.open(digest) as stream:
+        assert stream.read() == data
+    with cache.local.repository("team/app").blobs().open(digest) as stream:
+        assert stream.read() == data
     assert upstream_gets(upstream, f"/v2/team/app/blobs/{digest}") == 2
+
+
+def test_a_fetched_blob_is_stored_before_the_caller_reads_its_end_and_stays_if_it_stops(
+    cache: Cache, upstream: GoRegistry
+) -> None:
+    data = os.urandom(3 * 1024 * 1024)
+    digest = push_blob(cache.remote.repository("team/app").blobs(), data, chunk=1 << 20).digest
+    blobs = cache.proxy.repository("team/app").blobs()
+    local = cache.local.repository("team/app").blobs()
+    with blobs.open(digest) as stream:
+        head = stream.read(1000)
+        # The whole blob fits in what the fetch reads ahead: it is verified and
+        # committed while the caller has read only its first bytes.
+        deadline = time.monotonic() + 30
+        while not _stored(local, digest):
+            assert time.monotonic() < deadline, "the blob was not committed"
+            time.sleep(0.01)
+    assert head == data[:1000]
+    assert local.get(digest) == data
+    assert cache.proxy.expiry is not None
+    assert ("blob", digest) in {(e.kind, e.digest) for e in cache.proxy.expiry.entries()}
+    assert blobs.get(digest) == data
+    assert upstream_gets(upstream, f"/v2/team/app/blobs/{digest}") == 1
+
+
+def _stored(blobs: BlobStatter, digest: Digest) -> bool:
+    try:
+        blobs.stat(digest)
+    except BlobUnknownError:
+        return False
+    return True
 
 
 def test_a_stopped_upstream_still_serves_cached_tags_and_digests(

@@ -2,8 +2,10 @@
 
 A blob missing locally is fetched by the first caller that asks for it: `TeeReader`
 returns the upstream's bytes to that caller while a thread of its own writes them into a
-local upload session (hashing and writing overlap with the next read and with sending),
-and commits the session (which verifies the digest) before it hands out the last piece.
+local upload session (hashing and writing overlap with the next read and with sending)
+and commits it (which verifies the digest) as soon as the last byte is written, while the
+caller may still be sending; the caller gets the last piece only once that commit is
+done.
 When the bytes do not match the digest, nothing is stored and the last read raises, so
 the caller never receives a complete wrong blob. `Fetches` keeps one fetch per digest
 (single flight): a second caller of the same blob waits for the first fetch to end and
@@ -18,7 +20,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import BinaryIO
+from typing import BinaryIO, Final, cast
 
 from typing_extensions import Buffer
 
@@ -33,6 +35,8 @@ __all__ = ["Fetches", "TeeReader"]
 # caller and of the writes (the server sends 1 MiB pieces).
 _PIECE = 1 << 20
 _PENDING = 8
+_COMPLETE: Final = object()
+"""Tells the store thread that the upstream sent the whole blob: commit it."""
 
 
 class Fetches:
@@ -111,8 +115,11 @@ class TeeReader(io.RawIOBase):
         self._leftover = b""
         self._stop = threading.Event()
         self._ready: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=_PENDING)
-        self._pending: queue.Queue[bytes | None] = queue.Queue(maxsize=_PENDING)
+        # Pieces for the store thread; ``None`` ends them (the pump stopped), ``_COMPLETE``
+        # too, once the upstream sent exactly the blob's bytes.
+        self._pending: queue.Queue[object] = queue.Queue(maxsize=_PENDING)
         self._failure: BaseException | None = None
+        self._committed: Descriptor | None = None
         self._threads: list[threading.Thread] = []
 
     # -- the two threads ------------------------------------------------------------
@@ -129,6 +136,7 @@ class TeeReader(io.RawIOBase):
         """Read the upstream ahead of the caller; hand each piece to both queues."""
         size = self._descriptor.size
         read = 0
+        end: object | None = None
         try:
             while read < size and not self._stop.is_set():
                 data = self._upstream.read(min(_PIECE, size - read))
@@ -140,17 +148,29 @@ class TeeReader(io.RawIOBase):
             if not self._stop.is_set() and self._upstream.read(1):
                 # (Reading past the end also lets a verifying reader check the digest.)
                 raise BlobInvalidLengthError(size, None, "the upstream sent more than described")
+            if not self._stop.is_set():
+                end = _COMPLETE
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
             self._ready.put(exc)
         finally:
-            self._pending.put(None)
+            self._pending.put(end)
 
     def _store(self) -> None:
-        """Write every piece into the upload session, in order; keep the first failure."""
+        """Write every piece into the upload session, in order, and commit it once the
+        upstream sent the whole blob; keep the first failure."""
         while (piece := self._pending.get()) is not None:
+            if piece is _COMPLETE:
+                if self._failure is None:
+                    # Committing here rather than at the caller's last read overlaps the
+                    # commit (an fsync with the default filesystem driver) with sending.
+                    try:
+                        self._committed = self._writer.commit(self._descriptor)
+                    except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                        self._failure = exc
+                return
             if self._failure is None:
                 try:
-                    self._writer.write(piece)
+                    self._writer.write(cast("bytes", piece))
                 except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
                     self._failure = exc
 
@@ -247,7 +267,11 @@ class TeeReader(io.RawIOBase):
                     raise item
             if self._failure is not None:
                 raise self._failure
-            committed = self._writer.commit(self._descriptor)
+            committed = self._committed
+            if committed is None:  # the pump ended early without saying why
+                raise BlobInvalidLengthError(
+                    self._descriptor.size, None, "the upstream's blob ended early"
+                )
         except BaseException:
             self._fail()
             raise
@@ -256,11 +280,14 @@ class TeeReader(io.RawIOBase):
     def _fail(self) -> None:
         try:
             self._join()  # the threads end before the session is cancelled
-            self._writer.cancel()
+            if self._committed is None:
+                self._writer.cancel()
         except DistributionError:
             pass  # the session is abandoned either way; purging removes what is left
         finally:
-            self._end(None)
+            # A caller that stops reading after the store thread committed the verified
+            # blob leaves it stored (and scheduled for expiry like any other).
+            self._end(self._committed)
 
     def _end(self, committed: Descriptor | None) -> None:
         done, self._done = self._done, None
