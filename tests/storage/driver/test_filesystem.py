@@ -19,6 +19,8 @@ from pydistribution.errors import DriverError, PathNotFoundError, PathOutsideRoo
 from pydistribution.storage.driver import filesystem
 from pydistribution.storage.driver._fsroot import openat2_available
 from pydistribution.storage.driver.filesystem import BUFFER_SIZE, FilesystemDriver
+from pydistribution.testing.crash import Crash as CrashingStep
+from pydistribution.testing.crash import StepCounter, os_steps
 
 MiB = 1 << 20
 
@@ -287,6 +289,24 @@ def test_refusal_to_set_the_time_falls_back_to_a_write(
     monkeypatch.undo()
     assert (root / "r/link").stat().st_ino != inode
     assert driver.get_content("/r/link") == LINK
+
+
+@pytest.mark.parametrize("fsync", [True, False])
+def test_crash_before_the_refresh_keeps_the_file(root: Path, fsync: bool) -> None:
+    """The refresh is one counted disk step (two with fsync); a crash before it, or
+    between it and the fsync, leaves the same bytes and no temporary file."""
+    driver = FilesystemDriver(root, fsync=fsync)
+    driver.put_content("/r/link", LINK)
+    with os_steps(StepCounter()) as counted:
+        driver.put_content("/r/link", LINK)
+    assert [step.split(" ")[0] for step in counted.trace] == (
+        ["os.utime", "os.fsync"] if fsync else ["os.utime"]
+    )
+    for crash_at in range(len(counted.trace)):
+        with pytest.raises(CrashingStep), os_steps(StepCounter(crash_at)):
+            driver.put_content("/r/link", LINK)
+        assert driver.get_content("/r/link") == LINK
+        assert everything(root) == ["r", "r/link"]
 
 
 @pytest.mark.parametrize("fsync", [True, False])
