@@ -32,11 +32,13 @@ DEFAULT_ROOT: Final = "./registry-data"
 _TARGET: Final = "pydistribution.cli._serving:worker_app"
 _SERVERS: Final = ("granian", "uvicorn")
 # granian hands a request body to the app in pieces of what its connection buffer holds
-# (408 KiB by default, about 2,900 pieces per GiB). Each piece crosses three threads
-# (tokio, granian's Python thread, the event loop); with 4 MiB, a 1 GiB push measured
-# 1.4-1.6 s of server CPU instead of 1.9-2.2 s (benchmarks/bench_server.py, server
-# guide). It is a ceiling: the read buffer grows toward it only while body bytes wait.
-_GRANIAN_BODY_BUFFER: Final = 4 << 20
+# (408 KiB by default, about 2,900 pieces per GiB), and each piece crosses three threads
+# (tokio, granian's Python thread, the event loop). Measured on 1 GiB pushes (server
+# guide, Performance): server CPU 2.1-2.5 s with 408 KiB, 1.7-1.9 s with 1 or 2 MiB,
+# 1.5-1.7 s with 4 MiB; a worker's peak RSS 48, 51-53, 57-58 and 78 MiB. 2 MiB keeps
+# most of the gain and the memory goal. The read buffer grows toward this ceiling only
+# while body bytes wait.
+_GRANIAN_BODY_BUFFER: Final = 2 << 20
 
 
 async def _no_app(scope: object, receive: object, send: object) -> None:
