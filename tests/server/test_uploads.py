@@ -292,3 +292,39 @@ def test_another_worker_continues_the_session(tmp_path: Path) -> None:
         assert response.status_code == 202
         assert one.put(f"{location}?digest={sha256(DATA)}").status_code == 201
         assert two.get(f"/v2/team/app/blobs/{sha256(DATA)}").content == DATA
+
+
+def test_chunks_alternating_between_workers_commit_the_right_digest(tmp_path: Path) -> None:
+    """Multi-MiB chunks pushed to two apps in turn (two workers) make the right blob.
+
+    Each app keeps the sha256 state of the chunks it wrote, which stops matching once the
+    other app appends: whichever commits must notice and hash what storage holds, and a
+    wrong digest is refused without committing anything.
+    """
+    root = tmp_path / "root"
+    registry = Registry(FilesystemDriver(root, fsync=False))
+    first = create_app(registry)
+    second = create_app(Registry(FilesystemDriver(root, fsync=False)))
+    chunk = 3 * 1024 * 1024 + 4321  # several batches and writes, none of them aligned
+    data = bytes(range(256)) * ((3 * chunk) // 256 + 1)
+    with TestClient(first) as one, TestClient(second) as two:
+        location = _start(one)
+        for number, client in enumerate((one, two, one)):
+            start = number * chunk
+            piece = data[start : start + chunk]
+            response = client.patch(
+                location,
+                content=piece,
+                headers={"Content-Range": f"{start}-{start + len(piece) - 1}"},
+            )
+            assert response.status_code == 202, response.text
+        rest = data[3 * chunk :]
+        wrong = two.put(f"{location}?digest={sha256(b'other')}", content=b"")
+        assert error_codes(wrong) == ["DIGEST_INVALID"]
+        location = _start(two)
+        assert two.patch(location, content=data[: 3 * chunk]).status_code == 202
+        response = one.put(f"{location}?digest={sha256(data)}", content=rest)
+        assert response.status_code == 201, response.text
+        assert two.get(f"/v2/team/app/blobs/{sha256(data)}").content == data
+        assert one.head(f"/v2/team/app/blobs/{sha256(b'other')}").status_code == 404
+    assert uploads_left(registry) == []
