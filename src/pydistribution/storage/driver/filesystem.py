@@ -44,17 +44,22 @@ import secrets
 import shutil
 import stat
 import sys
-from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, BinaryIO, Final, final
 
 from typing_extensions import Buffer
 
 from pydistribution.errors import DriverError, PathNotFoundError, PathOutsideRootError
 from pydistribution.storage.driver._checked import CheckedDriver, ForwardingDriver
+from pydistribution.storage.driver._fsbatch import DirectoryBatch
+from pydistribution.storage.driver._fsbatch import file_info as _info
 from pydistribution.storage.driver._fsroot import FilesystemRoot
 from pydistribution.storage.driver._paths import check_path
 from pydistribution.storage.driver._protocol import (
+    BatchDeleter,
+    BatchMover,
+    BatchStatter,
     FileInfo,
     LocalFiles,
     RawDriver,
@@ -111,7 +116,6 @@ _TRASH_SUFFIX: Final = "~del"
 _COMPONENT: Final = re.compile(r"[A-Za-z0-9._-]+")
 _COMPONENTS: Final = re.compile(r"[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*")
 """Names joined by ``/`` that are all valid components (one match for a whole listing)."""
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _NOT_THERE: Final = (FileNotFoundError, NotADirectoryError)
 _O_DIRECTORY: Final[int] = getattr(os, "O_DIRECTORY", 0)
 
@@ -133,17 +137,6 @@ def _fsync_dir(directory: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _mod_time(st: os.stat_result) -> datetime:
-    return _EPOCH + timedelta(microseconds=st.st_mtime_ns // 1000)
-
-
-def _info(path: str, st: os.stat_result) -> FileInfo:
-    is_dir = stat.S_ISDIR(st.st_mode)
-    return FileInfo(
-        path=path, size=0 if is_dir else st.st_size, mod_time=_mod_time(st), is_dir=is_dir
-    )
 
 
 def _parent(path: str) -> str:
@@ -523,6 +516,30 @@ class _FilesystemBackend:
             os.close(fd)
         return infos
 
+    # -- batched (see _fsbatch) -------------------------------------------------------
+
+    def _batch(self) -> DirectoryBatch:
+        return DirectoryBatch(
+            self._root,
+            stat=self.stat,
+            delete=self.delete,
+            move=self.move,
+            make_parent=self._make_parent,
+            fsync=self._fsync,
+        )
+
+    def _make_parent(self, path: str) -> None:
+        os.makedirs(os.path.dirname(self._locate(path, follow=False)), exist_ok=True)
+
+    def stat_many(self, paths: Sequence[str]) -> list[FileInfo | None]:
+        return self._batch().stat_many(paths)
+
+    def delete_many(self, paths: Sequence[str]) -> None:
+        self._batch().delete_many(paths)
+
+    def move_many(self, moves: Sequence[tuple[str, str]]) -> list[bool]:
+        return self._batch().move_many(moves)
+
     def list(self, path: str) -> list[str]:
         fd = self._open_directory(path)
         if fd is None:
@@ -700,6 +717,15 @@ if TYPE_CHECKING:
         return backend
 
     def _backend_is_a_raw_scanner(backend: _FilesystemBackend) -> RawScanner:
+        return backend
+
+    def _backend_is_a_batch_statter(backend: _FilesystemBackend) -> BatchStatter:
+        return backend
+
+    def _backend_is_a_batch_deleter(backend: _FilesystemBackend) -> BatchDeleter:
+        return backend
+
+    def _backend_is_a_batch_mover(backend: _FilesystemBackend) -> BatchMover:
         return backend
 
     def _writer_is_a_raw_file_writer(writer: _FilesystemWriter) -> RawFileWriter:

@@ -311,8 +311,7 @@ class GarbageCollector:
         # Age and size first, so that recent blobs are never even moved aside. (Not
         # from the quarantine afterwards: a move on S3 is a copy, with a new time.)
         if listed is None:
-            stats = pool.map("stat", self._stat, unmarked)
-            garbage = {e.digest: e for e in stats if e is not None}
+            garbage = self._stat_blobs(pool, unmarked)
         else:
             garbage = {d: listed[d] for d in unmarked}
             del listed
@@ -422,7 +421,7 @@ class GarbageCollector:
         while (left := settled - time.monotonic()) > 0:
             time.sleep(left)
         swept.final = final = self._mark_all(pool, marker, first, unlinked)
-        self._check_layers(pool, final, suspects - early, cutoff, removed=set(removed))
+        self._check_layers(pool, final, suspects - early, cutoff)
         recent = final.recent()
         swept.in_use = early | {d for d in suspects if d in marker.marked or d in recent}
         pool.map("restore", quarantine.release, sorted(swept.in_use, key=str))
@@ -486,6 +485,21 @@ class GarbageCollector:
     def _stat(self, digest: Digest) -> BlobEntry | None:
         return stat_blob(self._driver, digest)
 
+    def _stat_blobs(self, pool: Workers, digests: list[Digest]) -> dict[Digest, BlobEntry]:
+        """Size and time of each blob's ``data``, in batches (`BatchStatter`); none if gone."""
+        paths = [_paths.blob_data(d) for d in digests]
+        native = "stat_many" in self._ops.native
+        infos = [
+            info
+            for part in pool.batch("stat", self._ops.stat_many, paths, native=native)
+            for info in part
+        ]
+        return {
+            digest: BlobEntry(digest, info.size, info.mod_time)
+            for digest, info in zip(digests, infos, strict=True)
+            if info is not None and not info.is_dir
+        }
+
     def _list_blobs(self, pool: Workers) -> tuple[list[Digest], dict[Digest, BlobEntry] | None]:
         """The blobs present; with a flat listing, also each one's size and time."""
         if self._flat:
@@ -535,7 +549,6 @@ class GarbageCollector:
         suspects: Set[Digest],
         cutoff: datetime,
         *,
-        removed: Set[str] = frozenset(),
         present: Set[str] | None = None,
     ) -> None:
         names = list(scan.repositories)
@@ -552,7 +565,6 @@ class GarbageCollector:
                 suspects,
                 cutoff,
                 hexes=hexes,
-                removed=removed,
                 present=present,
                 files=None if files is None else files.get(name, RepositoryFiles()),
             )

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Final
 import attrs
 
 from pydistribution.digest import CANONICAL_ALGORITHM, Digest
-from pydistribution.errors import PathNotFoundError
 from pydistribution.storage import _paths
+from pydistribution.storage.driver import batch_operations
 from pydistribution.storage.gc._listing import RepositoryFiles
 from pydistribution.storage.gc._parse import ParsedManifest, mark_parse
 from pydistribution.storage.gc._scan import (
@@ -30,7 +30,6 @@ from pydistribution.storage.gc._scan import (
     list_dir,
     read_digest,
     read_limited,
-    scan_links,
     scan_tags,
 )
 
@@ -142,7 +141,6 @@ def check_layers(
     cutoff: datetime,
     *,
     hexes: Set[str] | None = None,
-    removed: Set[str] = frozenset(),
     present: Set[str] | None = None,
     files: RepositoryFiles | None = None,
 ) -> LayerScan:
@@ -152,9 +150,8 @@ def check_layers(
     every alias link (another algorithm; rare), whose content says which blob it names.
     Canonical links are taken to name their own path digest, as the Go registry writes
     them, so they are not read unless recent. ``hexes`` are the suspects' hex parts,
-    computed once by a caller that checks many repositories. Links in ``removed`` were
-    unlinked by the sweep: their directory is listed first (cheaper than a ``stat`` of
-    a missing file), and only a link written there again is looked at.
+    computed once by a caller that checks many repositories. A directory without its
+    link (one the sweep unlinked, unless a push has written it again) is passed over.
 
     With ``present``, the hex parts of every sha256 blob in the store when the run
     began, links naming any other blob are checked too: those modified before the
@@ -162,31 +159,41 @@ def check_layers(
     yet, is never taken).
 
     With ``files``, the repository's links from a flat listing, nothing is listed nor
-    stat-ed: the listing has every link with its time.
+    stat-ed: the listing has every link with its time. Without, the candidate links are
+    stat-ed in one batch per repository.
     """
     scan = LayerScan()
     wanted = hexes if hexes is not None else {d.hex for d in suspects}
-    if files is not None:
-        _check_listed(driver, scan, files, suspects, cutoff, wanted, present)
-        return scan
+    if files is None:
+        files = _stat_layers(driver, name, wanted, present)
+    _check_listed(driver, scan, files, suspects, cutoff, wanted, present)
+    return scan
+
+
+def _stat_layers(
+    driver: StorageDriver, name: str, wanted: Set[str], present: Set[str] | None
+) -> RepositoryFiles:
+    """The layer links of ``name`` that `check_layers` looks at, with their times.
+
+    The link directories are listed; only the links named after a wanted blob, or after
+    none in ``present``, and every alias link are stat-ed, in one batch (`BatchStatter`).
+    A directory without its link (Go leaves them; the sweep unlinks) is left out.
+    """
+    candidates: list[tuple[str, str, str]] = []
     for algorithm_dir in list_dir(driver, _paths.layers_dir(name)):
         algorithm = algorithm_dir.rsplit("/", 1)[-1]
         canonical = algorithm == CANONICAL_ALGORITHM
         for digest_dir in list_dir(driver, algorithm_dir):
             hex_ = digest_dir.rsplit("/", 1)[-1]
-            absent = present is not None and canonical and hex_ not in present
-            if canonical and hex_ not in wanted and not absent:
-                continue  # the common case: no Digest built, nothing read
-            path = f"{digest_dir}/link"
-            if path in removed and not list_dir(driver, digest_dir):
-                continue  # still unlinked
-            if absent:
-                _check_dangling(driver, scan, path, digest_or_none(algorithm, hex_), cutoff)
-                continue
-            target = _check_link(driver, scan, path, algorithm, hex_, suspects, cutoff)
-            if present is not None and target is not None and target.hex not in present:
-                _check_dangling(driver, scan, path, target, cutoff)
-    return scan
+            if canonical and hex_ not in wanted and (present is None or hex_ in present):
+                continue  # the common case: no Digest built, nothing stat-ed
+            candidates.append((f"{digest_dir}/link", algorithm, hex_))
+    infos = batch_operations(driver).stat_many([path for path, _, _ in candidates])
+    files = RepositoryFiles()
+    for (path, algorithm, hex_), info in zip(candidates, infos, strict=True):
+        if info is not None and not info.is_dir:
+            files.layers[path] = (algorithm, hex_, info.mod_time)
+    return files
 
 
 def _check_listed(
@@ -219,50 +226,6 @@ def _check_listed(
             scan.dangling[path] = target
 
 
-def _check_dangling(
-    driver: StorageDriver, scan: LayerScan, path: str, target: Digest | None, cutoff: datetime
-) -> None:
-    """Record ``path`` as dangling if it is old (and names a valid digest)."""
-    if target is None:
-        return
-    try:
-        info = driver.stat(path)
-    except PathNotFoundError:
-        return
-    if info.mod_time < cutoff:
-        scan.dangling[path] = target
-
-
-def _check_link(
-    driver: StorageDriver,
-    scan: LayerScan,
-    path: str,
-    algorithm: str,
-    hex_: str,
-    suspects: Set[Digest],
-    cutoff: datetime,
-) -> Digest | None:
-    """Check a link against the suspects; returns the blob it names (alias links read)."""
-    if algorithm == CANONICAL_ALGORITHM:
-        target: Digest | None = digest_or_none(algorithm, hex_)
-    else:
-        target = read_digest(driver, path)
-    if target is None or target not in suspects:
-        return target
-    try:
-        info = driver.stat(path)
-    except PathNotFoundError:
-        return target
-    if info.mod_time >= cutoff:
-        scan.recent.add(target)
-        content = read_digest(driver, path)
-        if content is not None:
-            scan.recent.add(content)
-    else:
-        scan.links[path] = target
-    return target
-
-
 class Marker:
     """Marks what the manifests of each repository keep, into one shared set.
 
@@ -286,6 +249,7 @@ class Marker:
         watch: Digest | None = None,
     ) -> None:
         self._driver = driver
+        self._ops = batch_operations(driver)
         self._delete_untagged = delete_untagged
         self._cutoff = cutoff
         self._size_limit = size_limit
@@ -332,19 +296,10 @@ class Marker:
             known = previous.revisions.get(digest) if previous is not None else None
             if known is not None:
                 target: Digest | None = known.target
-            elif (
-                mod_time is None
-                and files is None
-                and previous is not None
-                and digest in previous.dead
-                and not list_dir(self._driver, path.removesuffix("/link"))
-            ):
-                marks.dead.add(digest)  # still without a link: cheaper to list than to read
-                continue
-            elif files is not None and digest.algorithm == CANONICAL_ALGORITHM:
-                # Listed, so the link exists; a canonical revision link names its own
-                # path digest (as layer links do, see check_layers): one read saved per
-                # manifest, and whether the manifest is readable is decided below.
+            elif digest.algorithm == CANONICAL_ALGORITHM:
+                # Listed or stat-ed, so the link exists; a canonical revision link names
+                # its own path digest (as layer links do, see check_layers): one read
+                # saved per manifest, and whether it is readable is decided below.
                 target = digest
             else:
                 target = read_digest(self._driver, path)
@@ -363,19 +318,22 @@ class Marker:
     def _revision_links(
         self, name: str, files: RepositoryFiles | None
     ) -> Iterator[tuple[Digest, str, datetime | None]]:
-        """The revision links of ``name``; their times only when ``delete_untagged``."""
+        """The revision links of ``name`` that exist; their times only when ``delete_untagged``.
+
+        From the flat listing when there is one; otherwise the revision directories are
+        listed and their links stat-ed in one batch (a directory may have lost its link:
+        Go leaves such directories behind).
+        """
         if files is not None:
             for digest, mod_time in files.revisions.items():
                 path = _paths.revision_link(name, digest)
                 yield digest, path, mod_time if self._delete_untagged else None
-        elif self._delete_untagged:
-            # One listing per revision directory gives existence and time together.
-            for entry in scan_links(self._driver, _paths.revisions_dir(name)):
-                yield entry.digest, entry.path, entry.mod_time
-        else:
-            # Reading the link is what decides; a directory without one reads as absent.
-            for digest in list_digests(self._driver, _paths.revisions_dir(name)):
-                yield digest, _paths.revision_link(name, digest), None
+            return
+        digests = list_digests(self._driver, _paths.revisions_dir(name))
+        paths = [_paths.revision_link(name, digest) for digest in digests]
+        for digest, path, info in zip(digests, paths, self._ops.stat_many(paths), strict=True):
+            if info is not None and not info.is_dir:
+                yield digest, path, info.mod_time if self._delete_untagged else None
 
     def _roots(
         self,
