@@ -311,6 +311,41 @@ def test_settle_rescan_puts_back_what_a_concurrent_push_uses(registry: Registry)
     assert verify(registry).problems == ()
 
 
+@pytest.mark.parametrize("delete_untagged", [False, True], ids=["all-kept", "delete-untagged"])
+def test_a_manifest_linked_after_its_bytes_were_quarantined_keeps_them(
+    registry: Registry, delete_untagged: bool
+) -> None:
+    """A manifest put stores the bytes, then links them: when the sweep moved the bytes
+    aside in between, the re-scan reads them in quarantine and puts them back with what
+    they reference (it took the link for a dangling one, and the bytes went for good)."""
+    repo = registry.repository("app")
+    push_image(repo, [b"base"], tag="v1")
+    layer = push_blob(repo.blobs(), b"late layer")
+    config = push_blob(repo.blobs(), b'{"config":"late"}')
+    builder = OCIManifestBuilder(b'{"config":"late"}')
+    builder.append_reference(
+        Descriptor(media_type=mediatypes.OCI_IMAGE_LAYER_GZIP, digest=layer.digest, size=10)
+    )
+    manifest = builder.build()
+    payload = manifest.payload()
+    _write(registry, f"{V2}/blobs/sha256/{manifest.digest.hex[:2]}/{manifest.digest.hex}/data",
+           payload)  # fmt: skip
+
+    def during(phase: str, done: int, total: int | None) -> None:
+        if phase == "sweep" and done == total:  # quarantined; the re-scan comes next
+            link = f"{V2}/repositories/app/_manifests/revisions/sha256/{manifest.digest.hex}/link"
+            _write(registry, link, str(manifest.digest).encode())
+            _write(registry, f"{V2}/repositories/app/_manifests/tags/v2/current/link",
+                   str(manifest.digest).encode())  # fmt: skip
+
+    report = collect(registry, delete_untagged=delete_untagged, progress=during)
+
+    assert set(report.restored_blobs) == {manifest.digest, layer.digest, config.digest}
+    assert report.blobs == ()
+    assert repo.manifests().get(manifest.digest).payload() == payload
+    assert verify(registry).problems == ()
+
+
 def test_settle_rescan_restores_manifest_tagged_meanwhile(registry: Registry) -> None:
     repo = registry.repository("app")
     loose = push_image(repo, [b"loose"], config=b'{"loose":1}')

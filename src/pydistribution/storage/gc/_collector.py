@@ -417,6 +417,8 @@ class GarbageCollector:
         moved = self._hold(pool, quarantine, victims)
         swept.held = {d: doomed[d] for d, ok in zip(victims, moved, strict=True) if ok}
         suspects = set(swept.held)
+        # A manifest whose bytes went aside before its link landed is read in quarantine.
+        marker.held = {d: quarantine.blob_path(d) for d in suspects}
         settled = time.monotonic() + self._settle
         while (left := settled - time.monotonic()) > 0:
             time.sleep(left)

@@ -29,6 +29,7 @@ from pydistribution.storage.gc._scan import (
     list_digests,
     list_dir,
     read_digest,
+    read_file_limited,
     read_limited,
     scan_tags,
 )
@@ -258,13 +259,22 @@ class Marker:
         self._lock = threading.Lock()
         self.marked: set[Digest] = set()
         self.holders: list[Holder] = []
+        self.held: Mapping[Digest, str] = {}
+        """Blobs the sweep has moved into quarantine, and where each waits there."""
 
     def parsed(self, target: Digest) -> ParsedManifest | None:
-        """The parsed manifest stored as blob ``target``; ``None`` if the blob is gone."""
+        """The parsed manifest stored as blob ``target``; ``None`` if the blob is gone.
+
+        A blob the sweep holds in quarantine (`held`) is read there: a manifest put
+        stores its bytes, then links them, so a re-scan can find a revision link whose
+        bytes the sweep moved aside in between, and that manifest must keep them.
+        """
         cached = self._parsed.get(target)
         if cached is not None:
             return cached
         payload = read_limited(self._driver, target, self._size_limit)
+        if payload is None and target in self.held:
+            payload = read_file_limited(self._driver, self.held[target], self._size_limit)
         if payload is None:
             return None
         if len(payload) > self._size_limit:

@@ -43,6 +43,7 @@ __all__ = [
     "list_digests",
     "list_dir",
     "read_digest",
+    "read_file_limited",
     "read_limited",
     "scan_blobs",
     "scan_links",
@@ -256,10 +257,15 @@ def read_limited(driver: StorageDriver, digest: Digest, limit: int) -> bytes | N
     `_READ_SIZE` bytes: one ``read(limit + 1)`` would allocate the whole limit
     (megabytes) for every manifest, most of which are a few kilobytes.
     """
+    return read_file_limited(driver, _paths.blob_data(digest), limit)
+
+
+def read_file_limited(driver: StorageDriver, path: str, limit: int) -> bytes | None:
+    """`read_limited()` of the file at driver path ``path``; ``None`` when it is missing."""
     pieces: list[bytes] = []
     wanted = limit + 1
     try:
-        with driver.reader(_paths.blob_data(digest)) as stream:
+        with driver.reader(path) as stream:
             while wanted > 0:
                 piece = stream.read(min(wanted, _READ_SIZE))
                 if not piece:
