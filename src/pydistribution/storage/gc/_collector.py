@@ -30,6 +30,7 @@ from pydistribution.storage.gc._mark import (
     RepositoryMarks,
     Revision,
     check_layers,
+    suspect_hexes,
 )
 from pydistribution.storage.gc._report import Explanation, GCReport, RepositoryManifest
 from pydistribution.storage.gc._scan import (
@@ -557,7 +558,7 @@ class GarbageCollector:
         if not suspects and present is None:
             scan.layers = {}
             return
-        hexes = {d.hex for d in suspects}
+        hexes = suspect_hexes(suspects)
         files = scan.files
 
         def visit(name: str) -> LayerScan:

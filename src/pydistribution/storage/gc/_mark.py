@@ -44,6 +44,7 @@ __all__ = [
     "RepositoryMarks",
     "Revision",
     "check_layers",
+    "suspect_hexes",
 ]
 
 _MAX_HOLDERS: Final = 1000
@@ -141,7 +142,7 @@ def check_layers(
     suspects: Set[Digest],
     cutoff: datetime,
     *,
-    hexes: Set[str] | None = None,
+    hexes: Mapping[str, Digest] | None = None,
     present: Set[str] | None = None,
     files: RepositoryFiles | None = None,
 ) -> LayerScan:
@@ -150,9 +151,10 @@ def check_layers(
     Only links under the canonical algorithm named after a suspect are looked at, plus
     every alias link (another algorithm; rare), whose content says which blob it names.
     Canonical links are taken to name their own path digest, as the Go registry writes
-    them, so they are not read unless recent. ``hexes`` are the suspects' hex parts,
-    computed once by a caller that checks many repositories. A directory without its
-    link (one the sweep unlinked, unless a push has written it again) is passed over.
+    them, so they are not read unless recent. ``hexes`` maps the hex part of each
+    sha256 suspect to it (`suspect_hexes`), computed once by a caller that checks many
+    repositories. A directory without its link (one the sweep unlinked, unless a push
+    has written it again) is passed over.
 
     With ``present``, the hex parts of every sha256 blob in the store when the run
     began, links naming any other blob are checked too: those modified before the
@@ -164,15 +166,20 @@ def check_layers(
     stat-ed in one batch per repository.
     """
     scan = LayerScan()
-    wanted = hexes if hexes is not None else {d.hex for d in suspects}
+    wanted = hexes if hexes is not None else suspect_hexes(suspects)
     if files is None:
         files = _stat_layers(driver, name, wanted, present)
     _check_listed(driver, scan, files, suspects, cutoff, wanted, present)
     return scan
 
 
+def suspect_hexes(suspects: Set[Digest]) -> dict[str, Digest]:
+    """The hex part of each sha256 suspect, mapped to it (see `check_layers`)."""
+    return {d.hex: d for d in suspects if d.algorithm == CANONICAL_ALGORITHM}
+
+
 def _stat_layers(
-    driver: StorageDriver, name: str, wanted: Set[str], present: Set[str] | None
+    driver: StorageDriver, name: str, wanted: Mapping[str, Digest], present: Set[str] | None
 ) -> RepositoryFiles:
     """The layer links of ``name`` that `check_layers` looks at, with their times.
 
@@ -203,7 +210,7 @@ def _check_listed(
     files: RepositoryFiles,
     suspects: Set[Digest],
     cutoff: datetime,
-    wanted: Set[str],
+    wanted: Mapping[str, Digest],
     present: Set[str] | None,
 ) -> None:
     """`check_layers` over listed links: times from the listing, alias links read."""
@@ -212,7 +219,10 @@ def _check_listed(
         absent = present is not None and canonical and hex_ not in present
         if canonical and hex_ not in wanted and not absent:
             continue
-        target = digest_or_none(algorithm, hex_) if canonical else read_digest(driver, path)
+        if not canonical:
+            target = read_digest(driver, path)
+        else:  # a suspect's own Digest, or (rarely) a new one for a dangling link
+            target = wanted.get(hex_) or digest_or_none(algorithm, hex_)
         if target is None:
             continue
         if target in suspects:
