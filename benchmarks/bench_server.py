@@ -10,10 +10,10 @@ A seed root gets a Docker schema 2 image tagged ``v1`` in ``bench/app`` and a bl
 ``--blob-size`` (1 GiB); each server serves its own copy of it: ``docker-registry``
 (one process, ``GOMAXPROCS`` = the machine's cores) and ``pydistribution serve
 --workers 2`` under each ASGI server asked for. Both log warnings only, without an
-access log, and have deletes on and no descriptor cache. The comparison runs ours with
-``fsync: false`` unless ``--fsync`` is given: less durable than Go, whose filesystem
-driver (2.8.2, seen with ``strace``) fsyncs every file it writes, twice, though never a
-directory; ours with ``fsync: true`` (its default) fsyncs each file and its directory.
+access log, and have deletes on and no descriptor cache. Ours runs with ``fsync: true``
+(its default, each file and its directory flushed) because Go's filesystem driver
+(2.8.2, seen with ``strace``) fsyncs every file it writes, twice, though never a
+directory; ``--no-fsync`` runs ours without, which is less durable than Go.
 ``bench_manifest_put.py`` compares the manifest PUT both ways.
 
 * **requests** (``wrk``, or for HEAD, which wrk cannot do, a small uvloop client in
@@ -786,8 +786,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--fsync",
-        action="store_true",
-        help="our filesystem driver's default; off by default here (Go fsyncs files, not dirs)",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="our filesystem driver's default, as durable as Go (which fsyncs each file)",
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--rounds", type=int, default=5, help="--auth: rounds of each")
