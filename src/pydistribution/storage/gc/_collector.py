@@ -419,7 +419,7 @@ class GarbageCollector:
         swept.held = {d: doomed[d] for d, ok in zip(victims, moved, strict=True) if ok}
         suspects = set(swept.held)
         # A manifest whose bytes went aside before its link landed is read in quarantine.
-        marker.held = {d: quarantine.blob_path(d) for d in suspects}
+        marker.held = lambda d: quarantine.blob_path(d) if d in suspects else None
         settled = time.monotonic() + self._settle
         while (left := settled - time.monotonic()) > 0:
             time.sleep(left)

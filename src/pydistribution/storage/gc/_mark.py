@@ -13,7 +13,7 @@ from worker threads.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Set
+from collections.abc import Callable, Iterator, Mapping, Set
 from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
@@ -237,6 +237,10 @@ def _check_listed(
             scan.dangling[path] = target
 
 
+def _nowhere(digest: Digest) -> str | None:
+    return None
+
+
 class Marker:
     """Marks what the manifests of each repository keep, into one shared set.
 
@@ -269,8 +273,8 @@ class Marker:
         self._lock = threading.Lock()
         self.marked: set[Digest] = set()
         self.holders: list[Holder] = []
-        self.held: Mapping[Digest, str] = {}
-        """Blobs the sweep has moved into quarantine, and where each waits there."""
+        self.held: Callable[[Digest], str | None] = _nowhere
+        """Where a blob the sweep has moved into quarantine waits; ``None`` for others."""
 
     def parsed(self, target: Digest) -> ParsedManifest | None:
         """The parsed manifest stored as blob ``target``; ``None`` if the blob is gone.
@@ -283,8 +287,8 @@ class Marker:
         if cached is not None:
             return cached
         payload = read_limited(self._driver, target, self._size_limit)
-        if payload is None and target in self.held:
-            payload = read_file_limited(self._driver, self.held[target], self._size_limit)
+        if payload is None and (held := self.held(target)) is not None:
+            payload = read_file_limited(self._driver, held, self._size_limit)
         if payload is None:
             return None
         if len(payload) > self._size_limit:
