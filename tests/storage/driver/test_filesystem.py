@@ -15,8 +15,13 @@ from pathlib import Path
 import pytest
 from typing_extensions import Buffer
 
-from pydistribution.errors import DriverError, PathNotFoundError, PathOutsideRootError
-from pydistribution.storage.driver import filesystem
+from pydistribution.errors import (
+    DriverError,
+    DriverErrors,
+    PathNotFoundError,
+    PathOutsideRootError,
+)
+from pydistribution.storage.driver import batch_operations, filesystem
 from pydistribution.storage.driver._fsroot import openat2_available
 from pydistribution.storage.driver.filesystem import BUFFER_SIZE, FilesystemDriver
 from pydistribution.testing.crash import Crash as CrashingStep
@@ -553,6 +558,43 @@ def test_symlinks_never_lead_out_of_the_root(
     driver.delete("/dangling")
     assert (outside / "secret").read_bytes() == b"secret"
     assert driver.list("/") == ["/inside"]
+
+
+@pytest.mark.parametrize("depth", ["/", "/a/b/"], ids=["top", "nested"])
+def test_batched_operations_never_lead_out_of_the_root(
+    resolving: FilesystemDriver, root: Path, outside: Path, depth: str
+) -> None:
+    """The batches open each directory relative to the last one without following links:
+    a link to outside the root is refused for its path alone, the rest of the batch goes
+    on, and a link inside the root works like its target."""
+    driver = resolving
+    ops = batch_operations(driver)
+    driver.put_content(f"{depth}real/f", b"content")
+    driver.put_content(f"{depth}real/g", b"more")
+    directory = root / depth.strip("/")
+    (directory / "link").symlink_to(outside)
+    (directory / "alias").symlink_to("real")
+    (directory / "real" / "file-link").symlink_to(outside / "secret")
+    with pytest.raises(PathOutsideRootError):
+        ops.stat_many([f"{depth}real/f", f"{depth}link/secret"])
+    with pytest.raises(PathOutsideRootError):
+        ops.stat_many([f"{depth}real/file-link"])
+    with pytest.raises(DriverErrors) as deleted:
+        ops.delete_many([f"{depth}link/secret", f"{depth}real/file-link"])
+    (error,) = deleted.value.errors  # the link to a file went without error
+    assert isinstance(error, PathOutsideRootError)
+    with pytest.raises(DriverErrors) as moved:
+        ops.move_many([(f"{depth}real/g", f"{depth}link/g"), (f"{depth}link/secret", "/x")])
+    assert [isinstance(e, PathOutsideRootError) for e in moved.value.errors] == [True, True]
+    assert sorted(p.name for p in outside.iterdir()) == ["secret"]
+    assert (outside / "secret").read_bytes() == b"secret"
+    # The link inside the root is the directory it names; the link to a file was removed
+    # itself (never followed), as delete does.
+    infos = ops.stat_many([f"{depth}alias/f", f"{depth}alias/none", f"{depth}alias"])
+    assert [(i.size, i.is_dir) if i else None for i in infos] == [(7, False), None, (0, True)]
+    assert ops.move_many([(f"{depth}alias/f", f"{depth}moved/f")]) == [True]
+    assert driver.get_content(f"{depth}moved/f") == b"content"
+    assert driver.list(f"{depth}real") == [f"{depth}real/g"]
 
 
 def test_symlinks_inside_the_root_are_followed(resolving: FilesystemDriver, root: Path) -> None:
