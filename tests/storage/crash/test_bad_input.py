@@ -22,6 +22,7 @@ from pydistribution.errors import (
 )
 from pydistribution.manifest import OCIManifest, parse_manifest
 from pydistribution.manifest.ocimanifest import OCIManifestBuilder
+from pydistribution.protocols import Manifest, Repository
 from pydistribution.storage import Registry, RegistryOptions, _manifeststore
 from pydistribution.storage.driver import StorageDriver, TemporaryFileRemover
 from pydistribution.storage.driver.filesystem import FilesystemDriver
@@ -142,16 +143,21 @@ class Lying:
         return Descriptor(media_type=self.media_type, digest=self.digest, size=len(self._payload))
 
 
-def test_put_verifies_what_the_bytes_reference(registry: Registry) -> None:
-    """(8) references() says nothing; the payload names a layer the repository lacks."""
-    repo = registry.repository("team/app")
+def _manifest_with_a_missing_layer(repo: Repository) -> tuple[Digest, Manifest]:
+    """An OCI image manifest whose config ``repo`` holds and whose one layer it lacks."""
     missing = Digest.from_bytes(b"not here")
     builder = OCIManifestBuilder(b"{}")
     repo.blobs().put(mediatypes.OCI_IMAGE_CONFIG, b"{}")
     builder.append_reference(
         Descriptor(media_type=mediatypes.OCI_IMAGE_LAYER_GZIP, digest=missing, size=8)
     )
-    honest = builder.build()
+    return missing, builder.build()
+
+
+def test_put_verifies_what_the_bytes_reference(registry: Registry) -> None:
+    """(8) references() says nothing; the payload names a layer the repository lacks."""
+    repo = registry.repository("team/app")
+    missing, honest = _manifest_with_a_missing_layer(repo)
 
     with pytest.raises(ManifestVerificationError, match=str(missing)):
         repo.manifests().put(Lying(honest.payload()), tag="v1")
@@ -172,13 +178,8 @@ class LyingSubclass(OCIManifest):
 def test_put_parses_a_subclass_again(registry: Registry) -> None:
     """(8) Only the built-in classes themselves skip the second parse, not a subclass."""
     repo = registry.repository("team/app")
-    missing = Digest.from_bytes(b"not here")
-    builder = OCIManifestBuilder(b"{}")
-    repo.blobs().put(mediatypes.OCI_IMAGE_CONFIG, b"{}")
-    builder.append_reference(
-        Descriptor(media_type=mediatypes.OCI_IMAGE_LAYER_GZIP, digest=missing, size=8)
-    )
-    lying = LyingSubclass(builder.build().payload())
+    missing, honest = _manifest_with_a_missing_layer(repo)
+    lying = LyingSubclass(honest.payload())
     assert lying.references() == ()
 
     with pytest.raises(ManifestVerificationError, match=str(missing)):
