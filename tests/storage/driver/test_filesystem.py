@@ -23,6 +23,7 @@ from pydistribution.errors import (
 )
 from pydistribution.storage.driver import batch_operations, filesystem
 from pydistribution.storage.driver._fsroot import openat2_available
+from pydistribution.storage.driver._writeback import WRITEBACK_STEP, start_writeback
 from pydistribution.storage.driver.filesystem import BUFFER_SIZE, FilesystemDriver
 from pydistribution.testing.crash import Crash as CrashingStep
 from pydistribution.testing.crash import StepCounter, os_steps
@@ -682,6 +683,55 @@ def test_fsync_parameter(root: Path, monkeypatch: pytest.MonkeyPatch, fsync: boo
         writer.commit()
     driver.move("/b", "/c/b")
     assert len(syncs) == (2 + 2 + 2 if fsync else 0)
+
+
+@pytest.mark.parametrize("fsync", [True, False])
+@pytest.mark.parametrize("append", [False, True])
+def test_flushing_writer_starts_the_write_out_as_it_goes(
+    root: Path, monkeypatch: pytest.MonkeyPatch, fsync: bool, append: bool
+) -> None:
+    """With fsync, each 8 MiB written is handed to the disk at once, in order, once.
+
+    The final fsync then waits for the last few MiB, not the whole file
+    (`_writeback`); without fsync nothing is started.
+    """
+    ranges: list[tuple[int, int]] = []
+    real = filesystem.start_writeback
+
+    def recording(fd: int, offset: int, length: int) -> None:
+        ranges.append((offset, length))
+        real(fd, offset, length)
+
+    monkeypatch.setattr(filesystem, "start_writeback", recording)
+    driver = FilesystemDriver(root, fsync=fsync)
+    first = os.urandom(12345) if append else b""
+    if append:
+        driver.put_content("/f", first)
+    data = os.urandom(20 * MiB + 777)
+    with driver.writer("/f", append=append) as writer:
+        for start in range(0, len(data), 300_000):
+            writer.write(data[start : start + 300_000])
+        writer.commit()
+    assert driver.get_content("/f") == first + data
+    if not fsync:
+        assert ranges == []
+        return
+    assert len(ranges) == 2  # 8 and 16 MiB passed; the last 4 MiB go with the fsync
+    assert ranges[0][0] == len(first)
+    assert ranges[1][0] == sum(ranges[0])
+    assert all(length >= WRITEBACK_STEP for _, length in ranges)
+
+
+def test_starting_write_out_never_fails(tmp_path: Path) -> None:
+    """Starting write-out is advice: on any fd, range or platform it returns quietly."""
+    fd = os.open(tmp_path / "f", os.O_WRONLY | os.O_CREAT)
+    try:
+        os.write(fd, b"x" * 5000)
+        start_writeback(fd, 0, 5000)
+        start_writeback(fd, 10**12, 1)
+    finally:
+        os.close(fd)
+    start_writeback(fd, 0, 1)  # closed: EBADF, ignored
 
 
 def test_streaming_uses_constant_memory(driver: FilesystemDriver) -> None:

@@ -68,6 +68,7 @@ from pydistribution.storage.driver._protocol import (
     StorageDriver,
     TemporaryFileRemover,
 )
+from pydistribution.storage.driver._writeback import WRITEBACK_STEP, start_writeback
 from pydistribution.storage.driver.factory import bool_parameter, limit_parameter, str_parameter
 
 if TYPE_CHECKING:
@@ -216,7 +217,7 @@ def _remove_tree(path: str) -> None:
 class _FilesystemWriter:
     """Buffered writes to a temporary file (new content) or in place (append)."""
 
-    __slots__ = ("_buffer", "_fd", "_final", "_fsync", "_size", "_temp")
+    __slots__ = ("_buffer", "_end", "_fd", "_final", "_fsync", "_queued", "_size", "_temp")
 
     def __init__(self, fd: int, final: str, temp: str | None, size: int, fsync: bool) -> None:
         self._fd = fd
@@ -225,6 +226,10 @@ class _FilesystemWriter:
         self._size = size
         self._fsync = fsync
         self._buffer = bytearray()
+        self._end = size
+        """Where the next ``write`` system call puts its bytes."""
+        self._queued = size
+        """Bytes before this offset have had their write-out started (`start_writeback`)."""
 
     @property
     def size(self) -> int:
@@ -238,15 +243,24 @@ class _FilesystemWriter:
                 buffer += view
                 return
             if buffer:
-                _write_all(self._fd, memoryview(buffer))
+                self._write_out(memoryview(buffer))
                 buffer.clear()
             if len(view) >= BUFFER_SIZE:
-                _write_all(self._fd, view)
+                self._write_out(view)
             else:
                 buffer += view
         except BaseException:
             self._abort()
             raise
+
+    def _write_out(self, data: memoryview) -> None:
+        _write_all(self._fd, data)
+        self._end += len(data)
+        # A writer that will fsync lets the disk start on what it has written so far,
+        # so that the fsync at the end does not wait for the whole file.
+        if self._fsync and self._end - self._queued >= WRITEBACK_STEP:
+            start_writeback(self._fd, self._queued, self._end - self._queued)
+            self._queued = self._end
 
     def close(self) -> None:
         self._publish()
@@ -264,7 +278,7 @@ class _FilesystemWriter:
     def _publish(self) -> None:
         try:
             if self._buffer:
-                _write_all(self._fd, memoryview(self._buffer))
+                self._write_out(memoryview(self._buffer))
                 self._buffer = bytearray()
             if self._fsync:
                 os.fsync(self._fd)
