@@ -696,7 +696,7 @@ def test_flushing_writer_starts_the_write_out_as_it_goes(
     (`_writeback`); without fsync nothing is started.
     """
     ranges: list[tuple[int, int]] = []
-    real = filesystem.start_writeback
+    real = start_writeback
 
     def recording(fd: int, offset: int, length: int) -> None:
         ranges.append((offset, length))
