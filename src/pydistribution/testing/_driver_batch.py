@@ -20,7 +20,8 @@ FILES = ["/a/one", "/a/b/two", "/a/b/c/three", "/a-sibling/four"]
 
 
 class BatchTests(SuiteBase):
-    """``stat_many``, ``delete_many``, ``move_many`` and ``walk_files``."""
+    """``stat_many``, ``delete_many``, ``move_many``, ``walk_files`` and
+    ``remove_empty_directories``."""
 
     @pytest.fixture
     def files(self, driver: StorageDriver, base: str) -> list[str]:
@@ -77,6 +78,20 @@ class BatchTests(SuiteBase):
         assert driver.get_content(base + "/moved/one") == files[0].encode()
         assert files[0] not in {info.path for info in batch_operations(driver).walk_files(base)}
 
+    def test_remove_empty_directories_removes_only_empty_ones(
+        self, driver: StorageDriver, base: str, files: list[str]
+    ) -> None:
+        ops = batch_operations(driver)
+        driver.delete(files[2])  # base/a/b/c is now empty where directories can be
+        ops.remove_empty_directories(
+            [base + "/a/b/c", base + "/a/b", base + "/missing", files[0], base + "/a-sibling"]
+        )
+        remaining = {info.path for info in ops.walk_files(base)}
+        assert remaining == {files[0], files[1], files[3]}
+        assert driver.get_content(files[1]) == files[1].encode()
+        if "remove_empty_directories" in ops.native:
+            assert driver.list(base + "/a/b") == [files[1]]
+
     def test_batches_check_every_path_first(
         self, driver: StorageDriver, base: str, files: list[str]
     ) -> None:
@@ -85,4 +100,6 @@ class BatchTests(SuiteBase):
             ops.delete_many([files[0], base + "/../escape"])
         with pytest.raises(InvalidPathError):
             ops.move_many([(files[0], "relative")])
+        with pytest.raises(InvalidPathError):
+            ops.remove_empty_directories([base + "/a/b", base + "/a/./b"])
         assert driver.get_content(files[0]) == files[0].encode()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
@@ -596,6 +598,86 @@ def test_batched_operations_never_lead_out_of_the_root(
     assert ops.move_many([(f"{depth}alias/f", f"{depth}moved/f")]) == [True]
     assert driver.get_content(f"{depth}moved/f") == b"content"
     assert driver.list(f"{depth}real") == [f"{depth}real/g"]
+
+
+def test_removing_empty_directories_follows_no_link(
+    resolving: FilesystemDriver, root: Path, outside: Path
+) -> None:
+    """Only a real, empty directory goes: a link to one (inside or outside the root) stays,
+    so does its target, and a directory reached through a link to outside is refused."""
+    driver = resolving
+    ops = batch_operations(driver)
+    for name in ("empty", "target", "full"):
+        (root / "d" / name).mkdir(parents=True)
+    (root / "d" / "full" / "f").write_bytes(b"kept")
+    (outside / "empty").mkdir()
+    (root / "d" / "inside-link").symlink_to("target")
+    (root / "d" / "outside-link").symlink_to(outside / "empty")
+    (root / "escape").symlink_to(outside)
+    paths = ["/d/empty", "/d/inside-link", "/d/outside-link", "/d/full", "/d/full/f"]
+    ops.remove_empty_directories(paths)
+    assert sorted(p.name for p in (root / "d").iterdir()) == [
+        "full",
+        "inside-link",
+        "outside-link",
+        "target",
+    ]
+    assert (root / "d" / "full" / "f").read_bytes() == b"kept"
+    with pytest.raises(DriverErrors) as removed:
+        ops.remove_empty_directories(["/escape/empty", "/d/target"])
+    (error,) = removed.value.errors
+    assert isinstance(error, PathOutsideRootError)
+    assert (outside / "empty").is_dir()
+    assert not (root / "d" / "target").exists()  # the rest of the batch went on
+
+
+def test_many_empty_directories_are_removed_by_several_threads(
+    driver: FilesystemDriver, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long list is split among threads, each with its own directory handles; what
+    fails in any of them is raised together, after every other path was tried."""
+    threads: set[str] = set()
+    real_rmdir = os.rmdir
+
+    def rmdir(path: str, *, dir_fd: int | None = None) -> None:
+        threads.add(threading.current_thread().name)
+        if path == "0500":
+            raise PermissionError(errno.EACCES, "refused", path)
+        real_rmdir(path, dir_fd=dir_fd)
+
+    monkeypatch.setattr(os, "rmdir", rmdir)
+    paths = [f"/d/{i // 100:02d}/{i:04d}" for i in range(1000)]
+    for path in paths:
+        (root / path[1:]).mkdir(parents=True)
+    (root / "d/02/0250/data").write_bytes(b"kept")
+    with pytest.raises(DriverErrors) as removed:
+        batch_operations(driver).remove_empty_directories(paths)
+    (error,) = removed.value.errors
+    assert "/d/05/0500" in str(error)
+    left = sorted(str(p.relative_to(root)) for p in root.glob("d/*/*"))
+    assert left == ["d/02/0250", "d/05/0500"]
+    assert len(threads) > 1  # the pool may reuse a thread that finished early
+
+
+def test_a_move_creates_its_directory_again_when_a_removal_takes_it(
+    driver: FilesystemDriver, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Garbage collection removes a blob's directory once it is empty, while a push may
+    be committing the same blob into it: the move creates the directory again."""
+    driver.put_content("/uploads/u/data", b"blob")
+    real_makedirs = os.makedirs
+    removed: list[str] = []
+
+    def makedirs(name: str, mode: int = 0o777, exist_ok: bool = False) -> None:
+        real_makedirs(name, mode, exist_ok)
+        if not removed and name.endswith("/abc"):
+            os.rmdir(name)  # the collector's pruner, between creation and use
+            removed.append(name)
+
+    monkeypatch.setattr(os, "makedirs", makedirs)
+    driver.move("/uploads/u/data", "/blobs/ab/abc/data")
+    assert removed
+    assert driver.get_content("/blobs/ab/abc/data") == b"blob"
 
 
 def test_symlinks_inside_the_root_are_followed(resolving: FilesystemDriver, root: Path) -> None:

@@ -5,9 +5,11 @@ jobs (garbage collection, verification, upload purging) call to stat, delete and
 paths and to list every file below a directory. A driver that declares
 [`BatchStatter`][pydistribution.storage.driver.BatchStatter],
 [`BatchDeleter`][pydistribution.storage.driver.BatchDeleter],
-[`BatchMover`][pydistribution.storage.driver.BatchMover] or
-[`FileLister`][pydistribution.storage.driver.FileLister] has its own method used; any other
-driver gets the same results from its single-path methods.
+[`BatchMover`][pydistribution.storage.driver.BatchMover],
+[`FileLister`][pydistribution.storage.driver.FileLister] or
+[`EmptyDirectoryRemover`][pydistribution.storage.driver.EmptyDirectoryRemover] has its own
+method used; any other driver gets the same results from its single-path methods (and
+keeps its empty directories).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ StatMany = Callable[[Sequence[str]], "list[FileInfo | None]"]
 DeleteMany = Callable[[Sequence[str]], None]
 MoveMany = Callable[[Sequence[tuple[str, str]]], "list[bool]"]
 WalkFiles = Callable[[str], Iterator[FileInfo]]
+RemoveEmpty = Callable[[Sequence[str]], None]
 
 
 @final
@@ -44,7 +47,8 @@ class BatchOperations:
     ([`BatchStatter.stat_many`][pydistribution.storage.driver.BatchStatter.stat_many],
     [`BatchDeleter.delete_many`][pydistribution.storage.driver.BatchDeleter.delete_many],
     [`BatchMover.move_many`][pydistribution.storage.driver.BatchMover.move_many],
-    [`FileLister.walk_files`][pydistribution.storage.driver.FileLister.walk_files]);
+    [`FileLister.walk_files`][pydistribution.storage.driver.FileLister.walk_files],
+    [`EmptyDirectoryRemover.remove_empty_directories`][pydistribution.storage.driver.EmptyDirectoryRemover.remove_empty_directories]);
     the fallbacks make one single-path call per path, in the calling thread, so a caller
     spreads a long list over its own threads when the operation is not
     [`native`][pydistribution.storage.driver.BatchOperations.native] and hands it over
@@ -56,6 +60,8 @@ class BatchOperations:
         delete_many: the driver's own ``delete_many``, if it has one.
         move_many: the driver's own ``move_many``, if it has one.
         walk_files: the driver's own ``walk_files``, if it has one.
+        remove_empty_directories: the driver's own ``remove_empty_directories``, if it
+            has one (without it, nothing is removed).
         walker: what the ``walk_files`` fallback walks with: a lazy walk of every entry
             below a path (default: a `Walker` over the driver's ``list`` and ``stat``).
     """
@@ -64,6 +70,7 @@ class BatchOperations:
         "_delete_many",
         "_driver",
         "_move_many",
+        "_remove_empty",
         "_stat_many",
         "_walk_files",
         "_walker",
@@ -78,6 +85,7 @@ class BatchOperations:
         delete_many: DeleteMany | None = None,
         move_many: MoveMany | None = None,
         walk_files: WalkFiles | None = None,
+        remove_empty_directories: RemoveEmpty | None = None,
         walker: WalkFiles | None = None,
     ) -> None:
         self._driver = driver
@@ -87,6 +95,7 @@ class BatchOperations:
             "delete_many": delete_many,
             "move_many": move_many,
             "walk_files": walk_files,
+            "remove_empty_directories": remove_empty_directories,
         }
         self.native: frozenset[str] = frozenset(name for name, op in own.items() if op)
         """The names of the operations the driver does itself."""
@@ -94,6 +103,7 @@ class BatchOperations:
         self._delete_many = delete_many or self._delete_each
         self._move_many = move_many or self._move_each
         self._walk_files = walk_files or self._walk
+        self._remove_empty = remove_empty_directories or self._keep_directories
 
     def __repr__(self) -> str:
         return f"BatchOperations({self._driver!r}, native={sorted(self.native)})"
@@ -114,6 +124,11 @@ class BatchOperations:
     def walk_files(self, path: str) -> Iterator[FileInfo]:
         """Every file below directory ``path``, in any order (see `FileLister`)."""
         return self._walk_files(path)
+
+    def remove_empty_directories(self, paths: Sequence[str]) -> None:
+        """Remove those of ``paths`` that are empty directories (see `EmptyDirectoryRemover`)."""
+        if paths:
+            self._remove_empty(paths)
 
     # -- one at a time ------------------------------------------------------------------
 
@@ -163,6 +178,9 @@ class BatchOperations:
         if errors:
             raise DriverErrors(self._driver.name, errors)
         return moved
+
+    def _keep_directories(self, paths: Sequence[str]) -> None:
+        self._check(paths)  # as the native one would; then nothing to do
 
     def _walk(self, path: str) -> Iterator[FileInfo]:
         try:

@@ -34,6 +34,7 @@ from pydistribution.storage.driver._protocol import (
     BatchDeleter,
     BatchMover,
     BatchStatter,
+    EmptyDirectoryRemover,
     FileInfo,
     FileLister,
     FileWriter,
@@ -260,6 +261,9 @@ class CheckedDriver:
             delete_many=_delete_many(gate, raw) if isinstance(raw, BatchDeleter) else None,
             move_many=_move_many(gate, raw) if isinstance(raw, BatchMover) else None,
             walk_files=_walk_files(gate, raw) if isinstance(raw, FileLister) else None,
+            remove_empty_directories=(
+                _remove_empty(gate, raw) if isinstance(raw, EmptyDirectoryRemover) else None
+            ),
             walker=self._walker,
         )
 
@@ -295,6 +299,15 @@ def _move_many(gate: _Gate, raw: BatchMover) -> Callable[[Sequence[tuple[str, st
     return move_many
 
 
+def _remove_empty(gate: _Gate, raw: EmptyDirectoryRemover) -> Callable[[Sequence[str]], None]:
+    def remove_empty_directories(paths: Sequence[str]) -> None:
+        for path in paths:
+            check_path(gate.name, path)
+        gate.call(raw.remove_empty_directories, paths)
+
+    return remove_empty_directories
+
+
 def _walk_files(gate: _Gate, raw: FileLister) -> Callable[[str], Iterator[FileInfo]]:
     def walk_files(path: str) -> Iterator[FileInfo]:
         check_path(gate.name, path, allow_root=True)
@@ -321,8 +334,10 @@ def batch_operations(driver: StorageDriver) -> BatchOperations:
     ([`BatchStatter`][pydistribution.storage.driver.BatchStatter],
     [`BatchDeleter`][pydistribution.storage.driver.BatchDeleter],
     [`BatchMover`][pydistribution.storage.driver.BatchMover],
-    [`FileLister`][pydistribution.storage.driver.FileLister]); any other driver what it
-    declares itself. Everything else falls back to one single-path call per path.
+    [`FileLister`][pydistribution.storage.driver.FileLister],
+    [`EmptyDirectoryRemover`][pydistribution.storage.driver.EmptyDirectoryRemover]); any
+    other driver what it declares itself. Everything else falls back to one single-path
+    call per path (and empty directories are kept).
     """
     if isinstance(driver, (CheckedDriver, ForwardingDriver)):
         return driver.batch()
@@ -332,6 +347,9 @@ def batch_operations(driver: StorageDriver) -> BatchOperations:
         delete_many=driver.delete_many if isinstance(driver, BatchDeleter) else None,
         move_many=driver.move_many if isinstance(driver, BatchMover) else None,
         walk_files=driver.walk_files if isinstance(driver, FileLister) else None,
+        remove_empty_directories=(
+            driver.remove_empty_directories if isinstance(driver, EmptyDirectoryRemover) else None
+        ),
     )
 
 

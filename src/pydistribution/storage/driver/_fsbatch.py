@@ -18,6 +18,7 @@ import errno
 import os
 import stat
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Final, final
 
@@ -38,6 +39,12 @@ _O_DIRECTORY: Final[int] = getattr(os, "O_DIRECTORY", 0)
 _DIR_FLAGS: Final = (getattr(os, "O_PATH", 0) or os.O_RDONLY) | _O_DIRECTORY
 """A directory only used as ``dir_fd`` (Linux: ``O_PATH``, no read permission needed)."""
 _NO_LINKS: Final = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+_PRUNE_THREADS: Final = 4
+"""Threads removing directories at once. An ``rmdir`` on this machine's ext4 takes about
+40 us, of which 10 us are CPU: the rest is waiting, which threads overlap (7,000 blob
+directories: 0.30 s with one thread, 0.13 s with four, 0.12 s with eight)."""
+_PRUNE_CHUNK: Final = 256
+"""The fewest directories worth a thread of their own."""
 
 
 def file_info(path: str, st: os.stat_result) -> FileInfo:
@@ -121,7 +128,7 @@ def _split(path: str) -> tuple[str, str]:
 
 @final
 class DirectoryBatch:
-    """``stat_many``, ``delete_many`` and ``move_many`` of a filesystem root.
+    """``stat_many``, ``delete_many``, ``move_many`` and ``remove_empty_directories``.
 
     The paths are valid driver paths (the checked wrapper checked them). Each operation
     has the contract of its capability (`BatchStatter`, `BatchDeleter`, `BatchMover`);
@@ -273,6 +280,40 @@ class DirectoryBatch:
             except PathNotFoundError:
                 return False
         return True
+
+    def remove_empty_directories(self, paths: Sequence[str]) -> None:
+        # rmdir removes only an empty directory, in one step: a writer that has put a
+        # file there keeps it, and one that finds its directory gone creates it again
+        # (contract §1). Not flushed: an empty directory back after a crash is absent
+        # to every reader, as it was before.
+        size = max(_PRUNE_CHUNK, -(-len(paths) // _PRUNE_THREADS))
+        chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
+        if len(chunks) <= 1:
+            errors = self._remove_empty(paths)
+        else:
+            with ThreadPoolExecutor(len(chunks), thread_name_prefix="rmdir") as pool:
+                errors = [e for found in pool.map(self._remove_empty, chunks) for e in found]
+        if errors:
+            raise DriverErrors(_NAME, errors)
+
+    def _remove_empty(self, paths: Sequence[str]) -> list[Exception]:
+        errors: list[Exception] = []
+        directory = _Directory(self._root)
+        try:
+            for path in paths:
+                parent, name = _split(path)
+                try:
+                    os.rmdir(name, dir_fd=directory.open(parent))
+                except _NOT_THERE:
+                    continue  # gone, or a file or symbolic link (ENOTDIR): left alone
+                except PathOutsideRootError as exc:
+                    errors.append(exc)
+                except OSError as exc:
+                    if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                        errors.append(DriverError(_NAME, f"{path}: {exc}"))
+        finally:
+            directory.close()
+        return errors
 
     def _sync(self, path: str, errors: list[Exception]) -> None:
         try:

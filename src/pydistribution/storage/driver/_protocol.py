@@ -25,6 +25,7 @@ __all__ = [
     "BatchDeleter",
     "BatchMover",
     "BatchStatter",
+    "EmptyDirectoryRemover",
     "FileInfo",
     "FileLister",
     "FileWriter",
@@ -533,6 +534,33 @@ class BatchMover(Protocol):
         Raises:
             InvalidPathError: a path breaks the path rule (checked before any request).
             DriverErrors: some moves failed (one error per move).
+            DriverError: the backend failed.
+        """
+        ...
+
+
+@runtime_checkable
+class EmptyDirectoryRemover(Protocol):
+    """Optional driver capability: remove directories that are empty.
+
+    For drivers with real directories (the local ones), which keep a directory when its
+    last file goes; object stores have no empty directories and do not declare it.
+    Jobs that delete files (garbage collection) hand it the directories they emptied,
+    so that no empty directory is left behind to be listed by every later job.
+    Fallback: nothing is removed (a single-path ``delete`` of a directory would take
+    whatever a concurrent writer has just put in it).
+    """
+
+    def remove_empty_directories(self, paths: Sequence[str]) -> None:
+        """Remove each directory of ``paths`` that is empty at that moment.
+
+        A path that is missing, not empty, or not a directory (a file, a symbolic
+        link) is left as it is, with no error: a writer that has just put a file
+        there wins. Only the named directories are removed, never their parents.
+
+        Raises:
+            InvalidPathError: a path breaks the path rule (checked before the first).
+            DriverErrors: some directories could not be removed for another reason.
             DriverError: the backend failed.
         """
         ...

@@ -60,6 +60,7 @@ from pydistribution.storage.driver._protocol import (
     BatchDeleter,
     BatchMover,
     BatchStatter,
+    EmptyDirectoryRemover,
     FileInfo,
     LocalFiles,
     RawDriver,
@@ -554,6 +555,9 @@ class _FilesystemBackend:
     def move_many(self, moves: Sequence[tuple[str, str]]) -> list[bool]:
         return self._batch().move_many(moves)
 
+    def remove_empty_directories(self, paths: Sequence[str]) -> None:
+        self._batch().remove_empty_directories(paths)
+
     def list(self, path: str) -> list[str]:
         fd = self._open_directory(path)
         if fd is None:
@@ -587,7 +591,14 @@ class _FilesystemBackend:
         old_fd, old_name = self._open_parent(source)
         try:
             for attempt in range(_RACE_ATTEMPTS):
-                new_fd, new_name = self._open_parent(dest, create=True)
+                try:
+                    new_fd, new_name = self._open_parent(dest, create=True)
+                except FileNotFoundError:
+                    # A concurrent removal took the directory just created (garbage
+                    # collection removes the empty directories it leaves): again.
+                    if attempt == _RACE_ATTEMPTS - 1:
+                        raise
+                    continue
                 try:
                     os.replace(old_name, new_name, src_dir_fd=old_fd, dst_dir_fd=new_fd)
                 except FileNotFoundError as exc:
@@ -740,6 +751,11 @@ if TYPE_CHECKING:
         return backend
 
     def _backend_is_a_batch_mover(backend: _FilesystemBackend) -> BatchMover:
+        return backend
+
+    def _backend_removes_empty_directories(
+        backend: _FilesystemBackend,
+    ) -> EmptyDirectoryRemover:
         return backend
 
     def _writer_is_a_raw_file_writer(writer: _FilesystemWriter) -> RawFileWriter:

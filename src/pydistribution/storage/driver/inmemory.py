@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, BinaryIO, final
 
@@ -21,6 +21,7 @@ from typing_extensions import Buffer
 from pydistribution.errors import PathNotFoundError
 from pydistribution.storage.driver._checked import CheckedDriver, ForwardingDriver
 from pydistribution.storage.driver._protocol import (
+    EmptyDirectoryRemover,
     FileInfo,
     RawDriver,
     RawFileWriter,
@@ -241,6 +242,13 @@ class _InMemoryBackend:
     def redirect_url(self, path: str, method: str) -> str | None:
         return None
 
+    def remove_empty_directories(self, paths: Sequence[str]) -> None:
+        with self._lock:
+            for path in paths:
+                node = self._find(path)
+                if isinstance(node, _Dir) and not node.children and path != "/":
+                    self._detach(path)
+
 
 @final
 class InMemoryDriver(ForwardingDriver):
@@ -272,6 +280,9 @@ def from_parameters(parameters: Mapping[str, object]) -> InMemoryDriver:
 if TYPE_CHECKING:
 
     def _backend_is_a_raw_driver(backend: _InMemoryBackend) -> RawDriver:
+        return backend
+
+    def _backend_removes_empty_directories(backend: _InMemoryBackend) -> EmptyDirectoryRemover:
         return backend
 
     def _writer_is_a_raw_file_writer(writer: _InMemoryWriter) -> RawFileWriter:
