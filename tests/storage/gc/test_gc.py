@@ -268,6 +268,51 @@ def test_offline_deletes_in_place_what_the_online_sweep_deletes(
     assert verify(offline).problems == ()
 
 
+def _directories(registry: Registry, top: str) -> list[str]:
+    """Every directory below ``top`` (the driver's view), depth first."""
+    found: list[str] = []
+    for path in registry.driver.list(top):
+        if registry.driver.stat(path).is_dir:
+            found.append(path)
+            found += _directories(registry, path)
+    return found
+
+
+def _without(registry: Registry, top: str, depth: int, name: str) -> list[str]:
+    """The directories ``depth`` levels below ``top`` that do not hold ``name``."""
+    return [
+        path
+        for path in _directories(registry, top)
+        if path[len(top) :].count("/") == depth
+        and f"{path}/{name}" not in registry.driver.list(path)
+    ]
+
+
+@pytest.mark.parametrize("offline", [False, True], ids=["online", "offline"])
+def test_a_run_leaves_no_empty_directory_behind(registry: Registry, offline: bool) -> None:
+    """The directories of deleted blobs, layer links and revisions go with them.
+
+    So do blob directories without ``data`` that earlier runs left (Go's collector
+    removes a blob's directory too); the fan-out directories stay, as in Go.
+    """
+    loose, old, stray = _untagged_scene(registry)
+    leftover = d(b"deleted by an earlier run")
+    _write(registry, f"{V2}/blobs/sha256/{leftover.hex[:2]}/{leftover.hex}/data", b"x")
+    registry.driver.delete(f"{V2}/blobs/sha256/{leftover.hex[:2]}/{leftover.hex}/data")
+    in_a_directory = f"{V2}/blobs/sha256/{leftover.hex[:2]}/{leftover.hex}"
+    assert registry.driver.stat(in_a_directory).is_dir  # both drivers keep it
+
+    report = collect(registry, delete_untagged=True, offline=offline)
+
+    assert {loose, old, stray} <= set(report.blobs)
+    assert _without(registry, f"{V2}/blobs", 3, "data") == []
+    layers = _without(registry, f"{V2}/repositories/app/_layers", 2, "link")
+    revisions = _without(registry, f"{V2}/repositories/app/_manifests/revisions", 2, "link")
+    assert (layers, revisions) == ([], [])
+    assert registry.driver.stat(f"{V2}/blobs/sha256/{stray.hex[:2]}").is_dir  # fan-out
+    assert verify(registry).problems == ()
+
+
 def test_offline_keeps_the_grace_period(registry: Registry) -> None:
     loose, old, stray = _untagged_scene(registry)
 

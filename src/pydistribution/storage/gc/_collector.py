@@ -80,6 +80,10 @@ class _Plan:
     untagged: list[tuple[str, Digest]]
     dangling: dict[str, Digest]
 
+    def without_data(self) -> list[Digest]:
+        """Blobs whose directory was listed without a ``data`` file in it."""
+        return [d for d in self.unmarked if d not in self.garbage]
+
 
 @attrs.define
 class _Outcome:
@@ -291,11 +295,13 @@ class GarbageCollector:
                     links={**plan.first.links(gone), **plan.dangling},
                     untagged=plan.untagged,
                 )
-            elif mode is _Mode.OFFLINE:
-                outcome = self._delete_in_place(pool, plan)
             else:
-                assert quarantine is not None, "run() gives every online run a quarantine"
-                outcome = self._delete_through(pool, quarantine, plan, cutoff)
+                if mode is _Mode.OFFLINE:
+                    outcome = self._delete_in_place(pool, plan)
+                else:
+                    assert quarantine is not None, "run() gives every online run a quarantine"
+                    outcome = self._delete_through(pool, quarantine, plan, cutoff)
+                self._remove_emptied(pool, plan, outcome)
         return self._report(mode, plan, outcome, recovered, began)
 
     def _plan(self, pool: Workers, cutoff: datetime) -> _Plan:
@@ -338,7 +344,7 @@ class GarbageCollector:
     ) -> GCReport:
         final, gone, garbage = outcome.final, outcome.gone, plan.garbage
         untagged_set = set(outcome.untagged)
-        empty = len(plan.unmarked) - len(garbage)  # directories without data: not blobs
+        empty = len(plan.without_data())  # directories without data: not blobs
         return GCReport(
             dry_run=mode is _Mode.DRY_RUN,
             delete_untagged=self._delete_untagged,
@@ -461,6 +467,24 @@ class GarbageCollector:
         self._delete_files(pool, "unlink", list(links))
         self._delete_files(pool, "sweep", [_paths.blob_data(d) for d in doomed])
         return _Outcome(final=plan.first, gone=set(doomed), links=links, untagged=untagged)
+
+    def _remove_emptied(self, pool: Workers, plan: _Plan, outcome: _Outcome) -> None:
+        """Remove the directories the run emptied, where the driver has empty ones.
+
+        The directory of each blob deleted (Go's collector removes it too), of each blob
+        directory found without ``data`` (what runs before this one left), and of each
+        layer link and revision link removed: left behind, each would be listed by
+        every later run. Only empty directories go (`EmptyDirectoryRemover`), so a push
+        that has written into one meanwhile keeps it, and one about to write into one
+        creates it again.
+        """
+        if "remove_empty_directories" not in self._ops.native:
+            return
+        blobs = sorted(outcome.gone.union(plan.without_data()), key=str)
+        links = [*outcome.links, *(_paths.revision_link(n, d) for n, d in outcome.untagged)]
+        directories = [_paths.blob_dir(d) for d in blobs]
+        directories += sorted({link.rpartition("/")[0] for link in links})
+        pool.batch("prune", self._ops.remove_empty_directories, directories, native=True)
 
     def _delete_files(self, pool: Workers, phase: str, paths: list[str]) -> None:
         """Delete files in batches (see `BatchDeleter`): all, or raise what failed.
