@@ -258,12 +258,14 @@ class CheckedDriver:
         return BatchOperations(
             self,
             stat_many=_stat_many(gate, raw) if isinstance(raw, BatchStatter) else None,
-            delete_many=_delete_many(gate, raw) if isinstance(raw, BatchDeleter) else None,
+            delete_many=_paths_checked(gate, raw.delete_many)
+            if isinstance(raw, BatchDeleter)
+            else None,
             move_many=_move_many(gate, raw) if isinstance(raw, BatchMover) else None,
             walk_files=_walk_files(gate, raw) if isinstance(raw, FileLister) else None,
-            remove_empty_directories=(
-                _remove_empty(gate, raw) if isinstance(raw, EmptyDirectoryRemover) else None
-            ),
+            remove_empty_directories=_paths_checked(gate, raw.remove_empty_directories)
+            if isinstance(raw, EmptyDirectoryRemover)
+            else None,
             walker=self._walker,
         )
 
@@ -280,13 +282,17 @@ def _stat_many(gate: _Gate, raw: BatchStatter) -> Callable[[Sequence[str]], list
     return stat_many
 
 
-def _delete_many(gate: _Gate, raw: BatchDeleter) -> Callable[[Sequence[str]], None]:
-    def delete_many(paths: Sequence[str]) -> None:
+def _paths_checked(
+    gate: _Gate, operation: Callable[[Sequence[str]], None]
+) -> Callable[[Sequence[str]], None]:
+    """``operation`` on many paths, each checked before the first request."""
+
+    def checked(paths: Sequence[str]) -> None:
         for path in paths:
             check_path(gate.name, path)
-        gate.call(raw.delete_many, paths)
+        gate.call(operation, paths)
 
-    return delete_many
+    return checked
 
 
 def _move_many(gate: _Gate, raw: BatchMover) -> Callable[[Sequence[tuple[str, str]]], list[bool]]:
@@ -297,15 +303,6 @@ def _move_many(gate: _Gate, raw: BatchMover) -> Callable[[Sequence[tuple[str, st
         return gate.call(raw.move_many, moves)
 
     return move_many
-
-
-def _remove_empty(gate: _Gate, raw: EmptyDirectoryRemover) -> Callable[[Sequence[str]], None]:
-    def remove_empty_directories(paths: Sequence[str]) -> None:
-        for path in paths:
-            check_path(gate.name, path)
-        gate.call(raw.remove_empty_directories, paths)
-
-    return remove_empty_directories
 
 
 def _walk_files(gate: _Gate, raw: FileLister) -> Callable[[str], Iterator[FileInfo]]:

@@ -14,6 +14,7 @@ instead of 15, a delete 14 instead of 19 (``benchmarks/bench_gc.py``).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
@@ -193,37 +194,41 @@ class DirectoryBatch:
             return None
 
     def delete_many(self, paths: Sequence[str]) -> None:
+        def unlink(path: str, name: str, directory: int) -> None:
+            try:
+                os.unlink(name, dir_fd=directory)
+            except (IsADirectoryError, PermissionError):
+                # Linux refuses to unlink a directory with EISDIR, POSIX with EPERM:
+                # a directory goes the single-path way (renamed, then removed).
+                with contextlib.suppress(PathNotFoundError):
+                    self._delete(path)
+
+        errors = self._each(paths, unlink)
+        if errors:
+            raise DriverErrors(_NAME, errors)
+
+    def _each(self, paths: Sequence[str], act: Callable[[str, str, int], None]) -> list[Exception]:
+        """``act(path, name, directory)`` for each path, a missing one skipped.
+
+        The directory of each path is opened once for its siblings that follow; what
+        fails is returned, after every path was tried.
+        """
         errors: list[Exception] = []
         directory = _Directory(self._root)
         try:
             for path in paths:
                 parent, name = _split(path)
                 try:
-                    os.unlink(name, dir_fd=directory.open(parent))
+                    act(path, name, directory.open(parent))
                 except _NOT_THERE:
                     continue
-                except (IsADirectoryError, PermissionError):
-                    # Linux refuses to unlink a directory with EISDIR, POSIX with EPERM:
-                    # a directory goes the single-path way (renamed, then removed).
-                    self._delete_one(path, errors)
                 except PathOutsideRootError as exc:
                     errors.append(exc)
                 except OSError as exc:
                     errors.append(DriverError(_NAME, f"{path}: {exc}"))
         finally:
             directory.close()
-        if errors:
-            raise DriverErrors(_NAME, errors)
-
-    def _delete_one(self, path: str, errors: list[Exception]) -> None:
-        try:
-            self._delete(path)
-        except PathNotFoundError:
-            return
-        except PathOutsideRootError as exc:
-            errors.append(exc)
-        except OSError as exc:
-            errors.append(DriverError(_NAME, f"{path}: {exc}"))
+        return errors
 
     def move_many(self, moves: Sequence[tuple[str, str]]) -> list[bool]:
         moved: list[bool] = []
@@ -297,23 +302,16 @@ class DirectoryBatch:
             raise DriverErrors(_NAME, errors)
 
     def _remove_empty(self, paths: Sequence[str]) -> list[Exception]:
-        errors: list[Exception] = []
-        directory = _Directory(self._root)
-        try:
-            for path in paths:
-                parent, name = _split(path)
-                try:
-                    os.rmdir(name, dir_fd=directory.open(parent))
-                except _NOT_THERE:
-                    continue  # gone, or a file or symbolic link (ENOTDIR): left alone
-                except PathOutsideRootError as exc:
-                    errors.append(exc)
-                except OSError as exc:
-                    if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
-                        errors.append(DriverError(_NAME, f"{path}: {exc}"))
-        finally:
-            directory.close()
-        return errors
+        def rmdir(path: str, name: str, directory: int) -> None:
+            try:
+                os.rmdir(name, dir_fd=directory)
+            except OSError as exc:
+                # Not empty: left alone. Gone, or a file or a symbolic link (ENOTDIR):
+                # skipped by `_each`.
+                if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise
+
+        return self._each(paths, rmdir)
 
     def _sync(self, path: str, errors: list[Exception]) -> None:
         try:
