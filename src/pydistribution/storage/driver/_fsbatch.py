@@ -132,7 +132,8 @@ class DirectoryBatch:
     """``stat_many``, ``delete_many``, ``move_many`` and ``remove_empty_directories``.
 
     The paths are valid driver paths (the checked wrapper checked them). Each operation
-    has the contract of its capability (`BatchStatter`, `BatchDeleter`, `BatchMover`);
+    has the contract of its capability (`BatchStatter`, `BatchDeleter`, `BatchMover`,
+    `EmptyDirectoryRemover`);
     the single-path operations it is given are used for what is rare: a symbolic link
     as the last component, a directory to delete, a destination directory that a
     concurrent delete removed.

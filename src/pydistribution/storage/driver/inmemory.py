@@ -246,7 +246,7 @@ class _InMemoryBackend:
         with self._lock:
             for path in paths:
                 node = self._find(path)
-                if isinstance(node, _Dir) and not node.children and path != "/":
+                if isinstance(node, _Dir) and not node.children:
                     self._detach(path)
 
 

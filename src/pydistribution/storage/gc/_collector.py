@@ -295,12 +295,12 @@ class GarbageCollector:
                     links={**plan.first.links(gone), **plan.dangling},
                     untagged=plan.untagged,
                 )
+            elif mode is _Mode.OFFLINE:
+                outcome = self._delete_in_place(pool, plan)
             else:
-                if mode is _Mode.OFFLINE:
-                    outcome = self._delete_in_place(pool, plan)
-                else:
-                    assert quarantine is not None, "run() gives every online run a quarantine"
-                    outcome = self._delete_through(pool, quarantine, plan, cutoff)
+                assert quarantine is not None, "run() gives every online run a quarantine"
+                outcome = self._delete_through(pool, quarantine, plan, cutoff)
+            if mode is not _Mode.DRY_RUN:
                 self._remove_emptied(pool, plan, outcome)
         return self._report(mode, plan, outcome, recovered, began)
 
