@@ -262,6 +262,55 @@ def test_file_removed_during_the_compare_is_written(
     assert everything(root) == ["r", "r/link"]
 
 
+@pytest.mark.parametrize("losses", [1, 100])
+def test_put_racing_directory_deletes(
+    driver: FilesystemDriver, root: Path, monkeypatch: pytest.MonkeyPatch, losses: int
+) -> None:
+    """A delete of the directory before the rename makes the put write again; when
+    deletes keep winning, the put is ordered before the last one: no error, no leftover."""
+    real_create = filesystem._create_temp
+    lost: list[str] = []
+
+    def deleted_after_create(final: str) -> tuple[str, int]:
+        temp, fd = real_create(final)
+        if len(lost) < losses:
+            lost.append(temp)
+            shutil.rmtree(root / "d")  # a concurrent delete of the directory
+        return temp, fd
+
+    monkeypatch.setattr(filesystem, "_create_temp", deleted_after_create)
+    driver.put_content("/d/link", LINK)
+    monkeypatch.undo()
+    if losses == 1:
+        assert len(lost) == 1
+        assert driver.get_content("/d/link") == LINK
+        assert everything(root) == ["d", "d/link"]
+    else:
+        assert len(lost) == filesystem._RACE_ATTEMPTS
+        assert everything(root) == []
+
+
+def test_put_whose_directory_vanishes_inside_makedirs(
+    driver: FilesystemDriver, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """makedirs says "exists" for a directory deleted before it could look at it: tried
+    again; a file in the way is still an error (``test_put_below_file_fails``)."""
+    real_makedirs = os.makedirs
+    calls = []
+
+    def vanished(name: str, mode: int = 0o777, exist_ok: bool = False) -> None:
+        calls.append(name)
+        if len(calls) == 1:
+            raise FileExistsError(errno.EEXIST, "File exists", name)
+        real_makedirs(name, mode, exist_ok)
+
+    monkeypatch.setattr(os, "makedirs", vanished)
+    driver.put_content("/d/e/link", LINK)
+    monkeypatch.undo()
+    assert calls.count(str(root / "d/e")) == 2  # (makedirs calls itself for parents)
+    assert driver.get_content("/d/e/link") == LINK
+
+
 def test_file_replaced_during_the_compare_is_written(
     driver: FilesystemDriver, root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

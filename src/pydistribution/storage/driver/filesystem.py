@@ -38,6 +38,7 @@ gathered in a buffer of that size.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import secrets
@@ -168,17 +169,44 @@ def _create_temp(final: str) -> tuple[str, int]:
 
     A concurrent ``delete`` of an ancestor can remove the directories between their
     creation and the file's; creating them again is then the right answer (contract §1:
-    every operation is safe to call concurrently), so a few attempts are made.
+    every operation is safe to call concurrently), so a few attempts are made; when they
+    all lose, ``FileNotFoundError`` says so.
     """
+    directory = os.path.dirname(final)
     for attempt in range(_RACE_ATTEMPTS):
         try:
-            os.makedirs(os.path.dirname(final), exist_ok=True)
+            os.makedirs(directory, exist_ok=True)
             temp = _temp_name(final)
             return temp, os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except (FileNotFoundError, FileExistsError):
-            if attempt == _RACE_ATTEMPTS - 1:
+        except (FileNotFoundError, FileExistsError) as exc:
+            # makedirs says "exists" both for a file in the way and for a directory
+            # that a delete removed before makedirs could look at it: only the first
+            # is an error.
+            if isinstance(exc, FileExistsError) and _file_in_the_way(directory):
                 raise
+            if attempt == _RACE_ATTEMPTS - 1:
+                raise FileNotFoundError(
+                    errno.ENOENT, "deleted as fast as it was created", directory
+                ) from exc
     raise AssertionError("unreachable")
+
+
+def _file_in_the_way(directory: str) -> bool:
+    """Whether the deepest existing part of ``directory`` is not a directory (one look
+    at each part: a directory deleted meanwhile is missing, not in the way)."""
+    path = directory
+    while True:
+        try:
+            return not stat.S_ISDIR(os.stat(path).st_mode)
+        except NotADirectoryError:
+            return True
+        except FileNotFoundError:
+            if os.path.islink(path):
+                return True  # a link to nothing
+        parent = os.path.dirname(path)
+        if parent == path:
+            return False
+        path = parent
 
 
 def _ignore_missing(function: Callable[..., object], path: str, error: BaseException) -> None:
@@ -360,21 +388,24 @@ class _FilesystemBackend:
 
     def put_content(self, path: str, data: Buffer) -> None:
         final = self._locate(path, follow=False)
-        for attempt in range(_RACE_ATTEMPTS):
-            try:
-                self._put_once(final, data)
+        # A concurrent delete that removes the directory (and the temporary file with
+        # it) before the rename makes the put write again, as if it came after the
+        # delete. When deletes keep winning, the put ends ordered before the last of
+        # them: both overlapped, and that order leaves what the delete left (the only
+        # order Go's driver, which writes in place, ever has).
+        for _ in range(_RACE_ATTEMPTS):
+            if self._put_once(final, data):
                 return
-            except FileNotFoundError:
-                # A concurrent delete removed the directory (and our temp file with it)
-                # before the rename: write again, as if this put came after the delete.
-                if attempt == _RACE_ATTEMPTS - 1:
-                    raise
 
-    def _put_once(self, final: str, data: Buffer) -> None:
+    def _put_once(self, final: str, data: Buffer) -> bool:
+        """Write ``data`` to ``final``; ``False`` when a concurrent delete took it first."""
         view = memoryview(data).cast("B")
         if len(view) <= _REFRESH_LIMIT and self._refresh_if_same(final, view):
-            return
-        temp, fd = _create_temp(final)
+            return True
+        try:
+            temp, fd = _create_temp(final)
+        except FileNotFoundError:
+            return False  # its directories were deleted as fast as they were created
         try:
             try:
                 _write_all(fd, view)
@@ -383,11 +414,17 @@ class _FilesystemBackend:
             finally:
                 os.close(fd)
             os.replace(temp, final)
+        except FileNotFoundError:
+            _unlink_quietly(temp)
+            return False
         except BaseException:
             _unlink_quietly(temp)
             raise
         if self._fsync:
-            _fsync_dir(os.path.dirname(final))
+            # Gone right after the rename: a delete that came after this put.
+            with contextlib.suppress(FileNotFoundError):
+                _fsync_dir(os.path.dirname(final))
+        return True
 
     def _refresh_if_same(self, final: str, data: memoryview) -> bool:
         """Set the mtime of ``final`` to now if it holds exactly ``data``; whether it did.
