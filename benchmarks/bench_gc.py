@@ -39,6 +39,7 @@ import argparse
 import collections
 import concurrent.futures
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -177,11 +178,16 @@ def run_filesystem(args: argparse.Namespace, scratch: Path, source: Path) -> Res
         our_roots = {mode: scratch / f"{mode}{run}" for mode in ("offline", "online")}
         for our_root in our_roots.values():
             shutil.copytree(source, our_root)
+        # Each collector starts on a root that has reached the disk, as a registry's
+        # has: not while the kernel still writes out the copies (or another run's
+        # deletions), which slowed whichever ran first.
+        os.sync()
         go = go_collect_fs(go_root, scratch)
         results.add("go", go)
         go_after = files(go_root)
         line = f"run {run}: go {go:.3f} s"
         for mode, our_root in our_roots.items():
+            os.sync()
             driver = FilesystemDriver(our_root, fsync=False)
             seconds, report, phases = our_collect(driver, offline=mode == "offline")
             results.add(mode, seconds)

@@ -680,31 +680,39 @@ def test_removing_empty_directories_follows_no_link(
     assert not (root / "d" / "target").exists()  # the rest of the batch went on
 
 
-def test_many_empty_directories_are_removed_by_several_threads(
-    driver: FilesystemDriver, root: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("files", [True, False], ids=["delete_many", "remove_empty_directories"])
+def test_long_batches_are_split_among_threads(
+    driver: FilesystemDriver, root: Path, monkeypatch: pytest.MonkeyPatch, files: bool
 ) -> None:
     """A long list is split among threads, each with its own directory handles; what
     fails in any of them is raised together, after every other path was tried."""
     threads: set[str] = set()
-    real_rmdir = os.rmdir
+    name = "unlink" if files else "rmdir"
+    real = getattr(os, name)
 
-    def rmdir(path: str, *, dir_fd: int | None = None) -> None:
+    def remove(path: str, *, dir_fd: int | None = None) -> None:
         threads.add(threading.current_thread().name)
         if path == "0500":
             raise PermissionError(errno.EACCES, "refused", path)
-        real_rmdir(path, dir_fd=dir_fd)
+        real(path, dir_fd=dir_fd)
 
-    monkeypatch.setattr(os, "rmdir", rmdir)
+    monkeypatch.setattr(os, name, remove)
     paths = [f"/d/{i // 100:02d}/{i:04d}" for i in range(1000)]
     for path in paths:
-        (root / path[1:]).mkdir(parents=True)
-    (root / "d/02/0250/data").write_bytes(b"kept")
+        if files:
+            (root / path[1:]).parent.mkdir(parents=True, exist_ok=True)
+            (root / path[1:]).write_bytes(b"x")
+        else:
+            (root / path[1:]).mkdir(parents=True)
+    ops = batch_operations(driver)
+    if not files:
+        (root / "d/02/0250/data").write_bytes(b"kept")
     with pytest.raises(DriverErrors) as removed:
-        batch_operations(driver).remove_empty_directories(paths)
+        (ops.delete_many if files else ops.remove_empty_directories)(paths)
     (error,) = removed.value.errors
     assert "/d/05/0500" in str(error)
     left = sorted(str(p.relative_to(root)) for p in root.glob("d/*/*"))
-    assert left == ["d/02/0250", "d/05/0500"]
+    assert left == (["d/05/0500"] if files else ["d/02/0250", "d/05/0500"])
     assert len(threads) > 1  # the pool may reuse a thread that finished early
 
 

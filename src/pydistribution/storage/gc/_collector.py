@@ -377,11 +377,15 @@ class GarbageCollector:
         relinked = set(swept.relinked)
         untagged = [m for m in plan.untagged if m not in relinked]
         self._lease.check()  # the deletions for good
+        gone = set(swept.held) - swept.in_use
+        # In batches first (threads on a local disk, DeleteObjects on S3); closing
+        # removes what is left: the journal and the directories.
+        self._delete_files(pool, "delete", [quarantine.blob_path(d) for d in sorted(gone, key=str)])
         quarantine.close()
         self._remove_tag_history(pool, swept.final, untagged)
         return _Outcome(
             final=swept.final,
-            gone=set(swept.held) - swept.in_use,
+            gone=gone,
             links=swept.links,
             untagged=untagged,
             in_use=swept.in_use,
