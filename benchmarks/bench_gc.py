@@ -371,6 +371,7 @@ def child_online(root: Path) -> None:
 def memory(scratch: Path, source: Path) -> None:
     root = scratch / "memory"
     shutil.copytree(source, root)
+    os.sync()  # as in run_filesystem
     out = subprocess.run(
         [sys.executable, __file__, "--child-online", str(root)],
         check=True,
