@@ -32,7 +32,7 @@ from pydistribution.mediatypes import MediaType
 from pydistribution.reference import Reference, parse_reference
 
 if TYPE_CHECKING:
-    from pydistribution.protocols import BlobContent, BlobWriter
+    from pydistribution.protocols import BlobContent, BlobWriter, HashingBlobWriter
 
 __all__ = [
     "UploadSession",
@@ -163,6 +163,11 @@ class UploadSession:
     def state(self) -> UploadState:
         """Whether the session is open, closed, committed or cancelled."""
         return self._state
+
+    def written_digest(self) -> Digest | None:
+        """The sha256 digest of the bytes written so far; ``None`` when this session
+        resumed bytes written earlier without their hash state (see `HashingBlobWriter`)."""
+        return None if self._digester is None else self._digester.digest()
 
     def _require_open(self) -> None:
         if self._state is not UploadState.OPEN:
@@ -306,6 +311,9 @@ def _rehash(reopen: Callable[[], BinaryIO], algorithm: str, size: int) -> tuple[
 if TYPE_CHECKING:
 
     def _fits_protocol(writer: UploadSession) -> BlobWriter:
+        return writer
+
+    def _hashes(writer: UploadSession) -> HashingBlobWriter:
         return writer
 
 

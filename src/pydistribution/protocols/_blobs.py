@@ -29,6 +29,7 @@ __all__ = [
     "BlobStore",
     "BlobWriter",
     "Describable",
+    "HashingBlobWriter",
     "Mounted",
     "RawBlobProvider",
     "ServedBlob",
@@ -143,6 +144,21 @@ class RawBlobProvider(Protocol):
         Raises:
             BlobUnknownError: the blob is not visible in this scope.
         """
+        ...
+
+
+@runtime_checkable
+class HashingBlobWriter(Protocol):
+    """An optional capability of blob writers that hash the bytes as they are written
+    (registry storage, OCI layouts, the client's uploads): their digest before a commit.
+
+    For a caller that must know the bytes are right before the commit has made them
+    durable: a cache that streams them to a client while it stores them.
+    """
+
+    def written_digest(self) -> Digest | None:
+        """The sha256 digest of every byte of the upload so far, or ``None`` when this
+        session did not hash them all (it resumed bytes written earlier)."""
         ...
 
 

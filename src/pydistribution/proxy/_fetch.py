@@ -3,9 +3,10 @@
 A blob missing locally is fetched by the first caller that asks for it: `TeeReader`
 returns the upstream's bytes to that caller while a thread of its own writes them into a
 local upload session (hashing and writing overlap with the next read and with sending)
-and commits it (which verifies the digest) as soon as the last byte is written, while the
-caller may still be sending; the caller gets the last piece only once that commit is
-done.
+and commits it as soon as the last byte is written. The caller gets the last piece once
+the bytes are known to be right: when the session tells the digest of what it was given
+(`HashingBlobWriter`), as soon as that digest matches, while the commit makes them
+durable; otherwise once the commit (which verifies them) is done.
 When the bytes do not match the digest, nothing is stored and the last read raises, so
 the caller never receives a complete wrong blob. `Fetches` keeps one fetch per digest
 (single flight): a second caller of the same blob waits for the first fetch to end and
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -26,10 +28,16 @@ from typing_extensions import Buffer
 
 from pydistribution.descriptor import Descriptor
 from pydistribution.digest import Digest
-from pydistribution.errors import BlobInvalidLengthError, DistributionError
-from pydistribution.protocols import BlobWriter
+from pydistribution.errors import (
+    BlobInvalidDigestError,
+    BlobInvalidLengthError,
+    DistributionError,
+)
+from pydistribution.protocols import BlobWriter, HashingBlobWriter
 
 __all__ = ["Fetches", "TeeReader"]
+
+_logger: Final = logging.getLogger("pydistribution.proxy")
 
 # The upstream is read in pieces of this size, at most _PENDING of them ahead of the
 # caller and of the writes (the server sends 1 MiB pieces).
@@ -84,8 +92,9 @@ class TeeReader(io.RawIOBase):
     Two threads of its own, which end with the fetch, keep the bytes moving while the
     caller sends what it read: one reads ahead from the upstream (at most
     ``_PENDING`` pieces), the other writes each piece into the upload session (hashing
-    it). The caller's last read returns only once the session is committed, that is
-    verified against the digest.
+    it) and commits the session after the last one. The caller's last read returns only
+    once the bytes are known to match the digest; ``close`` returns once the commit
+    has ended, so a blob read to its end and closed is stored.
 
     Reading forward is all it does: ``seek`` moves forward by reading (and storing) the
     skipped bytes, as a ranged first pull still fills the cache; it cannot move back.
@@ -93,7 +102,7 @@ class TeeReader(io.RawIOBase):
     Args:
         descriptor: the blob as the upstream describes it (digest and size).
         upstream: the upstream's reader of the blob (its bytes are verified by the local
-            upload's commit, so it need not check them itself).
+            upload, so it need not check them itself).
         writer: the local upload session the bytes go to.
         done: called once with the committed descriptor, or ``None`` when nothing was
             stored (a failure, or the reader closed early); releases the fetch.
@@ -111,6 +120,7 @@ class TeeReader(io.RawIOBase):
         self._upstream = upstream
         self._writer = writer
         self._done: Callable[[Descriptor | None], None] | None = done
+        self._done_lock = threading.Lock()
         self._pos = 0
         self._leftover = b""
         self._stop = threading.Event()
@@ -118,8 +128,17 @@ class TeeReader(io.RawIOBase):
         # Pieces for the store thread; ``None`` ends them (the pump stopped), ``_COMPLETE``
         # too, once the upstream sent exactly the blob's bytes.
         self._pending: queue.Queue[object] = queue.Queue(maxsize=_PENDING)
+        self._checked = threading.Event()
+        """Set by the store thread once the caller may learn the outcome: the written
+        bytes matched the digest, or the commit ended, or the thread stopped."""
         self._failure: BaseException | None = None
+        self._verified = False
+        """The session's digest of the written bytes matched (before the commit)."""
         self._committed: Descriptor | None = None
+        self._delivered = False
+        """The caller read every byte, and they were right."""
+        self._ended = False
+        """The caller is done with the reader: delivered, failed or closed."""
         self._threads: list[threading.Thread] = []
 
     # -- the two threads ------------------------------------------------------------
@@ -158,21 +177,61 @@ class TeeReader(io.RawIOBase):
     def _store(self) -> None:
         """Write every piece into the upload session, in order, and commit it once the
         upstream sent the whole blob; keep the first failure."""
-        while (piece := self._pending.get()) is not None:
-            if piece is _COMPLETE:
+        try:
+            while (piece := self._pending.get()) is not None:
+                if piece is _COMPLETE:
+                    if self._failure is None:
+                        self._commit()
+                    return
                 if self._failure is None:
-                    # Committing here rather than at the caller's last read overlaps the
-                    # commit (an fsync with the default filesystem driver) with sending.
                     try:
-                        self._committed = self._writer.commit(self._descriptor)
+                        self._writer.write(cast("bytes", piece))
                     except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
                         self._failure = exc
-                return
-            if self._failure is None:
-                try:
-                    self._writer.write(cast("bytes", piece))
-                except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
-                    self._failure = exc
+        finally:
+            self._checked.set()
+
+    def _commit(self) -> None:
+        """Check the written bytes, let the caller have its last piece, commit them.
+
+        Committing here rather than at the caller's last read overlaps the commit (an
+        fsync with the default filesystem driver) with sending; when the session tells
+        the digest of what it was given, the caller need not wait for the commit either.
+        """
+        early = False
+        try:
+            early = self._verified = self._written_digest_matches()
+            if early:
+                self._checked.set()
+            self._committed = self._writer.commit(self._descriptor)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            self._failure = exc
+            if not early:
+                return  # the caller's last read raises it and cleans up
+            _logger.warning(
+                "storing blob %s failed after it was served: %s", self._descriptor.digest, exc
+            )
+            with contextlib.suppress(DistributionError):
+                self._writer.cancel()
+        self._end(self._committed)
+
+    def _written_digest_matches(self) -> bool:
+        """Whether the session's own digest shows the bytes are right (``False`` when it
+        cannot tell: the commit checks them then).
+
+        Raises:
+            BlobInvalidDigestError: they are not.
+        """
+        writer = self._writer
+        expected = self._descriptor.digest
+        if not isinstance(writer, HashingBlobWriter) or expected.algorithm != "sha256":
+            return False
+        written = writer.written_digest()
+        if written is None:
+            return False
+        if written != expected:
+            raise BlobInvalidDigestError(expected, f"the upstream's content hashes to {written}")
+        return True
 
     def _join(self) -> None:
         """Stop the threads and wait for them (pieces still queued are dropped)."""
@@ -219,7 +278,7 @@ class TeeReader(io.RawIOBase):
             if remaining == 0:
                 self._finish()
             return b""
-        if self._done is None:
+        if self._ended:
             raise ValueError("the fetch has ended")
         try:
             if not self._leftover:
@@ -235,8 +294,8 @@ class TeeReader(io.RawIOBase):
             raise
         self._pos += len(data)
         if self._pos == self._descriptor.size:
-            # Verified and stored before the caller gets the last piece: a caller that
-            # received every byte received the right ones.
+            # Verified before the caller gets the last piece: a caller that received
+            # every byte received the right ones.
             self._finish()
         return data
 
@@ -255,29 +314,30 @@ class TeeReader(io.RawIOBase):
     # -- the end ----------------------------------------------------------------------
 
     def _finish(self) -> None:
-        if self._done is None:
+        if self._ended:
             return
         try:
-            for thread in self._threads:
-                thread.join()
-            self._threads.clear()
+            if not self._threads:
+                self._start()  # an empty blob is fetched, checked and stored too
+            self._checked.wait()
             with contextlib.suppress(queue.Empty):
                 item = self._ready.get_nowait()  # what the pump found after the last piece
                 if isinstance(item, BaseException):
                     raise item
             if self._failure is not None:
                 raise self._failure
-            committed = self._committed
-            if committed is None:  # the pump ended early without saying why
+            if not self._verified and self._committed is None:
+                # The pump ended early without saying why: nothing vouches for the bytes.
                 raise BlobInvalidLengthError(
                     self._descriptor.size, None, "the upstream's blob ended early"
                 )
         except BaseException:
             self._fail()
             raise
-        self._end(committed)
+        self._delivered = self._ended = True
 
     def _fail(self) -> None:
+        self._ended = True
         try:
             self._join()  # the threads end before the session is cancelled
             if self._committed is None:
@@ -290,12 +350,19 @@ class TeeReader(io.RawIOBase):
             self._end(self._committed)
 
     def _end(self, committed: Descriptor | None) -> None:
-        done, self._done = self._done, None
+        """Close the upstream and call ``done``, once, from whichever thread ends first."""
+        with self._done_lock:
+            done, self._done = self._done, None
+        if done is None:
+            return
         self._upstream.close()
-        if done is not None:
-            done(committed)
+        done(committed)
 
     def close(self) -> None:
-        if not self.closed and self._done is not None:
-            self._fail()
+        if not self.closed:
+            if self._delivered:
+                self._join()  # the commit ends (and calls ``done``) before close returns
+            elif self._done is not None:
+                self._fail()
+            self._ended = True
         super().close()
