@@ -238,7 +238,8 @@ class Reply:
 Hook = Callable[[Seen, int], "Reply | str | dict[str, str] | None"]
 """Called per request with its number (from 1): a `Reply` answers it; ``"cut"`` forwards
 it but sends only half the response body and drops the connection; ``"corrupt"`` flips
-a byte of the response body; a dict forwards it and adds those response headers;
+a byte of the response body; ``"chunked"`` sends the body without ``Content-Length``, in
+chunks; a dict forwards it and adds those response headers;
 ``None`` forwards it."""
 
 
@@ -299,6 +300,14 @@ class FaultProxy(_Threaded):
         if isinstance(action, dict):
             for name, value in action.items():
                 handler.send_header(name, value)
+        if action == "chunked" and handler.command != "HEAD":
+            handler.send_header("Transfer-Encoding", "chunked")
+            handler.end_headers()
+            for start in range(0, len(data), 65536):
+                piece = data[start : start + 65536]
+                handler.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+            handler.wfile.write(b"0\r\n\r\n")
+            return
         length = response.getheader("Content-Length") if handler.command == "HEAD" else None
         handler.send_header("Content-Length", length or str(len(data)))
         handler.end_headers()

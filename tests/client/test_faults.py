@@ -123,6 +123,55 @@ def test_raw_reads_leave_the_check_to_a_copy_destination(proxy: FaultProxy, tmp_
         destination.tags().get("v1")
 
 
+def _requests_after(proxy: FaultProxy, start: int) -> list[str]:
+    return [seen.method for seen in proxy.seen[start:]]
+
+
+def test_serving_a_blob_takes_one_get_that_gives_its_size(proxy: FaultProxy) -> None:
+    registry, _ = _client(proxy.url)
+    stored = push_blob(_repo(registry).blobs(), LAYER, chunk=65536)
+    blobs = _repo(registry).blobs()
+    for serve in (blobs.serve, blobs.serve_raw):
+        start = len(proxy.seen)
+        served = serve(stored.digest)
+        assert served.descriptor.size == len(LAYER)
+        assert served.descriptor.digest == stored.digest
+        assert served.stream is not None
+        with served.stream as stream:
+            assert stream.read() == LAYER
+        assert _requests_after(proxy, start) == ["GET"]
+
+
+def test_served_bytes_are_checked_by_serve_and_not_by_serve_raw(proxy: FaultProxy) -> None:
+    registry, _ = _client(proxy.url)
+    stored = push_blob(_repo(registry).blobs(), LAYER, chunk=65536)
+    proxy.hook = lambda seen, n: "corrupt" if _is_blob_get(seen) else None
+    blobs = _repo(registry).blobs()
+    raw = blobs.serve_raw(stored.digest).stream
+    assert raw is not None
+    with raw:
+        served = raw.read()
+    assert len(served) == len(LAYER)
+    assert served != LAYER
+    checked = blobs.serve(stored.digest).stream
+    assert checked is not None
+    with checked, pytest.raises(BlobInvalidDigestError):
+        checked.read()
+
+
+def test_serving_a_blob_whose_get_gives_no_size_asks_with_head(proxy: FaultProxy) -> None:
+    registry, _ = _client(proxy.url)
+    stored = push_blob(_repo(registry).blobs(), LAYER, chunk=65536)
+    proxy.hook = lambda seen, n: "chunked" if _is_blob_get(seen) else None
+    start = len(proxy.seen)
+    served = _repo(registry).blobs().serve_raw(stored.digest)
+    assert served.descriptor.size == len(LAYER)
+    assert served.stream is not None
+    with served.stream as stream:
+        assert stream.read() == LAYER
+    assert _requests_after(proxy, start) == ["GET", "HEAD"]
+
+
 def test_429_with_retry_after_is_honoured(proxy: FaultProxy) -> None:
     registry, waits = _client(proxy.url)
     stored = push_blob(_repo(registry).blobs(), b"rate limited")

@@ -22,14 +22,15 @@ from pydistribution.testing.plugin import GoRegistryFactory
 FAST_RETRY = RetryPolicy(attempts=2, initial_delay=0.05, max_delay=0.2, budget=1.0)
 
 
-def upstream_gets(upstream: GoRegistry, path: str) -> int:
-    """How many ``GET`` requests of ``path`` the Go registry's log shows it answered."""
+def upstream_gets(upstream: GoRegistry, path: str, *, method: str = "GET") -> int:
+    """How many ``method`` requests of ``path`` the Go registry's log shows it answered."""
     log = upstream.log_path.read_text()
     uri = re.compile(r'http\.request\.uri="?' + re.escape(path) + r'"? ')
+    verb = f"http.request.method={method} "
     return sum(
         1
         for line in log.splitlines()
-        if "response completed" in line and "http.request.method=GET " in line and uri.search(line)
+        if "response completed" in line and verb in line and uri.search(line)
     )
 
 

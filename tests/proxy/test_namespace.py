@@ -63,6 +63,8 @@ def test_a_pull_fills_the_cache_and_the_second_is_served_locally(
         assert stored.blobs().get(digest) == data
     layer = pushed.references()[1].digest
     assert upstream_gets(upstream, f"/v2/team/app/blobs/{layer}") == 1
+    # The GET gave the size: no HEAD before it.
+    assert upstream_gets(upstream, f"/v2/team/app/blobs/{layer}", method="HEAD") == 0
     assert upstream_gets(upstream, f"/v2/team/app/manifests/{pushed.digest}") == 1
     # By digest, everything is local now: no more requests upstream.
     second = _pull(cache, "team/app", str(pushed.digest))

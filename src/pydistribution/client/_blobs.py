@@ -45,7 +45,7 @@ from pydistribution.protocols import Mounted, ServedBlob
 from pydistribution.reference import Reference
 
 if TYPE_CHECKING:
-    from pydistribution.protocols import BlobContent, BlobWriter, RawBlobProvider
+    from pydistribution.protocols import BlobContent, BlobWriter, RawBlobProvider, RawBlobServer
 
 __all__ = ["RemoteBlobStore"]
 
@@ -122,14 +122,37 @@ class RemoteBlobStore:
         )
 
     def serve(self, digest: Digest | str) -> ServedBlob:
-        """A stream of the blob (a remote registry's redirects are followed, not passed on).
+        """A stream of the blob, verified at its end (a remote registry's redirects are
+        followed, not passed on). One ``GET`` when its answer gives the size.
 
         Raises:
             BlobUnknownError: the repository has no such blob.
         """
-        digest = as_digest(digest)
-        descriptor = self.stat(digest)
-        return ServedBlob(descriptor=descriptor, stream=self.open(digest))
+        served = self._served(as_digest(digest), verify=True)
+        assert served.stream is not None  # set by _served
+        raw = cast("io.RawIOBase", served.stream)
+        return ServedBlob(descriptor=served.descriptor, stream=io.BufferedReader(raw, CHUNK_SIZE))
+
+    def serve_raw(self, digest: Digest | str) -> ServedBlob:
+        """The blob's descriptor and the reader `open_raw` gives (see `RawBlobServer`),
+        from one ``GET`` when its answer gives the size.
+
+        Raises:
+            BlobUnknownError: the repository has no such blob.
+        """
+        return self._served(as_digest(digest), verify=False)
+
+    def _served(self, digest: Digest, *, verify: bool) -> ServedBlob:
+        reader = _BlobReader(self._repo, digest, self._blob_url(digest), verify=verify)
+        size = reader.known_size
+        if size is None:  # an answer without Content-Length: ask with HEAD
+            try:
+                size = self.stat(digest).size
+            except BaseException:
+                reader.close()
+                raise
+        descriptor = Descriptor(media_type=mediatypes.OCTET_STREAM, digest=digest, size=size)
+        return ServedBlob(descriptor=descriptor, stream=cast("BinaryIO", reader))
 
     def put(self, media_type: MediaType, data: BlobContent) -> Descriptor:
         """Upload ``data`` after starting a session; idempotent.
@@ -313,6 +336,11 @@ class _BlobReader(io.RawIOBase):
     def tell(self) -> int:
         return self._pos
 
+    @property
+    def known_size(self) -> int | None:
+        """The blob's size, when an answer so far gave it."""
+        return self._size
+
     def _length(self) -> int:
         if self._size is None:
             self._size = RemoteBlobStore(self._repo).stat(self._digest).size
@@ -449,4 +477,7 @@ class _BlobReader(io.RawIOBase):
 if TYPE_CHECKING:
 
     def _reads_raw(store: RemoteBlobStore) -> RawBlobProvider:
+        return store
+
+    def _serves_raw(store: RemoteBlobStore) -> RawBlobServer:
         return store

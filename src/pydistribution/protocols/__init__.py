@@ -27,6 +27,7 @@ from pydistribution.protocols._blobs import (
     HashingBlobWriter,
     Mounted,
     RawBlobProvider,
+    RawBlobServer,
     ServedBlob,
 )
 from pydistribution.protocols._manifests import (
@@ -73,6 +74,7 @@ __all__ = [
     "Namespace",
     "Page",
     "RawBlobProvider",
+    "RawBlobServer",
     "Referrers",
     "Repository",
     "RepositoryEnumerator",

@@ -32,6 +32,7 @@ __all__ = [
     "HashingBlobWriter",
     "Mounted",
     "RawBlobProvider",
+    "RawBlobServer",
     "ServedBlob",
 ]
 
@@ -140,6 +141,26 @@ class RawBlobProvider(Protocol):
 
     def open_raw(self, digest: Digest | str) -> BinaryIO:
         """A seekable binary reader over the blob that does not check its digest.
+
+        Raises:
+            BlobUnknownError: the blob is not visible in this scope.
+        """
+        ...
+
+
+@runtime_checkable
+class RawBlobServer(Protocol):
+    """An optional capability of blob stores that can describe a blob and open a reader
+    that does not check its digest in one step (a remote registry: one ``GET`` instead
+    of a ``HEAD`` and a ``GET``).
+
+    For a caller that must know the size before it reads, and verifies the bytes itself:
+    a cache storing what it serves.
+    """
+
+    def serve_raw(self, digest: Digest | str) -> ServedBlob:
+        """The blob's descriptor and a reader as `RawBlobProvider.open_raw` gives it
+        (``stream`` is always set).
 
         Raises:
             BlobUnknownError: the blob is not visible in this scope.

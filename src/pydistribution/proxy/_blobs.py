@@ -14,6 +14,7 @@ from pydistribution.protocols import (
     BlobWriter,
     Mounted,
     RawBlobProvider,
+    RawBlobServer,
     ServedBlob,
 )
 from pydistribution.proxy._context import ProxyContext, logger
@@ -118,13 +119,22 @@ class ProxyBlobStore:
             return served
 
     def _fetch(self, digest: Digest) -> ServedBlob:
-        descriptor = self._remote.stat(digest)
         # The local upload verifies the bytes as it stores them: the upstream's reader
-        # need not hash them too, when it can skip that.
+        # need not hash them too, when it can skip that; and one request that gives the
+        # size with the bytes saves a round trip before the first byte.
         remote = self._remote
-        upstream = (
-            remote.open_raw(digest) if isinstance(remote, RawBlobProvider) else remote.open(digest)
-        )
+        upstream: BinaryIO
+        if isinstance(remote, RawBlobServer):
+            served = remote.serve_raw(digest)
+            assert served.stream is not None  # serve_raw always gives a stream
+            descriptor, upstream = served.descriptor, served.stream
+        else:
+            descriptor = remote.stat(digest)
+            upstream = (
+                remote.open_raw(digest)
+                if isinstance(remote, RawBlobProvider)
+                else remote.open(digest)
+            )
         try:
             writer = self._local.create()
         except BaseException:
@@ -140,6 +150,12 @@ class ProxyBlobStore:
                 self._context.fetches.release(digest)
 
         reader = TeeReader(descriptor, upstream, writer, done)
+        try:
+            # The first piece is on its way while the caller prepares to send it.
+            reader.start()
+        except BaseException:
+            reader.close()  # cancels the upload and releases the fetch
+            raise
         return ServedBlob(descriptor=descriptor, stream=reader)  # type: ignore[arg-type]  # a RawIOBase is a binary stream
 
     def put(self, media_type: MediaType, data: BlobContent) -> Descriptor:

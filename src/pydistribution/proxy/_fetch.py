@@ -140,10 +140,16 @@ class TeeReader(io.RawIOBase):
         self._ended = False
         """The caller is done with the reader: delivered, failed or closed."""
         self._threads: list[threading.Thread] = []
+        self._started = False
 
     # -- the two threads ------------------------------------------------------------
 
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Start reading the upstream (and storing) ahead of the first read; the first
+        read does it otherwise. A repeat call does nothing."""
+        if self._started or self._ended:
+            return
+        self._started = True
         for target, name in ((self._store, "store"), (self._pump, "fetch")):
             thread = threading.Thread(
                 target=target, name=f"pydistribution-proxy-{name}", daemon=True
@@ -282,8 +288,7 @@ class TeeReader(io.RawIOBase):
             raise ValueError("the fetch has ended")
         try:
             if not self._leftover:
-                if not self._threads:
-                    self._start()
+                self.start()
                 item = self._ready.get()
                 if isinstance(item, BaseException):
                     raise item
@@ -317,8 +322,7 @@ class TeeReader(io.RawIOBase):
         if self._ended:
             return
         try:
-            if not self._threads:
-                self._start()  # an empty blob is fetched, checked and stored too
+            self.start()  # an empty blob is fetched, checked and stored too
             self._checked.wait()
             with contextlib.suppress(queue.Empty):
                 item = self._ready.get_nowait()  # what the pump found after the last piece
