@@ -12,6 +12,9 @@ import bcrypt
 import pytest
 
 from pydistribution.client import Credentials, RemoteRegistry, RetryPolicy
+from pydistribution.digest import Digest
+from pydistribution.errors import BlobUnknownError
+from pydistribution.protocols import BlobStatter
 from pydistribution.proxy import ExpirySchedule, ProxyNamespace, Upstream
 from pydistribution.storage import Registry, RegistryOptions
 from pydistribution.storage.driver.filesystem import FilesystemDriver
@@ -32,6 +35,15 @@ def upstream_gets(upstream: GoRegistry, path: str, *, method: str = "GET") -> in
         for line in log.splitlines()
         if "response completed" in line and verb in line and uri.search(line)
     )
+
+
+def is_stored(blobs: BlobStatter, digest: Digest) -> bool:
+    """Whether ``blobs`` has ``digest`` (a stat that does not raise)."""
+    try:
+        blobs.stat(digest)
+    except BlobUnknownError:
+        return False
+    return True
 
 
 @attrs.define

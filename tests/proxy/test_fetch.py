@@ -18,11 +18,13 @@ from typing_extensions import Buffer
 from pydistribution import mediatypes
 from pydistribution.descriptor import Descriptor
 from pydistribution.digest import Digest
-from pydistribution.errors import BlobInvalidDigestError, BlobUnknownError, DistributionError
+from pydistribution.errors import BlobInvalidDigestError, DistributionError
 from pydistribution.protocols import BlobStore, BlobWriter, HashingBlobWriter
 from pydistribution.proxy._fetch import TeeReader
 from pydistribution.storage import Registry
 from pydistribution.storage.driver.inmemory import InMemoryDriver
+
+from .conftest import is_stored
 
 DATA = os.urandom(3 * 1024 * 1024 + 17)
 
@@ -90,14 +92,6 @@ def _tee(
     return TeeReader(_descriptor(data), io.BytesIO(served), writer, done)  # type: ignore[arg-type]  # a writer of the parts TeeReader uses
 
 
-def _stored(blobs: BlobStore, digest: Digest) -> bool:
-    try:
-        blobs.stat(digest)
-    except BlobUnknownError:
-        return False
-    return True
-
-
 def _read_all(reader: TeeReader) -> Iterator[bytes]:
     while piece := reader.read(1 << 20):
         yield piece
@@ -112,7 +106,7 @@ def test_the_last_piece_comes_once_the_digest_matches_before_the_commit_ends(
     assert b"".join(_read_all(reader)) == DATA  # while the commit is held
     assert writer.commit_started.wait(30)
     assert not done.calls
-    assert not _stored(blobs, Digest.from_bytes(DATA))
+    assert not is_stored(blobs, Digest.from_bytes(DATA))
     closing = threading.Thread(target=reader.close)
     closing.start()
     closing.join(0.2)
@@ -160,8 +154,8 @@ def test_wrong_bytes_fail_the_last_read_and_are_never_committed(blobs: BlobStore
     assert writer.commits == 0
     assert done.calls == [None]
     reader.close()
-    assert not _stored(blobs, Digest.from_bytes(DATA))
-    assert not _stored(blobs, Digest.from_bytes(wrong))
+    assert not is_stored(blobs, Digest.from_bytes(DATA))
+    assert not is_stored(blobs, Digest.from_bytes(wrong))
 
 
 def test_a_commit_failing_after_the_bytes_were_served_stores_nothing_and_says_so(
@@ -176,7 +170,7 @@ def test_a_commit_failing_after_the_bytes_were_served_stores_nothing_and_says_so
         reader.close()
     assert done.calls == [None]
     assert "failed after it was served: the disk is full" in caplog.text
-    assert not _stored(blobs, Digest.from_bytes(DATA))
+    assert not is_stored(blobs, Digest.from_bytes(DATA))
 
 
 def test_a_blob_read_without_close_still_ends_its_fetch(blobs: BlobStore) -> None:

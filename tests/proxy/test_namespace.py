@@ -25,7 +25,6 @@ from pydistribution.errors import (
     TagUnknownError,
     UnsupportedError,
 )
-from pydistribution.protocols import BlobStatter
 from pydistribution.proxy import EXPIRY_PATH, ProxyNamespace, Upstream, collect_expired
 from pydistribution.storage import Registry, RegistryOptions
 from pydistribution.storage.gc import mark_and_sweep
@@ -34,7 +33,7 @@ from pydistribution.testing.peers import GoRegistry
 from pydistribution.testing.plugin import GoRegistryFactory
 from tests.client.servers import FaultProxy, Seen
 
-from .conftest import PASSWORD, USER, Cache, make_cache, upstream_gets
+from .conftest import PASSWORD, USER, Cache, is_stored, make_cache, upstream_gets
 
 LAYERS = (b"first layer " * 100, b"second layer " * 200)
 
@@ -135,7 +134,7 @@ def test_a_fetched_blob_is_stored_before_the_caller_reads_its_end_and_stays_if_i
         # The whole blob fits in what the fetch reads ahead: it is verified and
         # committed while the caller has read only its first bytes.
         deadline = time.monotonic() + 30
-        while not _stored(local, digest):
+        while not is_stored(local, digest):
             assert time.monotonic() < deadline, "the blob was not committed"
             time.sleep(0.01)
     assert head == data[:1000]
@@ -144,14 +143,6 @@ def test_a_fetched_blob_is_stored_before_the_caller_reads_its_end_and_stays_if_i
     assert ("blob", digest) in {(e.kind, e.digest) for e in cache.proxy.expiry.entries()}
     assert blobs.get(digest) == data
     assert upstream_gets(upstream, f"/v2/team/app/blobs/{digest}") == 1
-
-
-def _stored(blobs: BlobStatter, digest: Digest) -> bool:
-    try:
-        blobs.stat(digest)
-    except BlobUnknownError:
-        return False
-    return True
 
 
 def test_a_stopped_upstream_still_serves_cached_tags_and_digests(
