@@ -18,10 +18,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from typing_extensions import Buffer
 
 from pydistribution import mediatypes
 from pydistribution.errors import CollectionRunningError
 from pydistribution.storage import Registry
+from pydistribution.storage.driver.filesystem import FilesystemDriver
 from pydistribution.storage.gc import LEASE_ROOT, CollectionLease, GarbageCollector, mark_and_sweep
 from pydistribution.storage.verify import verify
 from tests.storage._roots import NOW, blob_file, fs_registry
@@ -144,6 +146,34 @@ def test_a_collection_that_lost_its_lease_deletes_nothing(
     report = mark_and_sweep(registry, **NOW)
     assert report.recovered_blobs == 1
     assert len(report.blobs) == 1  # and then collected for good
+
+
+def test_a_claim_removed_with_the_lease_directory_is_written_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Right after the first claim is written, the lease directory goes, as when a
+    # collector releasing the lease found it empty just before.
+    put = FilesystemDriver.put_content
+    wiped: list[str] = []
+
+    def put_then_wipe(driver: FilesystemDriver, path: str, data: Buffer) -> None:
+        put(driver, path, data)
+        if path.startswith(LEASE_ROOT + "/") and not wiped:
+            wiped.append(path)
+            driver.delete(LEASE_ROOT)
+
+    monkeypatch.setattr(FilesystemDriver, "put_content", put_then_wipe)
+    driver = FilesystemDriver(tmp_path / "root", fsync=False)
+    lease = CollectionLease(driver, holder="late")
+    lease.acquire()
+    try:
+        assert wiped == [f"{LEASE_ROOT}/late"]
+        assert lease.held
+        assert driver.list(LEASE_ROOT) == [f"{LEASE_ROOT}/late"]
+        lease.check()
+    finally:
+        lease.release()
+    assert not lease.held
 
 
 def test_claims_at_the_same_moment_never_make_two_holders(registry: Registry) -> None:

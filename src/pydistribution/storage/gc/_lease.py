@@ -52,6 +52,8 @@ LEASE_ROOT: Final = "/docker/registry/gc-lease"
 DEFAULT_LEASE_TTL: Final = timedelta(minutes=2)
 """How long a claim lasts without being rewritten (its holder rewrites it every 30 s)."""
 
+_CLAIM_ATTEMPTS: Final = 8
+"""Claims written again after a release removed the lease directory under them."""
 _CLAIMING: Final = "claiming"
 _HELD: Final = "held"
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9._-]+")
@@ -177,6 +179,19 @@ class CollectionLease:
 
     def _claim(self) -> _Claim | None:
         """Claim the lease; ``None`` when held now, else the live claim to yield to."""
+        attempts = 0
+        while True:
+            try:
+                return self._claim_once()
+            except PathNotFoundError:
+                # A collector releasing the lease removed the lease directory, and this
+                # claim with it, between its write and its stat: claim again from the
+                # start (the others are checked again after the new write).
+                attempts += 1
+                if attempts == _CLAIM_ATTEMPTS:
+                    raise
+
+    def _claim_once(self) -> _Claim | None:
         now = self._write(_CLAIMING)
         live: _Claim | None = None
         for claim in self._others():
